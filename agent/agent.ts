@@ -1,0 +1,187 @@
+// The agent: one per rip station. Watches the drives, starts one job per inserted disc, and reports everything to
+// the hub. Like every component here, the constructor only sets fields; start() and stop() do the work.
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { LINK_PROTOCOL, type AgentHello, type CommandResult, type HubCommand, type StationEvent } from '../shared/index.js';
+import { probeDisc, type DiscIdentity } from './drives/disc-probe.js';
+import { DriveWatcher } from './drives/drive-watcher.js';
+import { ejectDisc } from './drives/eject.js';
+import { JobRunner } from './jobs/job-runner.js';
+import { HubLink } from './link/hub-link.js';
+import type { Ripper } from './rippers/ripper.js';
+import { AgentStore } from './store/agent-store.js';
+
+export interface AgentConfig {
+  agentId: string;
+  name: string;
+  version: string;
+  hubUrl: string;
+  token: string;
+  dataDir: string;
+  outputDir: string;
+  drives: readonly string[];
+  pollMs: number;
+  debounceMs: number;
+  minTitleSeconds: number;
+  heartbeatMs: number;
+}
+
+interface DriveState {
+  identity?: DiscIdentity;
+  job?: JobRunner;
+}
+
+export class Agent {
+  private store: AgentStore | undefined;
+  private watcher: DriveWatcher | undefined;
+  private link: HubLink | undefined;
+  private readonly driveStates = new Map<string, DriveState>();
+  private readonly seenCommands = new Set<string>();
+
+  constructor(private readonly config: AgentConfig, private readonly ripper: Ripper, private readonly logger: Logger) {}
+
+  async start(): Promise<void> {
+    const { config, logger } = this;
+    const store = new AgentStore(config.dataDir);
+    store.start();
+    this.store = store;
+
+    const missing = await this.ripper.checkInstalled();
+    if (missing) logger.error(`${missing}. The station runs, but discs cannot be ripped until it is installed.`);
+
+    this.link = new HubLink({
+      url: config.hubUrl, token: config.token, heartbeatMs: config.heartbeatMs, maxQueued: 10_000,
+      hello: () => this.hello(), nextSeq: () => store.nextSeq(), logger: logger.child({ component: 'link' }),
+    });
+    this.link.on('command', (command) => void this.onCommand(command));
+    this.watcher = new DriveWatcher({
+      patterns: config.drives, pollMs: config.pollMs, debounceMs: config.debounceMs, logger: logger.child({ component: 'drives' }),
+    });
+    this.watcher.on('inserted', (drive, initial) => void this.onInserted(drive, initial));
+    this.watcher.on('removed', (drive) => this.onRemoved(drive));
+    // Drives first, so the hello already lists them; events from this first look wait in the link's queue.
+    await this.watcher.start();
+    this.link.start();
+
+    logger.info({ agent: config.agentId, drives: this.watcher.list().map((d) => d.path), ripper: this.ripper.name, output: config.outputDir }, 'Agent started');
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher?.stop();
+    const running = [...this.driveStates.values()].flatMap((state) => (state.job ? [state.job] : []));
+    for (const job of running) job.stop({ state: 'cancelled', message: 'The station was shut down' });
+    await Promise.all(running.map((job) => job.run()));
+    await this.link?.stop();
+    this.store?.stop();
+    this.logger.info('Agent stopped');
+  }
+
+  private hello(): AgentHello {
+    return {
+      kind: 'hello',
+      agent_id: this.config.agentId,
+      name: this.config.name,
+      version: this.config.version,
+      protocol: { ...LINK_PROTOCOL },
+      drives: (this.watcher?.list() ?? []).map(({ path, hasDisc }) => {
+        const state = this.driveStates.get(path);
+        return {
+          drive_id: path,
+          has_disc: hasDisc,
+          busy: state?.job !== undefined,
+          ...(hasDisc && state?.identity ? { volume_label: state.identity.volumeLabel, disc_type: state.identity.discType } : {}),
+        };
+      }),
+    };
+  }
+
+  private emit(event: StationEvent): void {
+    this.link?.send(event);
+  }
+
+  private stateOf(drive: string): DriveState {
+    let state = this.driveStates.get(drive);
+    if (!state) this.driveStates.set(drive, (state = {}));
+    return state;
+  }
+
+  private async onInserted(drive: string, initial: boolean): Promise<void> {
+    const identity = await probeDisc(drive);
+    const state = this.stateOf(drive);
+    state.identity = identity;
+    this.logger.info({ drive, label: identity.volumeLabel, discType: identity.discType, fs: identity.fsType, initial }, initial ? 'Disc already in drive' : 'Disc inserted');
+    this.emit({ type: 'drive_event', agent_id: this.config.agentId, drive_id: drive, event: 'inserted', volume_label: identity.volumeLabel, disc_type: identity.discType });
+    // A disc that was already in the drive when the agent started is not ripped again on its own.
+    if (initial) return;
+    if (state.job) {
+      this.logger.warn({ drive }, 'A disc was reported inserted while the drive is busy; not starting a second job');
+      return;
+    }
+    this.startJob(drive, identity);
+  }
+
+  private onRemoved(drive: string): void {
+    const state = this.stateOf(drive);
+    delete state.identity;
+    this.logger.info({ drive }, 'Disc removed');
+    this.emit({ type: 'drive_event', agent_id: this.config.agentId, drive_id: drive, event: 'removed', volume_label: '' });
+    state.job?.stop({ state: 'failed', message: 'The disc was removed during the job' });
+  }
+
+  private startJob(drive: string, identity: DiscIdentity): void {
+    if (!this.store) return;
+    const state = this.stateOf(drive);
+    const job = new JobRunner(
+      { agentId: this.config.agentId, jobId: this.store.nextJobId(), drive, volumeLabel: identity.volumeLabel, discType: identity.discType },
+      {
+        ripper: this.ripper, outputDir: this.config.outputDir, minTitleSeconds: this.config.minTitleSeconds,
+        progressIntervalMs: 500, emit: (event) => this.emit(event), logger: this.logger.child({ component: 'job' }),
+      },
+    );
+    state.job = job;
+    void job.run().then((final) => {
+      if (state.job === job) delete state.job;
+      this.logger.info({ drive, job: job.spec.jobId, state: final }, 'Drive is free');
+    });
+  }
+
+  private async onCommand(message: HubCommand): Promise<void> {
+    const reply = (ok: boolean, error?: string) => this.link?.reply({ kind: 'command_result', id: message.id, ok, ...(error ? { error } : {}) } satisfies CommandResult);
+    if (this.seenCommands.has(message.id)) return; // at most once, even if the hub sends it again
+    this.seenCommands.add(message.id);
+    if (this.seenCommands.size > 1000) this.seenCommands.delete(this.seenCommands.values().next().value as string);
+    if (message.expires_at < Date.now()) {
+      this.logger.warn({ command: message.command }, 'Ignoring an expired command');
+      return reply(false, 'The command expired before it reached the station');
+    }
+    const { command } = message;
+    switch (command.name) {
+      case 'cancel': {
+        const job = [...this.driveStates.values()].find((state) => state.job?.spec.jobId === command.job_id)?.job;
+        if (!job) return reply(false, 'That job is not running on this station');
+        this.logger.info({ job: command.job_id }, 'Cancelling job at the hub\'s request');
+        job.stop({ state: 'cancelled', message: 'Cancelled by user' });
+        await job.run();
+        return reply(true);
+      }
+      case 'eject': {
+        const drive = this.watcher?.has(command.drive_id);
+        if (!drive) return reply(false, 'No such drive on this station');
+        if (this.stateOf(command.drive_id).job) return reply(false, 'Drive is busy');
+        try {
+          await ejectDisc(drive.device);
+          this.logger.info({ drive: command.drive_id }, 'Ejected at the hub\'s request');
+          return reply(true);
+        } catch (error) {
+          this.logger.warn({ drive: command.drive_id, err: (error as Error).message }, 'Eject failed');
+          return reply(false, 'The drive could not eject');
+        }
+      }
+    }
+  }
+}
+
+/** A default station id from the host name, reduced to the characters agent ids allow. */
+export function defaultAgentId(): string {
+  return hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'station';
+}

@@ -1,0 +1,46 @@
+// Reads a Linux block device's disc presence from sysfs. /sys/block/<name>/size is 0 when an sr drive is
+// empty or a loop device is detached; a real sr drive only re-checks its medium when polled by the kernel
+// (every 2 s under systemd's udev rules) or opened, so we open it non-blocking first to learn of a disc at once.
+import { constants } from 'node:fs';
+import { open, readFile, realpath, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+
+export interface BlockDevice {
+  /** The configured path, e.g. /dev/sr0 or /dev/cdrom. */
+  path: string;
+  /** The kernel's name for it, e.g. sr0 or loop3. */
+  kernelName: string;
+  isLoop: boolean;
+}
+
+export async function resolveBlockDevice(path: string): Promise<BlockDevice | undefined> {
+  try {
+    const real = await realpath(path);
+    if (!(await stat(real)).isBlockDevice()) return undefined;
+    const kernelName = basename(real);
+    const isLoop = await stat(`/sys/block/${kernelName}/loop`).then(() => true, () => kernelName.startsWith('loop'));
+    return { path, kernelName, isLoop };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function readDiscPresent(device: BlockDevice): Promise<boolean> {
+  if (!device.isLoop) await touchMedium(device.path);
+  try {
+    const sectors = Number((await readFile(`/sys/block/${device.kernelName}/size`, 'utf8')).trim());
+    return sectors > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Opening an optical drive makes the kernel check for a medium and update the size. */
+async function touchMedium(path: string): Promise<void> {
+  try {
+    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    await handle.close();
+  } catch {
+    // No medium or no permission: the size read that follows tells the truth either way.
+  }
+}

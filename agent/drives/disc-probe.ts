@@ -1,0 +1,83 @@
+// Identifies the disc in a drive before any ripper runs: its volume label, filesystem and kind (DVD, Blu-ray, CD, data).
+// Sources, best first: udev's media properties (real optical drives), blkid's low-level probe (any block device),
+// and a look for the DVD-Video and Blu-ray structure on the disc's filesystem.
+import type { DiscType } from '../../shared/index.js';
+import { runTool } from '../tools/run-tool.js';
+
+export interface DiscIdentity {
+  volumeLabel: string;
+  fsType?: string;
+  discType: DiscType;
+}
+
+export async function probeDisc(devicePath: string): Promise<DiscIdentity> {
+  const [blkid, udev, hasVideoTs] = await Promise.all([
+    readProperties('blkid', ['-p', '-o', 'export', devicePath]),
+    readProperties('udevadm', ['info', '--query=property', `--name=${devicePath}`]),
+    hasIsoFile(devicePath, '/VIDEO_TS/VIDEO_TS.IFO;1'),
+  ]);
+  const label = blkid.LABEL ?? decodeUdevLabel(udev.ID_FS_LABEL_ENC) ?? udev.ID_FS_LABEL ?? '';
+  const fsType = blkid.TYPE ?? udev.ID_FS_TYPE;
+  return {
+    volumeLabel: label,
+    ...(fsType ? { fsType } : {}),
+    discType: classifyDisc(udev, fsType, hasVideoTs),
+  };
+}
+
+export function classifyDisc(udev: Record<string, string>, fsType: string | undefined, hasVideoTs: boolean): DiscType {
+  const media = (suffix: string) => Object.keys(udev).some((key) => key.startsWith(`ID_CDROM_MEDIA_${suffix}`) && udev[key] === '1');
+  if (media('BD')) return 'bluray';
+  if (hasVideoTs) return 'dvd';
+  if (Number(udev.ID_CDROM_MEDIA_TRACK_COUNT_AUDIO ?? 0) > 0 && !fsType) return 'cd';
+  if (fsType) return 'data';
+  return 'unknown';
+}
+
+/** Parses `KEY=value` lines as printed by `blkid -o export` and `udevadm info` (with or without its `E: ` prefix). */
+export function parseProperties(text: string): Record<string, string> {
+  const properties: Record<string, string> = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/^E: /, '').trimEnd();
+    const eq = line.indexOf('=');
+    if (eq <= 0) continue;
+    const key = line.slice(0, eq);
+    if (!/^[A-Z0-9_]+$/.test(key)) continue;
+    properties[key] = line.slice(eq + 1);
+  }
+  return properties;
+}
+
+/** udev escapes unsafe label bytes as \xNN in ID_FS_LABEL_ENC ("Monsters\x2c\x20Inc."). */
+export function decodeUdevLabel(encoded: string | undefined): string | undefined {
+  if (encoded === undefined) return undefined;
+  const bytes: number[] = [];
+  for (let i = 0; i < encoded.length; i++) {
+    const escape = /^\\x([0-9a-fA-F]{2})/.exec(encoded.slice(i, i + 4));
+    if (escape?.[1]) {
+      bytes.push(parseInt(escape[1], 16));
+      i += 3;
+    } else {
+      bytes.push(...Buffer.from(encoded[i] ?? '', 'utf8'));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+async function readProperties(tool: string, args: string[]): Promise<Record<string, string>> {
+  try {
+    const run = await runTool(tool, args, { collectStdout: true });
+    return run.exitCode === 0 ? parseProperties(run.stdout) : {};
+  } catch {
+    return {};
+  }
+}
+
+async function hasIsoFile(devicePath: string, isoPath: string): Promise<boolean> {
+  try {
+    const run = await runTool('isoinfo', ['-i', devicePath, '-x', isoPath], { collectStdout: true });
+    return run.exitCode === 0 && run.stdout.length > 0;
+  } catch {
+    return false;
+  }
+}

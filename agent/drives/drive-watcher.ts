@@ -1,0 +1,123 @@
+// Watches the configured drives: chokidar notices drive nodes that appear or vanish (a USB drive plugged in),
+// a poll of each drive's presence notices discs going in and out. Emits one event per settled change.
+import { EventEmitter } from 'node:events';
+import { dirname } from 'node:path';
+import chokidar, { type FSWatcher } from 'chokidar';
+import picomatch from 'picomatch';
+import type { Logger } from 'pino';
+import { type BlockDevice, readDiscPresent, resolveBlockDevice } from './block-device.js';
+import { PresenceDebouncer } from './presence.js';
+
+export interface WatchedDrive {
+  device: BlockDevice;
+  presence: PresenceDebouncer;
+}
+
+export interface DriveWatcherEvents {
+  /** A disc settled in the drive. `initial` is true for a disc that was already there when watching began. */
+  inserted: [drivePath: string, initial: boolean];
+  removed: [drivePath: string];
+  /** A drive node appeared or vanished. */
+  drivesChanged: [];
+}
+
+export interface DriveWatcherOptions {
+  /** Device paths or globs, e.g. ['/dev/sr*']. */
+  patterns: readonly string[];
+  pollMs: number;
+  debounceMs: number;
+  logger: Logger;
+}
+
+export class DriveWatcher extends EventEmitter<DriveWatcherEvents> {
+  private readonly drives = new Map<string, WatchedDrive>();
+  private readonly matches: (path: string) => boolean;
+  private watcher: FSWatcher | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private polling = false;
+
+  constructor(private readonly options: DriveWatcherOptions) {
+    super();
+    this.matches = picomatch([...options.patterns]);
+  }
+
+  async start(): Promise<void> {
+    const folders = [...new Set(this.options.patterns.map(folderOf))];
+    const watcher = chokidar.watch(folders, {
+      depth: 0,
+      ignored: (path) => !folders.includes(path) && !this.matches(path),
+      // Device nodes are not regular files: chokidar must not try to follow or read them.
+      followSymlinks: false,
+    });
+    watcher.on('add', (path) => void this.addDrive(path));
+    watcher.on('unlink', (path) => this.removeDrive(path));
+    watcher.on('error', (error) => this.options.logger.warn({ err: error }, 'Watching for drives failed; existing drives are still polled'));
+    await new Promise<void>((resolve) => watcher.once('ready', resolve));
+    this.watcher = watcher;
+    await this.poll();
+    this.pollTimer = setInterval(() => void this.poll(), this.options.pollMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+    await this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  list(): { path: string; hasDisc: boolean }[] {
+    return [...this.drives.values()].map((drive) => ({ path: drive.device.path, hasDisc: drive.presence.present === true }));
+  }
+
+  has(path: string): WatchedDrive | undefined {
+    return this.drives.get(path);
+  }
+
+  private async addDrive(path: string): Promise<void> {
+    if (this.drives.has(path)) return;
+    const device = await resolveBlockDevice(path);
+    if (!device) {
+      this.options.logger.debug({ path }, 'Skipping a matched path that is not a block device');
+      return;
+    }
+    this.drives.set(path, { device, presence: new PresenceDebouncer(this.options.debounceMs) });
+    this.options.logger.info({ drive: path }, 'Watching drive');
+    this.emit('drivesChanged');
+  }
+
+  private removeDrive(path: string): void {
+    const drive = this.drives.get(path);
+    if (!drive) return;
+    this.drives.delete(path);
+    this.options.logger.warn({ drive: path }, 'Drive disappeared');
+    if (drive.presence.present) this.emit('removed', path);
+    this.emit('drivesChanged');
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling) return; // a slow drive must not pile up reads
+    this.polling = true;
+    try {
+      await Promise.all([...this.drives.values()].map(async (drive) => {
+        const present = await readDiscPresent(drive.device);
+        if (this.drives.get(drive.device.path) !== drive) return;
+        const change = drive.presence.observe(present, Date.now());
+        if (change === 'initial') {
+          if (present) this.emit('inserted', drive.device.path, true);
+        } else if (change === 'inserted') {
+          this.emit('inserted', drive.device.path, false);
+        } else if (change === 'removed') {
+          this.emit('removed', drive.device.path);
+        }
+      }));
+    } finally {
+      this.polling = false;
+    }
+  }
+}
+
+/** The folder to watch for a pattern: everything before its first glob character. */
+export function folderOf(pattern: string): string {
+  const { base, isGlob } = picomatch.scan(pattern);
+  return isGlob ? base : dirname(pattern);
+}

@@ -1,0 +1,61 @@
+// The interface every ripping backend implements (HandBrakeCLI now, MakeMKV next): read a disc's titles,
+// rip one title to a file while reporting progress, stop when told. A new backend is one file behind this.
+import type { DiscType } from '../../shared/index.js';
+
+export interface DiscTitle {
+  /** The number the backend rips this title by. */
+  titleId: number;
+  name?: string;
+  durationSeconds: number;
+  chapters: number;
+  /** Best guess of the output size before ripping. */
+  expectedSizeBytes: number;
+  /** Frames per second of the source video, when known: HandBrake's speed multiple needs it. */
+  frameRate?: number;
+}
+
+export interface DiscScan {
+  discName?: string;
+  discType?: DiscType;
+  titles: DiscTitle[];
+}
+
+export interface RipProgress {
+  /** 0..1 over this title. */
+  fraction: number;
+  /** Seconds of the title's media processed per second of wall time (1 = real time). */
+  speed?: number;
+  /** Seconds to the end of this title, as the tool estimates them. */
+  etaSeconds?: number;
+}
+
+export interface RipRequest {
+  device: string;
+  title: DiscTitle;
+  /** Path of the file to write; the backend writes nothing else. */
+  outputFile: string;
+  signal: AbortSignal;
+  onProgress: (progress: RipProgress) => void;
+  /** Tool output that is not progress, for the job's log. */
+  onLog?: (line: string) => void;
+}
+
+/** A failure to show to people: short, plain, no internals. `detail` (the tool's own words) goes to the log only. */
+export class RipError extends Error {
+  override name = 'RipError';
+  constructor(message: string, readonly detail?: string) {
+    super(message);
+  }
+}
+
+export interface Ripper {
+  /** The backend's name in settings: 'handbrake', 'makemkv'. */
+  readonly name: string;
+  /** The program it runs, for messages ("HandBrakeCLI"). */
+  readonly toolName: string;
+  /** Resolves to a message saying what is missing and how to install it, or undefined when ready. */
+  checkInstalled(): Promise<string | undefined>;
+  scan(device: string, signal: AbortSignal): Promise<DiscScan>;
+  /** Rips one title. Rejects with RipError on failure; with the signal's reason when cancelled. */
+  ripTitle(request: RipRequest): Promise<void>;
+}

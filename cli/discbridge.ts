@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// The discbridge command: `start` runs a whole station (hub and a local agent), `hub` and `agent` run one side.
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { Agent } from '../agent/agent.js';
+import { createRipper } from '../agent/rippers/create-ripper.js';
+import { Hub } from '../hub/hub.js';
+import { createLogger } from './logger.js';
+import { SettingError, loadSettings, settingsHelp, type Settings } from './settings.js';
+import { hubToken } from './token.js';
+import { VERSION } from './version.js';
+
+const USAGE = `discbridge ${VERSION}: rip stations and a hub for optical discs
+
+Usage:
+  discbridge start     run a whole station: the hub and an agent for this machine's drives
+  discbridge hub       run only the hub (REST, dashboard socket, agent socket)
+  discbridge agent     run only an agent, reporting to DISCBRIDGE_HUB_URL
+  discbridge --help    this text
+  discbridge --version
+
+Settings (environment variables win over the config file):
+${settingsHelp()}
+`;
+
+interface Component {
+  stop(): Promise<void>;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0];
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (!['start', 'hub', 'agent'].includes(command)) {
+    process.stderr.write(`Unknown command "${command}". Run discbridge --help.\n`);
+    return 2;
+  }
+  let settings: Settings;
+  try {
+    settings = loadSettings();
+  } catch (error) {
+    if (error instanceof SettingError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const logger = createLogger(settings.logLevel);
+  const components: Component[] = [];
+  try {
+    if (command === 'start' || command === 'hub') components.push(await startHub(settings, logger));
+    if (command === 'start' || command === 'agent') components.push(await startAgent(settings, logger, command === 'start'));
+  } catch (error) {
+    logger.fatal({ err: error }, `Could not start: ${(error as Error).message}`);
+    for (const component of components.reverse()) await component.stop();
+    return 1;
+  }
+  await new Promise<void>((resolveSignal) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'Shutting down');
+      resolveSignal();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  for (const component of components.reverse()) await component.stop();
+  return 0;
+}
+
+async function startHub(settings: Settings, logger: Logger): Promise<Hub> {
+  const dataDir = resolve(settings.dataDir);
+  const { token, file } = hubToken(dataDir, settings.token);
+  const hub = new Hub({
+    host: settings.host, port: settings.port, dataDir, token, serverName: 'discbridge', version: VERSION, heartbeatMs: settings.heartbeatMs,
+  }, logger.child({ side: 'hub' }));
+  await hub.start();
+  if (file) logger.info({ file }, 'Agents on other machines need the station token stored in this file (set it as DISCBRIDGE_TOKEN)');
+  return hub;
+}
+
+async function startAgent(settings: Settings, logger: Logger, local: boolean): Promise<Agent> {
+  const dataDir = resolve(settings.dataDir);
+  let token = settings.token;
+  let hubUrl = settings.hubUrl;
+  if (local) {
+    token = hubToken(dataDir, settings.token).token;
+    hubUrl = `ws://127.0.0.1:${settings.port}`;
+  }
+  if (!token) throw new SettingError('DISCBRIDGE_TOKEN is required for an agent: use the token of the hub it reports to');
+  const agent = new Agent({
+    agentId: settings.agentId, name: settings.agentName, version: VERSION, hubUrl, token,
+    dataDir: resolve(dataDir, 'agent'), outputDir: resolve(settings.outputDir), drives: settings.drives,
+    pollMs: settings.pollMs, debounceMs: settings.debounceMs, minTitleSeconds: settings.minTitleSeconds, heartbeatMs: settings.heartbeatMs,
+  }, createRipper(settings), logger.child({ side: 'agent' }));
+  await agent.start();
+  return agent;
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code), (error: unknown) => {
+  process.stderr.write(`discbridge crashed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,140 @@
+// Every setting discbridge reads, in one table: its environment variable (a public contract), its key in the
+// config file, its default, what it accepts and what it is for. --help and the README are written from this table.
+// The environment wins over the config file, which wins over the default.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+
+export type Role = 'hub' | 'agent';
+
+interface Setting<T> {
+  env: string;
+  key: string;
+  roles: readonly Role[];
+  describe: string;
+  defaultText: string;
+  default: () => T | undefined;
+  parse: (raw: unknown) => T;
+}
+
+export class SettingError extends Error {}
+
+const text = (max = 4096) => (raw: unknown): string => {
+  if (typeof raw !== 'string' && typeof raw !== 'number') throw new Error('expected text');
+  const value = String(raw).trim();
+  if (value === '' || value.length > max) throw new Error(`expected non-empty text of at most ${max} characters`);
+  return value;
+};
+
+const int = (min: number, max: number) => (raw: unknown): number => {
+  const value = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw new Error(`expected a whole number from ${min} to ${max}`);
+  return value;
+};
+
+const list = (raw: unknown): string[] => {
+  const items = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(',') : [];
+  const cleaned = items.map((item) => item.trim()).filter(Boolean);
+  if (cleaned.length === 0) throw new Error('expected one or more comma-separated device paths or globs');
+  for (const item of cleaned) if (!item.startsWith('/') && !/^[A-Za-z]:$/.test(item)) throw new Error(`"${item}" is neither an absolute device path nor a drive letter`);
+  return cleaned;
+};
+
+const oneOf = <T extends string>(...values: T[]) => (raw: unknown): T => {
+  if (typeof raw === 'string' && (values as string[]).includes(raw.trim())) return raw.trim() as T;
+  throw new Error(`expected one of ${values.join(', ')}`);
+};
+
+const agentId = (raw: unknown): string => {
+  const value = text(64)(raw);
+  if (!/^[A-Za-z0-9._-]+$/.test(value)) throw new Error('expected letters, digits, dot, dash or underscore (at most 64)');
+  return value;
+};
+
+const url = (raw: unknown): string => {
+  const value = text()(raw);
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new Error('expected a URL such as ws://hub.local:8000');
+  }
+  if (!['ws:', 'wss:', 'http:', 'https:'].includes(parsed.protocol)) throw new Error('expected a ws://, wss://, http:// or https:// URL');
+  return value;
+};
+
+const hostId = () => hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'station';
+
+export const SETTINGS = {
+  config: { env: 'DISCBRIDGE_CONFIG', key: 'config', roles: ['hub', 'agent'], describe: 'JSON config file with any of these settings by key', defaultText: './discbridge.json if it exists', default: () => undefined, parse: text() },
+  port: { env: 'DISCBRIDGE_PORT', key: 'port', roles: ['hub'], describe: 'TCP port of the hub (REST, dashboard socket /ws, agent socket /agent)', defaultText: '8000', default: () => 8000, parse: int(0, 65535) },
+  host: { env: 'DISCBRIDGE_HOST', key: 'host', roles: ['hub'], describe: 'Address the hub listens on', defaultText: '0.0.0.0 (all)', default: () => '0.0.0.0', parse: text(255) },
+  dataDir: { env: 'DISCBRIDGE_DATA_DIR', key: 'data_dir', roles: ['hub', 'agent'], describe: 'Folder for the SQLite files and the generated token', defaultText: './data', default: () => './data', parse: text() },
+  hubUrl: { env: 'DISCBRIDGE_HUB_URL', key: 'hub_url', roles: ['agent'], describe: 'Hub the agent reports to', defaultText: 'ws://localhost:8000', default: () => 'ws://localhost:8000', parse: url },
+  token: { env: 'DISCBRIDGE_TOKEN', key: 'token', roles: ['hub', 'agent'], describe: 'Shared secret agents present to the hub; the hub generates one into DATA_DIR/hub-token when unset', defaultText: '(generated)', default: () => undefined, parse: text(256) },
+  agentId: { env: 'DISCBRIDGE_AGENT_ID', key: 'agent_id', roles: ['agent'], describe: 'Unique id of this station', defaultText: 'the host name', default: hostId, parse: agentId },
+  agentName: { env: 'DISCBRIDGE_AGENT_NAME', key: 'agent_name', roles: ['agent'], describe: 'Display name of this station', defaultText: 'the host name', default: () => hostname(), parse: text(256) },
+  drives: { env: 'DISCBRIDGE_DRIVES', key: 'drives', roles: ['agent'], describe: 'Drives to watch: comma-separated device paths or globs', defaultText: '/dev/sr*', default: () => ['/dev/sr*'], parse: list },
+  outputDir: { env: 'DISCBRIDGE_OUTPUT_DIR', key: 'output_dir', roles: ['agent'], describe: 'Where ripped files go, one folder per disc', defaultText: './rips', default: () => './rips', parse: text() },
+  minTitleSeconds: { env: 'DISCBRIDGE_MIN_TITLE_SECONDS', key: 'min_title_seconds', roles: ['agent'], describe: 'Shorter titles are skipped', defaultText: '120', default: () => 120, parse: int(0, 86_400) },
+  pollMs: { env: 'DISCBRIDGE_POLL_MS', key: 'poll_ms', roles: ['agent'], describe: 'How often each drive is checked for a disc', defaultText: '500', default: () => 500, parse: int(50, 60_000) },
+  debounceMs: { env: 'DISCBRIDGE_DEBOUNCE_MS', key: 'debounce_ms', roles: ['agent'], describe: 'How long a disc must stay in (or out) before it counts', defaultText: '1000', default: () => 1000, parse: int(0, 60_000) },
+  ripper: { env: 'DISCBRIDGE_RIPPER', key: 'ripper', roles: ['agent'], describe: 'Ripping backend', defaultText: 'handbrake', default: () => 'handbrake' as const, parse: oneOf('handbrake') },
+  handbrakeCli: { env: 'DISCBRIDGE_HANDBRAKECLI', key: 'handbrakecli', roles: ['agent'], describe: 'Path or name of HandBrakeCLI', defaultText: 'HandBrakeCLI', default: () => 'HandBrakeCLI', parse: text() },
+  handbrakePreset: { env: 'DISCBRIDGE_HANDBRAKE_PRESET', key: 'handbrake_preset', roles: ['agent'], describe: 'HandBrake preset used to rip', defaultText: 'Fast 1080p30', default: () => 'Fast 1080p30', parse: text(256) },
+  makemkvcon: { env: 'DISCBRIDGE_MAKEMKVCON', key: 'makemkvcon', roles: ['agent'], describe: 'Path or name of makemkvcon (MakeMKV backend)', defaultText: 'makemkvcon', default: () => 'makemkvcon', parse: text() },
+  ffmpeg: { env: 'DISCBRIDGE_FFMPEG', key: 'ffmpeg', roles: ['agent'], describe: 'Path or name of ffmpeg (transcoding)', defaultText: 'ffmpeg', default: () => 'ffmpeg', parse: text() },
+  heartbeatMs: { env: 'DISCBRIDGE_HEARTBEAT_MS', key: 'heartbeat_ms', roles: ['hub', 'agent'], describe: 'Ping interval on every socket; a peer silent for two intervals is dropped', defaultText: '10000', default: () => 10_000, parse: int(200, 300_000) },
+  logLevel: { env: 'DISCBRIDGE_LOG_LEVEL', key: 'log_level', roles: ['hub', 'agent'], describe: 'Log detail', defaultText: 'info', default: () => 'info' as const, parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace') },
+} satisfies Record<string, Setting<unknown>>;
+
+export type Settings = { [K in keyof typeof SETTINGS]: ReturnType<(typeof SETTINGS)[K]['parse']> | (K extends 'config' | 'token' ? undefined : never) };
+
+/** Reads every setting from the environment and the config file, or throws a SettingError naming the bad one. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const configPath = env[SETTINGS.config.env] ?? './discbridge.json';
+  const file = readConfigFile(configPath, env[SETTINGS.config.env] !== undefined);
+  const result: Record<string, unknown> = {};
+  for (const [name, setting] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+    const fromEnv = env[setting.env];
+    const raw = fromEnv !== undefined && fromEnv !== '' ? fromEnv : file[setting.key];
+    if (raw === undefined) {
+      result[name] = setting.default();
+      continue;
+    }
+    try {
+      result[name] = setting.parse(raw);
+    } catch (error) {
+      const source = fromEnv !== undefined && fromEnv !== '' ? setting.env : `"${setting.key}" in ${configPath}`;
+      throw new SettingError(`Bad setting ${source}=${JSON.stringify(raw)}: ${(error as Error).message}`);
+    }
+  }
+  return result as Settings;
+}
+
+function readConfigFile(path: string, required: boolean): Record<string, unknown> {
+  let raw: string;
+  try {
+    raw = readFileSync(path, 'utf8');
+  } catch {
+    if (required) throw new SettingError(`Bad setting DISCBRIDGE_CONFIG: cannot read ${path}`);
+    return {};
+  }
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    const known = new Set(Object.values(SETTINGS).map((s) => s.key));
+    const unknown = Object.keys(parsed).filter((key) => !known.has(key));
+    if (unknown.length > 0) throw new SettingError(`Unknown setting(s) in ${path}: ${unknown.join(', ')}`);
+    return parsed as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof SettingError) throw error;
+    throw new SettingError(`Config file ${path} is not a JSON object of settings`);
+  }
+}
+
+/** The settings table as --help prints it. */
+export function settingsHelp(): string {
+  return Object.values(SETTINGS as Record<string, Setting<unknown>>)
+    .map((s) => `  ${s.env.padEnd(30)} ${s.describe} [${s.roles.join(', ')}; default ${s.defaultText}; file key "${s.key}"]`)
+    .join('\n');
+}

@@ -1,0 +1,144 @@
+// The REST API: the hub's current view for dashboards that (re)connect, and the commands people send.
+// Every answer is JSON; errors are short sentences for people, never internals.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { JobState, type AgentRecord, type DriveRecord, type StationCommand } from '../../shared/index.js';
+import { AgentUnavailableError, type AgentServer } from '../link/agent-server.js';
+import type { StationStore } from '../store/station-store.js';
+
+export interface RestApiOptions {
+  store: StationStore;
+  agents: AgentServer;
+  logger: Logger;
+  commandTimeoutMs: number;
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+type Handler = (params: string[], url: URL) => Promise<unknown> | unknown;
+
+const MAX_PAGE = 500;
+
+export class RestApi {
+  private readonly routes: { method: string; pattern: RegExp; handler: Handler }[];
+
+  constructor(private readonly options: RestApiOptions) {
+    this.routes = [
+      { method: 'GET', pattern: /^\/health$/, handler: () => ({ status: 'ok' }) },
+      { method: 'GET', pattern: /^\/api\/agents$/, handler: () => this.agents() },
+      { method: 'GET', pattern: /^\/api\/drives$/, handler: () => this.drives() },
+      { method: 'GET', pattern: /^\/api\/jobs$/, handler: (_, url) => this.jobs(url) },
+      { method: 'GET', pattern: /^\/api\/jobs\/([^/]+)$/, handler: ([id]) => this.job(id) },
+      { method: 'POST', pattern: /^\/api\/jobs\/([^/]+)\/cancel$/, handler: ([id]) => this.cancel(id) },
+      { method: 'POST', pattern: /^\/api\/drives\/([^/]+)\/([^/]+)\/eject$/, handler: ([agent, drive]) => this.eject(agent, drive) },
+    ];
+  }
+
+  /** Answers the request if it is an API route; returns false to let another handler try. */
+  async handle(request: IncomingMessage, response: ServerResponse): Promise<boolean> {
+    const url = new URL(request.url ?? '/', 'http://hub');
+    const matching = this.routes.filter((route) => route.pattern.test(url.pathname));
+    if (matching.length === 0) return false;
+    const route = matching.find((candidate) => candidate.method === request.method);
+    try {
+      if (!route) throw new HttpError(405, `Use ${matching.map((r) => r.method).join(' or ')} here`);
+      const params = (route.pattern.exec(url.pathname) ?? []).slice(1).map((part) => decodeURIComponent(part));
+      send(response, 200, await route.handler(params, url));
+    } catch (error) {
+      if (error instanceof HttpError) {
+        send(response, error.status, { error: error.message });
+      } else {
+        this.options.logger.error({ err: error, path: url.pathname }, 'REST request failed');
+        send(response, 500, { error: 'Internal error; the hub log has the details' });
+      }
+    }
+    return true;
+  }
+
+  private agents(): AgentRecord[] {
+    return this.options.store.listAgents().map((agent) => ({
+      agent_id: agent.agent_id,
+      name: agent.name,
+      version: agent.version,
+      state: this.options.agents.isOnline(agent.agent_id) ? 'online' : 'offline',
+      last_seen: new Date(agent.last_seen).toISOString(),
+    }));
+  }
+
+  private drives(): DriveRecord[] {
+    return this.options.store.listDrives().map((drive) => ({ ...drive, reachable: this.options.agents.isOnline(drive.agent_id) }));
+  }
+
+  private jobs(url: URL) {
+    const limit = optionalInt(url, 'limit') ?? 50;
+    if (limit < 1 || limit > MAX_PAGE) throw new HttpError(400, `limit must be between 1 and ${MAX_PAGE}`);
+    const before = optionalInt(url, 'before');
+    const state = url.searchParams.get('state');
+    if (state !== null && !JobState.safeParse(state).success) throw new HttpError(400, `state must be one of ${JobState.options.join(', ')}`);
+    const agent = url.searchParams.get('agent_id');
+    const drive = url.searchParams.get('drive_id');
+    return this.options.store.listJobs({
+      limit,
+      ...(before !== undefined ? { before } : {}),
+      ...(agent !== null ? { agent_id: agent } : {}),
+      ...(drive !== null ? { drive_id: drive } : {}),
+      ...(state !== null ? { state: state as JobState } : {}),
+    });
+  }
+
+  private job(id: string | undefined) {
+    const job = this.options.store.getJob(jobIdOf(id));
+    if (!job) throw new HttpError(404, 'No such job');
+    return job;
+  }
+
+  private async cancel(id: string | undefined) {
+    const ref = this.options.store.jobRef(jobIdOf(id));
+    if (!ref) throw new HttpError(404, 'No such job');
+    if (['completed', 'failed', 'cancelled'].includes(ref.state)) throw new HttpError(409, `Job has already ${ref.state === 'cancelled' ? 'been cancelled' : ref.state}`);
+    return this.command(ref.agent_id, { name: 'cancel', job_id: ref.agent_job_id });
+  }
+
+  private async eject(agentId: string | undefined, driveId: string | undefined) {
+    if (!agentId || !driveId) throw new HttpError(404, 'No such drive');
+    if (!this.options.store.listDrives().some((drive) => drive.agent_id === agentId && drive.drive_id === driveId)) {
+      throw new HttpError(404, 'No such drive');
+    }
+    return this.command(agentId, { name: 'eject', drive_id: driveId });
+  }
+
+  private async command(agentId: string, command: StationCommand) {
+    try {
+      const result = await this.options.agents.sendCommand(agentId, command, this.options.commandTimeoutMs);
+      if (!result.ok) throw new HttpError(409, result.error ?? 'The station refused the command');
+      return { ok: true };
+    } catch (error) {
+      if (error instanceof AgentUnavailableError) throw new HttpError(503, error.message);
+      throw error;
+    }
+  }
+}
+
+function jobIdOf(id: string | undefined): number {
+  const value = Number(id);
+  if (!Number.isSafeInteger(value) || value < 0) throw new HttpError(400, 'Job id must be a whole number');
+  return value;
+}
+
+function optionalInt(url: URL, name: string): number | undefined {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value)) throw new HttpError(400, `${name} must be a whole number`);
+  return value;
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  response.end(text);
+}

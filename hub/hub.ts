@@ -1,0 +1,100 @@
+// The hub: one HTTP server carrying the agent socket, the dashboard socket and the REST API, over one SQLite store.
+// Like every component here, the constructor only sets fields; start() and stop() do the work.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { DASHBOARD_PATH, LINK_PATH } from '../shared/index.js';
+import { RestApi } from './api/rest.js';
+import { DashboardServer } from './dashboard/dashboard-server.js';
+import { refuseUpgrade } from './http/auth.js';
+import { AgentServer } from './link/agent-server.js';
+import { openDatabase, type Db } from './store/database.js';
+import { StationStore } from './store/station-store.js';
+
+export interface HubConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  token: string;
+  serverName: string;
+  version: string;
+  heartbeatMs: number;
+}
+
+export class Hub {
+  private db: Db | undefined;
+  private server: Server | undefined;
+  private store: StationStore | undefined;
+  private agents: AgentServer | undefined;
+  private dashboards: DashboardServer | undefined;
+
+  constructor(private readonly config: HubConfig, private readonly logger: Logger) {}
+
+  /** The port actually listened on (useful with port 0). */
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? this.config.port;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this;
+    const dbFile = join(config.dataDir, 'hub.sqlite');
+    this.db = openDatabase(dbFile);
+    const store = new StationStore(this.db);
+    store.start();
+    const dashboards = new DashboardServer({
+      serverName: config.serverName, version: config.version, heartbeatMs: config.heartbeatMs,
+      maxBufferedBytes: 8 * 1024 * 1024, logger: logger.child({ component: 'dashboard' }),
+    });
+    const agents = new AgentServer({
+      token: config.token, serverName: config.serverName, version: config.version, heartbeatMs: config.heartbeatMs,
+      helloTimeoutMs: 10_000, store, logger: logger.child({ component: 'link' }),
+      onEvent: (event) => dashboards.broadcast(event),
+      onAgentState: (hello, online) => dashboards.broadcast({
+        type: 'agent_update', agent_id: hello.agent_id, state: online ? 'online' : 'offline', name: hello.name, version: hello.version,
+      }),
+    });
+    const api = new RestApi({ store, agents, logger: logger.child({ component: 'api' }), commandTimeoutMs: 10_000 });
+    dashboards.start();
+    agents.start();
+
+    const server = createServer((request, response) => {
+      api.handle(request, response).then((handled) => {
+        if (handled) return;
+        response.writeHead(404, { 'Content-Type': 'application/json' });
+        response.end(JSON.stringify({ error: 'Not found' }));
+      }, (error: unknown) => {
+        logger.error({ err: error }, 'HTTP request failed');
+        response.destroy();
+      });
+    });
+    server.on('upgrade', (request, socket, head) => {
+      const path = new URL(request.url ?? '/', 'http://hub').pathname;
+      if (path === LINK_PATH) agents.handleUpgrade(request, socket, head);
+      else if (path === DASHBOARD_PATH) dashboards.handleUpgrade(request, socket, head);
+      else refuseUpgrade(socket, 404, `No WebSocket at ${path}; dashboards use ${DASHBOARD_PATH}`);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    Object.assign(this, { server, store, agents, dashboards });
+    logger.info({ url: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${this.port}/`, db: dbFile }, 'Hub is listening');
+  }
+
+  async stop(): Promise<void> {
+    await this.agents?.stop();
+    await this.dashboards?.stop();
+    await new Promise<void>((resolve) => {
+      if (!this.server) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    this.store?.stop();
+    this.db?.close();
+    this.logger.info('Hub stopped');
+  }
+}

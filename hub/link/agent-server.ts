@@ -1,0 +1,178 @@
+// The agent socket: authenticates stations on the upgrade, runs the hello/welcome handshake, applies their events
+// to the store and forwards them to dashboards, and carries commands (cancel, eject) to them.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  AgentMessage, LINK_PROTOCOL, LinkCloseCode, decodeMessage,
+  type AgentHello, type CommandResult, type HubMessage, type StationCommand, type StationEvent,
+} from '../../shared/index.js';
+import { bearerToken, refuseUpgrade, tokensMatch } from '../http/auth.js';
+import { startHeartbeat, trackHeartbeat } from '../http/heartbeat.js';
+import type { StationStore } from '../store/station-store.js';
+
+export interface AgentServerOptions {
+  token: string;
+  serverName: string;
+  version: string;
+  heartbeatMs: number;
+  helloTimeoutMs: number;
+  store: StationStore;
+  logger: Logger;
+  onEvent: (event: StationEvent) => void;
+  onAgentState: (hello: AgentHello, online: boolean) => void;
+}
+
+interface Connection {
+  socket: WebSocket;
+  hello: AgentHello;
+}
+
+interface PendingCommand {
+  resolve: (result: CommandResult) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class AgentUnavailableError extends Error {}
+
+export class AgentServer {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  private readonly connections = new Map<string, Connection>();
+  private readonly pending = new Map<string, PendingCommand>();
+  private stopHeartbeat: (() => void) | undefined;
+
+  constructor(private readonly options: AgentServerOptions) {}
+
+  start(): void {
+    this.wss.on('connection', (socket, request) => this.onConnection(socket, request));
+    this.stopHeartbeat = startHeartbeat(this.wss, this.options.heartbeatMs, () => {
+      this.options.logger.warn('An agent stopped answering heartbeats; closing its socket');
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopHeartbeat?.();
+    for (const socket of this.wss.clients) socket.close(1001, 'Hub is shutting down');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  isOnline(agentId: string): boolean {
+    return this.connections.has(agentId);
+  }
+
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!tokensMatch(bearerToken(request), this.options.token)) {
+      this.options.logger.warn({ peer: request.socket.remoteAddress }, 'Refused an agent with a missing or wrong token');
+      refuseUpgrade(socket, 401, 'A valid station token is required');
+      return;
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.wss.emit('connection', ws, request));
+  }
+
+  /** Sends a command to an agent and waits for its answer. */
+  sendCommand(agentId: string, command: StationCommand, timeoutMs = 10_000): Promise<CommandResult> {
+    const connection = this.connections.get(agentId);
+    if (!connection) return Promise.reject(new AgentUnavailableError(`Station ${agentId} is offline`));
+    const id = randomUUID();
+    const message: HubMessage = { kind: 'command', id, expires_at: Date.now() + timeoutMs, command };
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve({ kind: 'command_result', id, ok: false, error: 'The station did not answer in time' });
+      }, timeoutMs);
+      this.pending.set(id, { resolve, timer });
+      connection.socket.send(JSON.stringify(message));
+    });
+  }
+
+  private onConnection(socket: WebSocket, request: IncomingMessage): void {
+    trackHeartbeat(socket);
+    const peer = request.socket.remoteAddress;
+    const log = this.options.logger.child({ peer });
+    let connection: Connection | undefined;
+    const helloTimer = setTimeout(() => {
+      log.warn('An agent connected but sent no hello; closing');
+      socket.close(LinkCloseCode.BadHello, 'Expected hello');
+    }, this.options.helloTimeoutMs);
+
+    socket.on('message', (data, isBinary) => {
+      const decoded = decodeMessage(AgentMessage, isBinary ? '' : data.toString());
+      if (!decoded.ok) {
+        log.warn({ agent: connection?.hello.agent_id, reason: decoded.error }, 'Closing an agent that sent an invalid message');
+        socket.close(connection ? LinkCloseCode.BadMessage : LinkCloseCode.BadHello, decoded.error.slice(0, 120));
+        return;
+      }
+      const message = decoded.value;
+      if (!connection) {
+        if (message.kind !== 'hello') {
+          socket.close(LinkCloseCode.BadHello, 'Expected hello');
+          return;
+        }
+        clearTimeout(helloTimer);
+        connection = this.accept(socket, message, log);
+        return;
+      }
+      const agentId = connection.hello.agent_id;
+      switch (message.kind) {
+        case 'hello':
+          socket.close(LinkCloseCode.BadMessage, 'hello was already received');
+          return;
+        case 'event': {
+          if (message.event.agent_id !== agentId) {
+            log.warn({ agent: agentId, claimed: message.event.agent_id }, 'An agent sent an event under another agent id; using its own');
+          }
+          const event = this.options.store.apply(agentId, message);
+          if (event) this.options.onEvent(event);
+          return;
+        }
+        case 'command_result': {
+          const pending = this.pending.get(message.id);
+          if (!pending) return;
+          clearTimeout(pending.timer);
+          this.pending.delete(message.id);
+          pending.resolve(message);
+          return;
+        }
+      }
+    });
+
+    socket.on('close', (code, reason) => {
+      clearTimeout(helloTimer);
+      if (connection && this.connections.get(connection.hello.agent_id) === connection) {
+        this.connections.delete(connection.hello.agent_id);
+        this.options.store.touchAgent(connection.hello.agent_id, Date.now());
+        log.info({ agent: connection.hello.agent_id, code, reason: reason.toString() }, 'Agent disconnected');
+        this.options.onAgentState(connection.hello, false);
+      }
+    });
+    socket.on('error', (error) => log.warn({ err: error.message }, 'Agent socket error'));
+  }
+
+  private accept(socket: WebSocket, hello: AgentHello, log: Logger): Connection | undefined {
+    const protocol = Math.min(hello.protocol.max, LINK_PROTOCOL.max);
+    if (protocol < Math.max(hello.protocol.min, LINK_PROTOCOL.min)) {
+      const reason = `Protocol mismatch: the hub speaks ${LINK_PROTOCOL.min}-${LINK_PROTOCOL.max}, ` +
+        `the agent ${hello.protocol.min}-${hello.protocol.max}; upgrade the older side`;
+      log.error({ agent: hello.agent_id }, reason);
+      socket.close(LinkCloseCode.ProtocolMismatch, reason.slice(0, 120));
+      return undefined;
+    }
+    const previous = this.connections.get(hello.agent_id);
+    if (previous) {
+      log.warn({ agent: hello.agent_id }, 'A station connected again; closing its older connection');
+      previous.socket.close(LinkCloseCode.Replaced, 'Replaced by a newer connection');
+    }
+    const connection = { socket, hello };
+    this.connections.set(hello.agent_id, connection);
+    this.options.store.registerAgent(hello, Date.now());
+    const welcome: HubMessage = {
+      kind: 'welcome', server: this.options.serverName, version: this.options.version, protocol,
+    };
+    socket.send(JSON.stringify(welcome));
+    log.info({ agent: hello.agent_id, name: hello.name, version: hello.version, drives: hello.drives.length }, 'Agent connected');
+    this.options.onAgentState(hello, true);
+    return connection;
+  }
+}

@@ -1,0 +1,69 @@
+// The hub's schema, one entry per version. Never edit an entry once released: add a new one.
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE agents (
+    agent_id   TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    version    TEXT NOT NULL,
+    last_seen  INTEGER NOT NULL,
+    last_seq   INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE drives (
+    agent_id     TEXT NOT NULL REFERENCES agents(agent_id),
+    drive_id     TEXT NOT NULL,
+    has_disc     INTEGER NOT NULL,
+    volume_label TEXT,
+    disc_type    TEXT,
+    job_id       INTEGER,
+    PRIMARY KEY (agent_id, drive_id)
+  );
+  CREATE TABLE jobs (
+    job_id           INTEGER PRIMARY KEY,
+    agent_id         TEXT NOT NULL REFERENCES agents(agent_id),
+    agent_job_id     INTEGER NOT NULL,
+    drive_id         TEXT,
+    volume_label     TEXT,
+    disc_type        TEXT,
+    state            TEXT NOT NULL,
+    progress_percent REAL,
+    current_speed    TEXT,
+    eta_seconds      INTEGER,
+    current_title    INTEGER,
+    total_titles     INTEGER,
+    error_message    TEXT,
+    output_dir       TEXT,
+    started_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    finished_at      INTEGER,
+    UNIQUE (agent_id, agent_job_id)
+  );
+  CREATE INDEX jobs_by_agent ON jobs (agent_id, job_id);
+  CREATE INDEX jobs_by_state ON jobs (state, job_id);
+  CREATE TABLE titles (
+    job_id              INTEGER NOT NULL REFERENCES jobs(job_id),
+    title_id            INTEGER NOT NULL,
+    name                TEXT,
+    duration_seconds    INTEGER,
+    chapters            INTEGER,
+    expected_size_bytes INTEGER,
+    selected            INTEGER NOT NULL,
+    state               TEXT NOT NULL,
+    match_progress      REAL,
+    actual_size_bytes   INTEGER,
+    output_filename     TEXT,
+    error               TEXT,
+    PRIMARY KEY (job_id, title_id)
+  );
+  -- The events that changed state (progress-only updates are folded into the rows above, not kept one by one).
+  CREATE TABLE events (
+    agent_id TEXT NOT NULL,
+    seq      INTEGER NOT NULL,
+    at       INTEGER NOT NULL,
+    type     TEXT NOT NULL,
+    job_id   INTEGER,
+    body     TEXT NOT NULL,
+    PRIMARY KEY (agent_id, seq)
+  );
+  CREATE INDEX events_by_job ON events (job_id, seq);
+  `,
+];

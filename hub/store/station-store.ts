@@ -1,0 +1,320 @@
+// The hub's record of every station: agents, drives, jobs and titles, kept in SQLite.
+// Events are applied in memory at once (so dashboards get them without waiting) and written in batched
+// transactions; the last sequence number applied per agent commits in the same transaction as the rows it changed.
+import {
+  FINISHED_JOB_STATES,
+  type AgentEvent, type AgentHello, type DriveRecord, type JobDetail, type JobRecord, type JobState,
+  type StationEvent, type TitleRecord, type TitleState,
+} from '../../shared/index.js';
+import type { Db } from './database.js';
+
+export interface JobQuery {
+  limit: number;
+  before?: number;
+  agent_id?: string;
+  drive_id?: string;
+  state?: JobState;
+}
+
+export interface StoredAgent {
+  agent_id: string;
+  name: string;
+  version: string;
+  last_seen: number;
+}
+
+export interface JobRef {
+  agent_id: string;
+  agent_job_id: number;
+  drive_id: string | undefined;
+  state: JobState;
+}
+
+type Write = () => void;
+
+export class StationStore {
+  private pending: Write[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  private nextJobId = 1;
+  /** Hub job id by agent and agent job id. */
+  private readonly jobIds = new Map<string, number>();
+  /** State of every unfinished job, to tell a state change from a progress update. */
+  private readonly liveJobs = new Map<number, JobState>();
+  private readonly liveTitles = new Map<string, TitleState>();
+  private readonly lastSeqs = new Map<string, number>();
+
+  constructor(private readonly db: Db, private readonly flushMs = 100) {}
+
+  start(): void {
+    const max = this.db.prepare('SELECT MAX(job_id) AS id FROM jobs').get() as { id: number | null };
+    this.nextJobId = (max.id ?? 0) + 1;
+    for (const row of this.db.prepare('SELECT agent_id, last_seq FROM agents').all() as { agent_id: string; last_seq: number }[]) {
+      this.lastSeqs.set(row.agent_id, row.last_seq);
+    }
+    const unfinished = this.db.prepare(
+      `SELECT job_id, agent_id, agent_job_id, state FROM jobs WHERE state NOT IN ('completed','failed','cancelled')`,
+    ).all() as { job_id: number; agent_id: string; agent_job_id: number; state: JobState }[];
+    for (const job of unfinished) {
+      this.jobIds.set(jobKey(job.agent_id, job.agent_job_id), job.job_id);
+      this.liveJobs.set(job.job_id, job.state);
+    }
+    this.flushTimer = setInterval(() => this.flush(), this.flushMs);
+    this.flushTimer.unref();
+  }
+
+  stop(): void {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = undefined;
+    this.flush();
+  }
+
+  /** Writes everything applied so far, in one transaction. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const writes = this.pending;
+    this.pending = [];
+    this.db.transaction(() => {
+      for (const write of writes) write();
+    })();
+  }
+
+  /** Records an agent that said hello, and replaces what we knew of its drives with what it reports now. */
+  registerAgent(hello: AgentHello, now: number): void {
+    this.pending.push(() => {
+      this.db.prepare(
+        `INSERT INTO agents (agent_id, name, version, last_seen) VALUES (?, ?, ?, ?)
+         ON CONFLICT (agent_id) DO UPDATE SET name = excluded.name, version = excluded.version, last_seen = excluded.last_seen`,
+      ).run(hello.agent_id, hello.name, hello.version, now);
+      this.db.prepare('DELETE FROM drives WHERE agent_id = ?').run(hello.agent_id);
+      const insert = this.db.prepare(
+        'INSERT INTO drives (agent_id, drive_id, has_disc, volume_label, disc_type, job_id) VALUES (?, ?, ?, ?, ?, ?)',
+      );
+      for (const drive of hello.drives) {
+        insert.run(hello.agent_id, drive.drive_id, drive.has_disc ? 1 : 0, drive.volume_label ?? null, drive.disc_type ?? null,
+          this.runningJobOn(hello.agent_id, drive.drive_id) ?? null);
+      }
+    });
+    this.flush();
+  }
+
+  touchAgent(agentId: string, now: number): void {
+    this.pending.push(() => this.db.prepare('UPDATE agents SET last_seen = ? WHERE agent_id = ?').run(now, agentId));
+  }
+
+  lastSeq(agentId: string): number {
+    return this.lastSeqs.get(agentId) ?? 0;
+  }
+
+  /**
+   * Applies one event from an agent. Returns the event as dashboards see it (job ids are the hub's own),
+   * or undefined when this sequence number was applied before.
+   */
+  apply(agentId: string, envelope: AgentEvent): StationEvent | undefined {
+    if (envelope.seq <= this.lastSeq(agentId)) return undefined;
+    this.lastSeqs.set(agentId, envelope.seq);
+    const event = { ...envelope.event, agent_id: agentId } as StationEvent;
+    const { seq, at } = envelope;
+    let publicEvent: StationEvent;
+    let keep = true;
+    switch (event.type) {
+      case 'drive_event':
+        publicEvent = event;
+        this.pending.push(() => {
+          this.db.prepare(
+            `INSERT INTO drives (agent_id, drive_id, has_disc, volume_label, disc_type) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (agent_id, drive_id) DO UPDATE SET has_disc = excluded.has_disc,
+               volume_label = excluded.volume_label, disc_type = excluded.disc_type`,
+          ).run(agentId, event.drive_id, event.event === 'inserted' ? 1 : 0, event.volume_label, event.disc_type ?? null);
+        });
+        break;
+      case 'titles_discovered': {
+        const jobId = this.hubJobId(agentId, event.job_id, at);
+        publicEvent = { ...event, job_id: jobId };
+        for (const title of event.titles) this.liveTitles.set(titleKey(jobId, title.title_id), title.selected ? 'pending' : 'skipped');
+        this.pending.push(() => {
+          const insert = this.db.prepare(
+            `INSERT INTO titles (job_id, title_id, name, duration_seconds, chapters, expected_size_bytes, selected, state)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (job_id, title_id) DO UPDATE SET name = excluded.name, duration_seconds = excluded.duration_seconds,
+               chapters = excluded.chapters, expected_size_bytes = excluded.expected_size_bytes,
+               selected = excluded.selected, state = excluded.state`,
+          );
+          for (const t of event.titles) {
+            insert.run(jobId, t.title_id, t.name ?? null, t.duration_seconds, t.chapters, t.expected_size_bytes,
+              t.selected ? 1 : 0, t.selected ? 'pending' : 'skipped');
+          }
+        });
+        break;
+      }
+      case 'job_update': {
+        const jobId = this.hubJobId(agentId, event.job_id, at, event);
+        publicEvent = { ...event, job_id: jobId };
+        const previous = this.liveJobs.get(jobId);
+        keep = previous !== event.state || event.error_message !== undefined;
+        if (FINISHED_JOB_STATES.has(event.state)) this.liveJobs.delete(jobId);
+        else this.liveJobs.set(jobId, event.state);
+        this.pending.push(() => this.writeJobUpdate(jobId, publicEvent as typeof event, at));
+        break;
+      }
+      case 'title_update': {
+        const jobId = this.hubJobId(agentId, event.job_id, at);
+        publicEvent = { ...event, job_id: jobId };
+        const key = titleKey(jobId, event.title_id);
+        keep = this.liveTitles.get(key) !== event.state;
+        this.liveTitles.set(key, event.state);
+        this.pending.push(() => this.writeTitleUpdate(publicEvent as typeof event));
+        break;
+      }
+    }
+    this.pending.push(() => {
+      if (keep) {
+        this.db.prepare('INSERT OR IGNORE INTO events (agent_id, seq, at, type, job_id, body) VALUES (?, ?, ?, ?, ?, ?)').run(
+          agentId, seq, at, publicEvent.type, 'job_id' in publicEvent ? publicEvent.job_id : null, JSON.stringify(publicEvent),
+        );
+      }
+      this.db.prepare('UPDATE agents SET last_seq = MAX(last_seq, ?), last_seen = MAX(last_seen, ?) WHERE agent_id = ?').run(seq, at, agentId);
+    });
+    return publicEvent;
+  }
+
+  private hubJobId(agentId: string, agentJobId: number, at: number, update?: { state: JobState; drive_id?: string | undefined }): number {
+    const key = jobKey(agentId, agentJobId);
+    let id = this.jobIds.get(key);
+    if (id === undefined) {
+      const row = this.db.prepare('SELECT job_id FROM jobs WHERE agent_id = ? AND agent_job_id = ?').get(agentId, agentJobId) as
+        { job_id: number } | undefined;
+      id = row?.job_id;
+    }
+    if (id === undefined) {
+      const jobId = this.nextJobId++;
+      id = jobId;
+      const state = update?.state ?? 'identifying';
+      this.pending.push(() => {
+        this.db.prepare(
+          'INSERT INTO jobs (job_id, agent_id, agent_job_id, drive_id, state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        ).run(jobId, agentId, agentJobId, update?.drive_id ?? null, state, at, at);
+      });
+    }
+    this.jobIds.set(key, id);
+    return id;
+  }
+
+  private writeJobUpdate(jobId: number, event: StationEvent & { type: 'job_update' }, at: number): void {
+    const finished = FINISHED_JOB_STATES.has(event.state);
+    this.db.prepare(
+      `UPDATE jobs SET state = ?, updated_at = ?, finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE NULL END,
+         drive_id = COALESCE(?, drive_id), volume_label = COALESCE(?, volume_label), disc_type = COALESCE(?, disc_type),
+         progress_percent = COALESCE(?, progress_percent), current_speed = COALESCE(?, current_speed),
+         eta_seconds = COALESCE(?, eta_seconds), current_title = COALESCE(?, current_title),
+         total_titles = COALESCE(?, total_titles), error_message = COALESCE(?, error_message), output_dir = COALESCE(?, output_dir)
+       WHERE job_id = ?`,
+    ).run(
+      event.state, at, finished ? 1 : 0, at,
+      event.drive_id ?? null, event.volume_label ?? null, event.disc_type ?? null,
+      event.progress_percent ?? null, event.current_speed ?? null, event.eta_seconds ?? null, event.current_title ?? null,
+      event.total_titles ?? null, event.error_message ?? null, event.output_dir ?? null, jobId,
+    );
+    const job = this.db.prepare('SELECT agent_id, drive_id FROM jobs WHERE job_id = ?').get(jobId) as { agent_id: string; drive_id: string | null };
+    if (job.drive_id !== null) {
+      this.db.prepare(
+        `UPDATE drives SET job_id = CASE WHEN ? THEN NULL ELSE ? END WHERE agent_id = ? AND drive_id = ? AND (job_id IS NULL OR job_id = ?)`,
+      ).run(finished ? 1 : 0, jobId, job.agent_id, job.drive_id, jobId);
+    }
+  }
+
+  private writeTitleUpdate(event: StationEvent & { type: 'title_update' }): void {
+    this.db.prepare(
+      `INSERT INTO titles (job_id, title_id, selected, state) VALUES (?, ?, 1, ?) ON CONFLICT (job_id, title_id) DO NOTHING`,
+    ).run(event.job_id, event.title_id, event.state);
+    this.db.prepare(
+      `UPDATE titles SET state = ?, match_progress = COALESCE(?, match_progress), duration_seconds = COALESCE(?, duration_seconds),
+         expected_size_bytes = COALESCE(?, expected_size_bytes), actual_size_bytes = COALESCE(?, actual_size_bytes),
+         output_filename = COALESCE(?, output_filename), error = COALESCE(?, error)
+       WHERE job_id = ? AND title_id = ?`,
+    ).run(
+      event.state, event.match_progress ?? null, event.duration_seconds ?? null, event.expected_size_bytes ?? null,
+      event.actual_size_bytes ?? null, event.output_filename ?? null, event.error ?? null, event.job_id, event.title_id,
+    );
+  }
+
+  private runningJobOn(agentId: string, driveId: string): number | undefined {
+    const row = this.db.prepare(
+      `SELECT job_id FROM jobs WHERE agent_id = ? AND drive_id = ? AND state NOT IN ('completed','failed','cancelled')
+       ORDER BY job_id DESC LIMIT 1`,
+    ).get(agentId, driveId) as { job_id: number } | undefined;
+    return row?.job_id;
+  }
+
+  // ---- Reads for the REST API. Each flushes first, so a read never misses an event already sent to dashboards.
+
+  listAgents(): StoredAgent[] {
+    this.flush();
+    return this.db.prepare('SELECT agent_id, name, version, last_seen FROM agents ORDER BY agent_id').all() as StoredAgent[];
+  }
+
+  listDrives(): Omit<DriveRecord, 'reachable'>[] {
+    this.flush();
+    const rows = this.db.prepare(
+      'SELECT agent_id, drive_id, has_disc, volume_label, disc_type, job_id FROM drives ORDER BY agent_id, drive_id',
+    ).all() as Record<string, unknown>[];
+    return rows.map((row) => withoutNulls({ ...row, has_disc: row.has_disc === 1 }) as Omit<DriveRecord, 'reachable'>);
+  }
+
+  listJobs(query: JobQuery): { jobs: JobRecord[]; next_before?: number } {
+    this.flush();
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.before !== undefined) { where.push('job_id < ?'); params.push(query.before); }
+    if (query.agent_id !== undefined) { where.push('agent_id = ?'); params.push(query.agent_id); }
+    if (query.drive_id !== undefined) { where.push('drive_id = ?'); params.push(query.drive_id); }
+    if (query.state !== undefined) { where.push('state = ?'); params.push(query.state); }
+    const rows = this.db.prepare(
+      `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY job_id DESC LIMIT ?`,
+    ).all(...params, query.limit + 1) as Record<string, unknown>[];
+    const jobs = rows.slice(0, query.limit).map(toJobRecord);
+    const last = jobs.at(-1);
+    return rows.length > query.limit && last ? { jobs, next_before: last.job_id } : { jobs };
+  }
+
+  getJob(jobId: number): JobDetail | undefined {
+    this.flush();
+    const row = this.db.prepare('SELECT * FROM jobs WHERE job_id = ?').get(jobId) as Record<string, unknown> | undefined;
+    if (!row) return undefined;
+    const titles = (this.db.prepare('SELECT * FROM titles WHERE job_id = ? ORDER BY title_id').all(jobId) as Record<string, unknown>[])
+      .map((title) => {
+        const { job_id: _job, ...rest } = title;
+        return withoutNulls({ ...rest, selected: title.selected === 1 }) as TitleRecord;
+      });
+    return { ...toJobRecord(row), titles };
+  }
+
+  jobRef(jobId: number): JobRef | undefined {
+    this.flush();
+    const row = this.db.prepare('SELECT agent_id, agent_job_id, drive_id, state FROM jobs WHERE job_id = ?').get(jobId) as
+      { agent_id: string; agent_job_id: number; drive_id: string | null; state: JobState } | undefined;
+    return row && { agent_id: row.agent_id, agent_job_id: row.agent_job_id, drive_id: row.drive_id ?? undefined, state: row.state };
+  }
+}
+
+function jobKey(agentId: string, agentJobId: number): string {
+  return `${agentId}\u0000${agentJobId}`;
+}
+
+function titleKey(jobId: number, titleId: number): string {
+  return `${jobId}:${titleId}`;
+}
+
+function toJobRecord(row: Record<string, unknown>): JobRecord {
+  const { agent_job_id: _agentJobId, started_at, updated_at, finished_at, ...rest } = row;
+  return withoutNulls({
+    ...rest,
+    started_at: new Date(started_at as number).toISOString(),
+    updated_at: new Date(updated_at as number).toISOString(),
+    finished_at: finished_at === null ? null : new Date(finished_at as number).toISOString(),
+  }) as JobRecord;
+}
+
+/** Optional fields are absent, never null, in everything the hub sends. */
+function withoutNulls(row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).filter(([, value]) => value !== null));
+}

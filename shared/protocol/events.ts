@@ -1,0 +1,79 @@
+// The four station events (protocol brief: drive_event, titles_discovered, title_update, job_update).
+// Agents send them to the hub inside a link envelope; the hub forwards the very same shapes to dashboards.
+// Optional fields are present only when they carry a value: a receiver merges, an absent field means "unchanged".
+import { z } from 'zod';
+import {
+  AgentId, Bytes, DriveId, HumanMessage, JobId, Label, Percent, Seconds, SpeedMultiple, TitleId,
+} from './fields.js';
+import { DiscType, JobState, TitleState } from './states.js';
+
+export const DriveEvent = z.object({
+  type: z.literal('drive_event'),
+  agent_id: AgentId,
+  drive_id: DriveId,
+  event: z.enum(['inserted', 'removed']),
+  volume_label: Label,
+  disc_type: DiscType.optional(),
+});
+export type DriveEvent = z.infer<typeof DriveEvent>;
+
+export const DiscoveredTitle = z.object({
+  title_id: TitleId,
+  duration_seconds: Seconds,
+  chapters: z.number().int().nonnegative(),
+  expected_size_bytes: Bytes,
+  selected: z.boolean(),
+  name: Label.optional(),
+});
+export type DiscoveredTitle = z.infer<typeof DiscoveredTitle>;
+
+export const TitlesDiscovered = z.object({
+  type: z.literal('titles_discovered'),
+  agent_id: AgentId,
+  job_id: JobId,
+  titles: z.array(DiscoveredTitle).max(1000),
+  content_type: z.enum(['tv', 'movie', 'unknown']).optional(),
+  detected_title: Label.optional(),
+});
+export type TitlesDiscovered = z.infer<typeof TitlesDiscovered>;
+
+/** What a job_update may say about a job, shared with the job records of the REST API. */
+export const JobFields = z.object({
+  agent_id: AgentId,
+  job_id: JobId,
+  state: JobState,
+  drive_id: DriveId.optional(),
+  volume_label: Label.optional(),
+  disc_type: DiscType.optional(),
+  progress_percent: Percent.optional(),
+  current_speed: SpeedMultiple.optional(),
+  eta_seconds: Seconds.optional(),
+  current_title: TitleId.optional(),
+  total_titles: z.number().int().nonnegative().optional(),
+  error_message: HumanMessage.optional(),
+  /** Folder of this job's files, relative to the station's output directory. */
+  output_dir: z.string().max(1024).optional(),
+});
+
+export const JobUpdate = z.object({ type: z.literal('job_update'), ...JobFields.shape });
+export type JobUpdate = z.infer<typeof JobUpdate>;
+
+/** What a title_update may say about a title, shared with the title records of the REST API. */
+export const TitleFields = z.object({
+  agent_id: AgentId,
+  job_id: JobId,
+  title_id: TitleId,
+  state: TitleState,
+  match_progress: Percent.optional(),
+  duration_seconds: Seconds.optional(),
+  expected_size_bytes: Bytes.optional(),
+  actual_size_bytes: Bytes.optional(),
+  output_filename: z.string().max(1024).optional(),
+  error: HumanMessage.optional(),
+});
+
+export const TitleUpdate = z.object({ type: z.literal('title_update'), ...TitleFields.shape });
+export type TitleUpdate = z.infer<typeof TitleUpdate>;
+
+export const StationEvent = z.discriminatedUnion('type', [DriveEvent, TitlesDiscovered, TitleUpdate, JobUpdate]);
+export type StationEvent = z.infer<typeof StationEvent>;

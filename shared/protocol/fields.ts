@@ -1,0 +1,14 @@
+// Field types reused across messages, with the bounds that keep hostile or broken input small.
+import { z } from 'zod';
+
+export const AgentId = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash and underscore only');
+export const DriveId = z.string().min(1).max(256);
+export const JobId = z.number().int().nonnegative();
+export const TitleId = z.number().int().nonnegative();
+export const Label = z.string().max(256);
+export const HumanMessage = z.string().max(500);
+export const Percent = z.number().min(0).max(100);
+export const Bytes = z.number().int().nonnegative();
+export const Seconds = z.number().int().nonnegative();
+/** A speed multiple written as people read it: "4.2x". */
+export const SpeedMultiple = z.string().max(16).regex(/^\d+(\.\d+)?x$/);

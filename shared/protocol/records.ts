@@ -1,0 +1,57 @@
+// The REST API's records: the hub's current view of agents, drives, jobs and titles.
+// Job and title records reuse the event field sets, so a field has one name and one type everywhere.
+import { z } from 'zod';
+import { AgentId, DriveId, JobId, Label } from './fields.js';
+import { JobFields, TitleFields, DiscoveredTitle } from './events.js';
+import { AgentState, DiscType } from './states.js';
+
+const IsoTime = z.iso.datetime();
+
+export const AgentRecord = z.object({
+  agent_id: AgentId,
+  name: Label,
+  version: z.string().max(64),
+  state: AgentState,
+  last_seen: IsoTime,
+});
+export type AgentRecord = z.infer<typeof AgentRecord>;
+
+export const DriveRecord = z.object({
+  agent_id: AgentId,
+  drive_id: DriveId,
+  has_disc: z.boolean(),
+  volume_label: Label.optional(),
+  disc_type: DiscType.optional(),
+  /** The job running on this drive, if any. */
+  job_id: JobId.optional(),
+  /** false when the drive's station is offline: what we know of it may be stale. */
+  reachable: z.boolean(),
+});
+export type DriveRecord = z.infer<typeof DriveRecord>;
+
+export const TitleRecord = TitleFields.omit({ agent_id: true, job_id: true }).extend({
+  selected: z.boolean(),
+  chapters: DiscoveredTitle.shape.chapters,
+  name: DiscoveredTitle.shape.name,
+});
+export type TitleRecord = z.infer<typeof TitleRecord>;
+
+export const JobRecord = JobFields.extend({
+  started_at: IsoTime,
+  updated_at: IsoTime,
+  finished_at: IsoTime.optional(),
+});
+export type JobRecord = z.infer<typeof JobRecord>;
+
+export const JobDetail = JobRecord.extend({ titles: z.array(TitleRecord) });
+export type JobDetail = z.infer<typeof JobDetail>;
+
+export const JobPage = z.object({
+  jobs: z.array(JobRecord),
+  /** Pass as `before` to get the next (older) page; absent on the last page. */
+  next_before: JobId.optional(),
+});
+export type JobPage = z.infer<typeof JobPage>;
+
+export const ApiError = z.object({ error: z.string() });
+export type ApiError = z.infer<typeof ApiError>;

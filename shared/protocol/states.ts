@@ -1,0 +1,33 @@
+// The lower-case state vocabularies every message uses. Values are the wire strings themselves,
+// so a dashboard never sees an enum member name or a number.
+import { z } from 'zod';
+
+export const JobState = z.enum([
+  'identifying',
+  'ripping',
+  'transcoding',
+  'completed',
+  'failed',
+  'cancelled',
+]);
+export type JobState = z.infer<typeof JobState>;
+
+export const TitleState = z.enum([
+  'pending',
+  'ripping',
+  'transcoding',
+  'completed',
+  'failed',
+  'skipped',
+  'cancelled',
+]);
+export type TitleState = z.infer<typeof TitleState>;
+
+export const DiscType = z.enum(['dvd', 'bluray', 'cd', 'data', 'unknown']);
+export type DiscType = z.infer<typeof DiscType>;
+
+export const AgentState = z.enum(['online', 'offline']);
+export type AgentState = z.infer<typeof AgentState>;
+
+/** Job states after which nothing about the job changes any more. */
+export const FINISHED_JOB_STATES: ReadonlySet<JobState> = new Set(['completed', 'failed', 'cancelled']);
