@@ -1,0 +1,337 @@
+// The one harness every end-to-end test uses: real hub and agent processes started from the built CLI, real test
+// discs authored by scripts/make-test-disc, loop devices as drives, and a dashboard client on the real socket.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { closeSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import WebSocket from 'ws';
+import { DashboardMessage } from '../../shared/index.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'dist/cli/discbridge.js');
+export const ARTIFACTS = join(ROOT, 'test-artifacts');
+
+/** Why loop-device tests cannot run here, or undefined when they can. */
+export function loopDevicesUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'loop devices need Linux';
+  if (process.getuid?.() !== 0) return 'attaching disc images to loop devices needs root (CI runs as root)';
+  if (!existsSync('/dev/loop-control')) return 'this kernel has no loop device support (/dev/loop-control missing)';
+  if (!existsSync(CLI)) return `the CLI is not built (${CLI}); run npm run build`;
+  return undefined;
+}
+
+export function toolsUnavailable(...tools: string[]): string | undefined {
+  for (const tool of tools) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      return `${tool} is not installed (.ci/run installs it)`;
+    }
+  }
+  return undefined;
+}
+
+// ---- Test discs
+
+const discCache = join(tmpdir(), 'discbridge-test-discs');
+
+/** Authors (once per argument list) a DVD-Video image with scripts/make-test-disc and returns its path. */
+export function makeDisc(name: string, args: string[]): string {
+  mkdirSync(discCache, { recursive: true });
+  const image = join(discCache, `${name}.iso`);
+  const stamp = `${image}.args`;
+  const wanted = JSON.stringify(args);
+  if (existsSync(image) && existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return image;
+  execFileSync(join(ROOT, 'scripts/make-test-disc'), [image, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  writeFileSync(stamp, wanted);
+  return image;
+}
+
+// ---- Loop devices as drives
+
+const lockDir = join(tmpdir(), 'discbridge-loop-locks');
+
+/** A loop device reserved for one test: free (no image) and locked against other test processes. */
+export class VirtualDrive {
+  private constructor(readonly device: string, private readonly lockFile: string) {}
+
+  static reserve(): VirtualDrive {
+    mkdirSync(lockDir, { recursive: true });
+    for (let attempt = 0; attempt < 64; attempt++) {
+      const device = execFileSync('losetup', ['--find'], { encoding: 'utf8' }).trim();
+      const candidates = [device, ...Array.from({ length: 32 }, (_, i) => `/dev/loop${i}`)];
+      for (const candidate of candidates) {
+        if (!existsSync(candidate) || loopSize(candidate) !== 0) continue;
+        const lockFile = join(lockDir, candidate.replaceAll('/', '_'));
+        if (!takeLock(lockFile)) continue;
+        return new VirtualDrive(candidate, lockFile);
+      }
+    }
+    throw new Error('No free loop device');
+  }
+
+  insert(image: string): void {
+    execFileSync(join(ROOT, 'scripts/insert-disc'), [image, this.device], { stdio: 'ignore' });
+  }
+
+  eject(): void {
+    execFileSync(join(ROOT, 'scripts/eject-disc'), [this.device], { stdio: 'ignore' });
+  }
+
+  hasDisc(): boolean {
+    return loopSize(this.device) > 0;
+  }
+
+  release(): void {
+    if (this.hasDisc()) this.eject();
+    rmSync(this.lockFile, { force: true });
+  }
+}
+
+function loopSize(device: string): number {
+  try {
+    return Number(readFileSync(`/sys/block/${device.replace('/dev/', '')}/size`, 'utf8').trim());
+  } catch {
+    return -1;
+  }
+}
+
+function takeLock(file: string): boolean {
+  try {
+    closeSync(openSync(file, 'wx'));
+    writeFileSync(file, String(process.pid));
+    return true;
+  } catch {
+    const owner = Number(readFileSync(file, 'utf8').trim());
+    if (owner && !processAlive(owner)) {
+      unlinkSync(file); // left by a test run that died
+      return takeLock(file);
+    }
+    return false;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ---- Processes
+
+export class DiscbridgeProcess {
+  readonly exited: Promise<number | null>;
+  private constructor(readonly child: ChildProcess, readonly logFile: string) {
+    this.exited = new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  }
+
+  static spawn(command: 'start' | 'hub' | 'agent', env: Record<string, string>, logFile: string): DiscbridgeProcess {
+    mkdirSync(resolve(logFile, '..'), { recursive: true });
+    const log = createWriteStream(logFile, { flags: 'a' }); // a restarted process appends to its own log
+    const child = spawn(process.execPath, [CLI, command], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    return new DiscbridgeProcess(child, logFile);
+  }
+
+  log(): string {
+    return readFileSync(this.logFile, 'utf8');
+  }
+
+  /** Log lines as parsed pino records. */
+  records(): Record<string, unknown>[] {
+    return this.log().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+// ---- A station: hub and agent processes around one virtual drive
+
+export interface StationOptions {
+  /** Extra environment for the agent. */
+  agentEnv?: Record<string, string>;
+  hubEnv?: Record<string, string>;
+  name: string;
+}
+
+export class Station {
+  readonly token = 'e2e-token-' + Math.random().toString(36).slice(2);
+  readonly dir: string;
+  readonly outputDir: string;
+  hub: DiscbridgeProcess | undefined;
+  agent: DiscbridgeProcess | undefined;
+  port = 0;
+  private readonly dashboards: DashboardClient[] = [];
+
+  constructor(readonly drive: VirtualDrive, private readonly options: StationOptions) {
+    this.dir = mkdtempSync(join(tmpdir(), `discbridge-e2e-${options.name}-`));
+    this.outputDir = join(this.dir, 'rips');
+    rmSync(this.logDir, { recursive: true, force: true });
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get logDir(): string {
+    return join(ARTIFACTS, 'e2e', this.options.name);
+  }
+
+  async startHub(): Promise<void> {
+    this.port ||= await freePort();
+    this.hub = DiscbridgeProcess.spawn('hub', {
+      DISCBRIDGE_PORT: String(this.port), DISCBRIDGE_HOST: '127.0.0.1', DISCBRIDGE_DATA_DIR: join(this.dir, 'hub'),
+      DISCBRIDGE_TOKEN: this.token, DISCBRIDGE_HEARTBEAT_MS: '1000', DISCBRIDGE_LOG_LEVEL: 'debug', ...this.options.hubEnv,
+    }, join(this.logDir, 'hub.log'));
+    await waitFor(async () => (await fetch(`${this.baseUrl}/health`).then((r) => r.ok, () => false)), 15_000, 'hub /health');
+  }
+
+  async startAgent(): Promise<void> {
+    this.agent = DiscbridgeProcess.spawn('agent', {
+      DISCBRIDGE_HUB_URL: `ws://127.0.0.1:${this.port}`, DISCBRIDGE_TOKEN: this.token, DISCBRIDGE_DATA_DIR: join(this.dir, 'agent'),
+      DISCBRIDGE_OUTPUT_DIR: this.outputDir, DISCBRIDGE_DRIVES: this.drive.device, DISCBRIDGE_AGENT_ID: `e2e-${this.options.name}`,
+      DISCBRIDGE_AGENT_NAME: `E2E ${this.options.name}`, DISCBRIDGE_POLL_MS: '200', DISCBRIDGE_DEBOUNCE_MS: '400',
+      DISCBRIDGE_MIN_TITLE_SECONDS: '10', DISCBRIDGE_HANDBRAKE_PRESET: 'Very Fast 480p30', DISCBRIDGE_HEARTBEAT_MS: '1000',
+      DISCBRIDGE_LOG_LEVEL: 'debug', ...this.options.agentEnv,
+    }, join(this.logDir, 'agent.log'));
+    await waitFor(async () => {
+      const agents = await this.get<{ agent_id: string; state: string }[]>('/api/agents').catch(() => []);
+      return agents.some((a) => a.agent_id === this.agentId && a.state === 'online');
+    }, 15_000, 'agent online at the hub');
+  }
+
+  get agentId(): string {
+    return `e2e-${this.options.name}`;
+  }
+
+  async start(): Promise<void> {
+    await this.startHub();
+    await this.startAgent();
+  }
+
+  async dashboard(): Promise<DashboardClient> {
+    const client = await DashboardClient.connect(`ws://127.0.0.1:${this.port}/ws`);
+    this.dashboards.push(client);
+    return client;
+  }
+
+  async get<T>(path: string): Promise<T> {
+    const response = await fetch(this.baseUrl + path);
+    if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as T;
+  }
+
+  async post(path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await fetch(this.baseUrl + path, { method: 'POST' });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  async stop(): Promise<void> {
+    for (const client of this.dashboards) client.close();
+    await this.agent?.stop();
+    await this.hub?.stop();
+    this.drive.release();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// ---- Dashboard client
+
+export interface Received {
+  at: number;
+  message: DashboardMessage;
+}
+
+/** A dashboard on the real socket. Every frame is checked against the shared schema: that is the contract test. */
+export class DashboardClient {
+  readonly received: Received[] = [];
+  readonly contractViolations: { frame: string; error: string }[] = [];
+  private waiters: (() => void)[] = [];
+
+  private constructor(private readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      const frame = data.toString();
+      const parsed = DashboardMessage.safeParse(JSON.parse(frame));
+      if (parsed.success) this.received.push({ at: Date.now(), message: parsed.data });
+      else this.contractViolations.push({ frame, error: parsed.error.message });
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+  }
+
+  static async connect(url: string): Promise<DashboardClient> {
+    const socket = new WebSocket(url);
+    const client = new DashboardClient(socket);
+    await new Promise<void>((resolveOpen, reject) => {
+      socket.once('open', () => resolveOpen());
+      socket.once('error', reject);
+    });
+    await client.waitFor((m) => m.type === 'hello', 5000);
+    return client;
+  }
+
+  messages<T extends DashboardMessage['type']>(type: T): Extract<DashboardMessage, { type: T }>[] {
+    return this.received.map((r) => r.message).filter((m): m is Extract<DashboardMessage, { type: T }> => m.type === type);
+  }
+
+  /** Resolves with the first message (already received or coming) that matches. */
+  async waitFor<T extends DashboardMessage>(match: (message: DashboardMessage) => message is T, timeoutMs: number): Promise<T>;
+  async waitFor(match: (message: DashboardMessage) => boolean, timeoutMs: number): Promise<DashboardMessage>;
+  async waitFor(match: (message: DashboardMessage) => boolean, timeoutMs: number): Promise<DashboardMessage> {
+    const deadline = Date.now() + timeoutMs;
+    let seen = 0;
+    for (;;) {
+      for (; seen < this.received.length; seen++) {
+        const message = (this.received[seen] as Received).message;
+        if (match(message)) return message;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`Timed out after ${timeoutMs} ms waiting for a dashboard message; got ${this.received.length}: ${this.received.slice(-5).map((r) => JSON.stringify(r.message)).join('\n')}`);
+      await new Promise<void>((wake) => {
+        const timer = setTimeout(wake, left);
+        this.waiters.push(() => { clearTimeout(timer); wake(); });
+      });
+    }
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+// ---- Small utilities
+
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Media duration of a file in seconds, from ffprobe. */
+export function probeDuration(file: string): number {
+  const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'default=nw=1:nk=1', file], { encoding: 'utf8' });
+  return Number(out.trim());
+}
