@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { PresenceDebouncer, type PresenceChange } from '../../../agent/drives/presence.js';
+
+/** Feeds readings [presence, time] and returns every change reported, with its time. */
+function feed(debouncer: PresenceDebouncer, readings: [boolean, number][]): [PresenceChange, number][] {
+  const changes: [PresenceChange, number][] = [];
+  for (const [present, at] of readings) {
+    const change = debouncer.observe(present, at);
+    if (change) changes.push([change, at]);
+  }
+  return changes;
+}
+
+describe('PresenceDebouncer', () => {
+  it('reports the first reading as initial, whatever it is', () => {
+    const empty = new PresenceDebouncer(1000);
+    expect(empty.present).toBeUndefined();
+    expect(empty.observe(false, 0)).toBe('initial');
+    expect(empty.present).toBe(false);
+
+    const loaded = new PresenceDebouncer(1000);
+    expect(loaded.observe(true, 5000)).toBe('initial');
+    expect(loaded.present).toBe(true);
+  });
+
+  it('reports nothing while the reading stays the same', () => {
+    const d = new PresenceDebouncer(1000);
+    d.observe(false, 0);
+    for (let t = 500; t <= 10_000; t += 500) expect(d.observe(false, t)).toBeUndefined();
+    expect(d.present).toBe(false);
+  });
+
+  it('ignores a flap shorter than the debounce', () => {
+    const d = new PresenceDebouncer(1000);
+    expect(feed(d, [[false, 0], [true, 100], [true, 600], [true, 1099], [false, 1100], [false, 5000]])).toEqual([['initial', 0]]);
+    expect(d.present).toBe(false);
+  });
+
+  it('reports one insert once the disc has stayed for the debounce time', () => {
+    const d = new PresenceDebouncer(1000);
+    const changes = feed(d, [
+      [false, 0],
+      [true, 500],
+      [true, 1000],
+      [true, 1499],
+      [true, 1500],
+      [true, 2000],
+      [true, 10_000],
+    ]);
+    expect(changes).toEqual([['initial', 0], ['inserted', 1500]]);
+    expect(d.present).toBe(true);
+  });
+
+  it('reports one removal once the disc has stayed out for the debounce time', () => {
+    const d = new PresenceDebouncer(1000);
+    const changes = feed(d, [
+      [true, 0],
+      [false, 2000],
+      [false, 2999],
+      [false, 3000],
+      [false, 3500],
+    ]);
+    expect(changes).toEqual([['initial', 0], ['removed', 3000]]);
+    expect(d.present).toBe(false);
+  });
+
+  it('measures the debounce from the first reading of the change, not from later ones', () => {
+    const d = new PresenceDebouncer(1000);
+    expect(feed(d, [[false, 0], [true, 100], [true, 900], [true, 1100]])).toEqual([['initial', 0], ['inserted', 1100]]);
+  });
+
+  it('restarts the debounce after a flap back', () => {
+    const d = new PresenceDebouncer(1000);
+    // In at 100, back out at 800 (cancels), in again at 900: the clock restarts at 900.
+    expect(feed(d, [[false, 0], [true, 100], [false, 800], [true, 900], [true, 1500], [true, 1899], [true, 1900]])).toEqual([
+      ['initial', 0],
+      ['inserted', 1900],
+    ]);
+  });
+
+  it('reports nothing for rapid flapping (every 100 ms for 5 s with a 1000 ms debounce)', () => {
+    const d = new PresenceDebouncer(1000);
+    const readings: [boolean, number][] = [];
+    for (let t = 0; t <= 5000; t += 100) readings.push([(t / 100) % 2 === 1, t]);
+    expect(feed(d, readings)).toEqual([['initial', 0]]);
+    expect(d.present).toBe(false);
+  });
+
+  it('reports once flapping stops on the other state', () => {
+    const d = new PresenceDebouncer(1000);
+    const readings: [boolean, number][] = [];
+    for (let t = 0; t <= 5000; t += 100) readings.push([(t / 100) % 2 === 1, t]);
+    // Flapping ends with the disc in, from 5100 on.
+    for (let t = 5100; t <= 8000; t += 100) readings.push([true, t]);
+    expect(feed(d, readings)).toEqual([['initial', 0], ['inserted', 6100]]);
+  });
+
+  it('reports each full insert and removal exactly once', () => {
+    const d = new PresenceDebouncer(500);
+    const readings: [boolean, number][] = [];
+    const states = [false, true, false, true];
+    states.forEach((present, i) => {
+      for (let t = 0; t < 2000; t += 250) readings.push([present, i * 2000 + t]);
+    });
+    expect(feed(d, readings).map(([change]) => change)).toEqual(['initial', 'inserted', 'removed', 'inserted']);
+  });
+
+  it('reports at once with a debounce of 0', () => {
+    const d = new PresenceDebouncer(0);
+    expect(feed(d, [[false, 0], [true, 10], [true, 20], [false, 30], [true, 30]])).toEqual([
+      ['initial', 0],
+      ['inserted', 10],
+      ['removed', 30],
+      ['inserted', 30],
+    ]);
+  });
+});
