@@ -34,16 +34,20 @@ export function classifyDisc(udev: Record<string, string>, fsType: string | unde
   return 'unknown';
 }
 
-/** Parses `KEY=value` lines as printed by `blkid -o export` and `udevadm info` (with or without its `E: ` prefix). */
+/**
+ * Parses `KEY=value` lines as printed by `blkid -o export` and `udevadm info` (with or without its `E: ` prefix).
+ * blkid escapes a space, \\ " ' $ ` < and > with a backslash (`LABEL=MY\ DISC`); udev never writes those sequences
+ * (its _ENC values use \xNN), so undoing exactly those escapes is right for both.
+ */
 export function parseProperties(text: string): Record<string, string> {
   const properties: Record<string, string> = {};
   for (const raw of text.split('\n')) {
-    const line = raw.replace(/^E: /, '').trimEnd();
+    const line = raw.replace(/^E: /, '').replace(/(?<!\\)\s+$/, '');
     const eq = line.indexOf('=');
     if (eq <= 0) continue;
     const key = line.slice(0, eq);
     if (!/^[A-Z0-9_]+$/.test(key)) continue;
-    properties[key] = line.slice(eq + 1);
+    properties[key] = line.slice(eq + 1).replace(/\\([\\ "'$`<>])/g, '$1');
   }
   return properties;
 }
@@ -51,17 +55,10 @@ export function parseProperties(text: string): Record<string, string> {
 /** udev escapes unsafe label bytes as \xNN in ID_FS_LABEL_ENC ("Monsters\x2c\x20Inc."). */
 export function decodeUdevLabel(encoded: string | undefined): string | undefined {
   if (encoded === undefined) return undefined;
-  const bytes: number[] = [];
-  for (let i = 0; i < encoded.length; i++) {
-    const escape = /^\\x([0-9a-fA-F]{2})/.exec(encoded.slice(i, i + 4));
-    if (escape?.[1]) {
-      bytes.push(parseInt(escape[1], 16));
-      i += 3;
-    } else {
-      bytes.push(...Buffer.from(encoded[i] ?? '', 'utf8'));
-    }
-  }
-  return Buffer.from(bytes).toString('utf8');
+  // The escapes are bytes of UTF-8, so decode to bytes first and read the whole as UTF-8.
+  const parts = encoded.split(/(\\x[0-9a-fA-F]{2})/);
+  const bytes = parts.map((part) => (/^\\x[0-9a-fA-F]{2}$/.test(part) ? Buffer.from([parseInt(part.slice(2), 16)]) : Buffer.from(part, 'utf8')));
+  return Buffer.concat(bytes).toString('utf8');
 }
 
 async function readProperties(tool: string, args: string[]): Promise<Record<string, string>> {

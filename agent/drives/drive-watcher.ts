@@ -101,7 +101,8 @@ export class DriveWatcher extends EventEmitter<DriveWatcherEvents> {
       await Promise.all([...this.drives.values()].map(async (drive) => {
         const present = await readDiscPresent(drive.device);
         if (this.drives.get(drive.device.path) !== drive) return;
-        const change = drive.presence.observe(present, Date.now());
+        // A monotonic clock: a wall-clock jump must not shorten or stretch the debounce.
+        const change = drive.presence.observe(present, performance.now());
         if (change === 'initial') {
           if (present) this.emit('inserted', drive.device.path, true);
         } else if (change === 'inserted') {

@@ -37,7 +37,7 @@ const PARTIAL_SUFFIX = '.part';
 export class JobRunner {
   private readonly abort = new AbortController();
   private stopReason: StopReason | undefined;
-  private lastProgressAt = 0;
+  private lastProgressAt = -Infinity;
   /** Seconds of media ripped per second, for tools that report no speed of their own. */
   private readonly mediaRate = new RateMeter(10_000);
   /** Titles that got any update; the others are still pending when a job stops. */
@@ -130,7 +130,7 @@ export class JobRunner {
     let expected = title.expectedSizeBytes;
     this.updateTitle(title, { state: 'ripping', match_progress: 0, duration_seconds: title.durationSeconds, expected_size_bytes: expected });
     this.updateJob({ state: 'ripping', current_title: title.titleId, progress_percent: jobProgress(selected, index, 0).percent });
-    this.lastProgressAt = 0;
+    this.lastProgressAt = -Infinity;
     try {
       await options.ripper.ripTitle({
         device: spec.drive,
@@ -139,7 +139,7 @@ export class JobRunner {
         signal: this.abort.signal,
         onLog: (line) => log.trace({ tool: options.ripper.toolName }, line),
         onProgress: (progress) => {
-          const now = Date.now();
+          const now = performance.now();
           const job = jobProgress(selected, index, progress.fraction);
           this.mediaRate.add(now, job.mediaDoneSeconds);
           if (now - this.lastProgressAt < options.progressIntervalMs) return;
@@ -155,11 +155,12 @@ export class JobRunner {
               ...(written !== undefined ? { actual_size_bytes: written } : {}),
             });
             const speed = progress.speed ?? this.mediaRate.rate();
+            const speedText = formatSpeed(speed);
             this.updateJob({
               state: 'ripping',
               progress_percent: job.percent,
               current_title: title.titleId,
-              ...(speed ? { current_speed: formatSpeed(speed), eta_seconds: Math.round(job.mediaLeftSeconds / speed) } : {}),
+              ...(speed && speedText ? { current_speed: speedText, eta_seconds: Math.round(job.mediaLeftSeconds / speed) } : {}),
             });
           });
         },

@@ -3,24 +3,25 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 const MAX_NAME_BYTES = 100;
-const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
+// Windows ignores spaces before the extension, so "CON .txt" is the console too.
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\s*\..*)?$/i;
 
 /** A single path component made from untrusted text; `fallback` when nothing usable is left. */
 export function safeName(untrusted: string, fallback = 'disc'): string {
   let name = untrusted
+    // Bidirectional overrides, zero-width and other invisible characters can disguise a name; lone surrogates are not text.
+    .replace(/[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\p{Cs}/gu, '')
     .normalize('NFC')
     // Control characters, path separators and the characters Windows forbids.
     .replace(/[\u0000-\u001f\u007f-\u009f<>:"/\\|?*]/g, '_')
-    // Bidirectional overrides and other invisible format characters can disguise a name.
-    .replace(/[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, '')
     .replace(/\s+/g, ' ')
     .trim()
     // Windows drops trailing dots and spaces; leading dots hide files on Unix and make '..'.
     .replace(/^[.\s]+|[.\s]+$/g, '');
-  name = truncateUtf8(name, MAX_NAME_BYTES).replace(/[.\s]+$/g, '');
+  const prefix = WINDOWS_RESERVED.test(name) ? '_' : '';
+  name = truncateUtf8(name, MAX_NAME_BYTES - prefix.length).replace(/[.\s]+$/g, '');
   if (name === '' || /^_+$/.test(name)) return fallback;
-  if (WINDOWS_RESERVED.test(name)) name = `_${name}`;
-  return name;
+  return prefix + name;
 }
 
 function truncateUtf8(text: string, maxBytes: number): string {

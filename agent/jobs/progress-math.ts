@@ -18,7 +18,7 @@ export interface JobProgress {
 export function jobProgress(titles: readonly TitleSpan[], index: number, fraction: number): JobProgress {
   const total = titles.reduce((sum, title) => sum + Math.max(1, title.durationSeconds), 0);
   const done = titles.slice(0, index).reduce((sum, title) => sum + Math.max(1, title.durationSeconds), 0);
-  const current = Math.max(1, titles[index]?.durationSeconds ?? 0) * clamp01(fraction);
+  const current = index < titles.length ? Math.max(1, titles[index]?.durationSeconds ?? 0) * clamp01(fraction) : 0;
   return {
     percent: total > 0 ? round2(((done + current) / total) * 100) : 0,
     mediaDoneSeconds: done + current,
@@ -26,9 +26,9 @@ export function jobProgress(titles: readonly TitleSpan[], index: number, fractio
   };
 }
 
-/** "4.2x": one decimal, as people read speed multiples. */
-export function formatSpeed(speed: number): string {
-  return `${speed.toFixed(1)}x`;
+/** "4.2x": one decimal, as people read speed multiples; undefined for a speed that means nothing (≤ 0, not finite). */
+export function formatSpeed(speed: number | undefined): string | undefined {
+  return speed !== undefined && Number.isFinite(speed) && speed > 0 ? `${speed.toFixed(1)}x` : undefined;
 }
 
 function clamp01(value: number): number {
@@ -57,7 +57,7 @@ export class RateMeter {
   rate(): number | undefined {
     const first = this.samples[0];
     const last = this.samples.at(-1);
-    if (!first || !last || last.at - first.at < this.minSpanMs) return undefined;
+    if (!first || !last || last.at - first.at < this.minSpanMs || last.amount < first.amount) return undefined;
     return ((last.amount - first.amount) * 1000) / (last.at - first.at);
   }
 }

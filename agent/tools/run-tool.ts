@@ -57,8 +57,10 @@ export async function runTool(file: string, args: readonly string[], options: To
   const stdoutLines = splitLines((line) => {
     options.onStdoutLine?.(line);
   });
-  child.stdout?.on('data', (chunk: Buffer) => {
-    const text = chunk.toString('utf8');
+  // setEncoding decodes across chunk boundaries, so a character split between two writes stays whole.
+  child.stdout?.setEncoding('utf8');
+  child.stderr?.setEncoding('utf8');
+  child.stdout?.on('data', (text: string) => {
     if (options.collectStdout) stdout += text;
     stdoutLines.push(text);
   });
@@ -67,7 +69,7 @@ export async function runTool(file: string, args: readonly string[], options: To
     if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
     options.onStderrLine?.(line);
   });
-  child.stderr?.on('data', (chunk: Buffer) => stderrLines.push(chunk.toString('utf8')));
+  child.stderr?.on('data', (text: string) => stderrLines.push(text));
 
   let killTimer: NodeJS.Timeout | undefined;
   const onAbort = () => {

@@ -189,21 +189,46 @@ export class Station {
 
   async startHub(): Promise<void> {
     this.port ||= await freePort();
-    this.hub = DiscbridgeProcess.spawn('hub', {
-      DISCBRIDGE_PORT: String(this.port), DISCBRIDGE_HOST: '127.0.0.1', DISCBRIDGE_DATA_DIR: join(this.dir, 'hub'),
-      DISCBRIDGE_TOKEN: this.token, DISCBRIDGE_HEARTBEAT_MS: '1000', DISCBRIDGE_LOG_LEVEL: 'debug', ...this.options.hubEnv,
-    }, join(this.logDir, 'hub.log'));
-    await waitFor(async () => (await fetch(`${this.baseUrl}/health`).then((r) => r.ok, () => false)), 15_000, 'hub /health');
+    this.hub = DiscbridgeProcess.spawn('hub', this.hubEnv(), join(this.logDir, 'hub.log'));
+    await this.waitForHub();
   }
 
   async startAgent(): Promise<void> {
-    this.agent = DiscbridgeProcess.spawn('agent', {
+    this.agent = DiscbridgeProcess.spawn('agent', this.agentEnv(), join(this.logDir, 'agent.log'));
+    await this.waitForAgent();
+  }
+
+  /** Hub and agent in one process, as `npm start` runs them. */
+  async startCombined(): Promise<void> {
+    this.port ||= await freePort();
+    this.hub = DiscbridgeProcess.spawn('start', { ...this.agentEnv(), ...this.hubEnv(), DISCBRIDGE_DATA_DIR: join(this.dir, 'data') },
+      join(this.logDir, 'station.log'));
+    await this.waitForHub();
+    await this.waitForAgent();
+  }
+
+  private hubEnv(): Record<string, string> {
+    return {
+      DISCBRIDGE_PORT: String(this.port), DISCBRIDGE_HOST: '127.0.0.1', DISCBRIDGE_DATA_DIR: join(this.dir, 'hub'),
+      DISCBRIDGE_TOKEN: this.token, DISCBRIDGE_HEARTBEAT_MS: '1000', DISCBRIDGE_LOG_LEVEL: 'debug', ...this.options.hubEnv,
+    };
+  }
+
+  private agentEnv(): Record<string, string> {
+    return {
       DISCBRIDGE_HUB_URL: `ws://127.0.0.1:${this.port}`, DISCBRIDGE_TOKEN: this.token, DISCBRIDGE_DATA_DIR: join(this.dir, 'agent'),
-      DISCBRIDGE_OUTPUT_DIR: this.outputDir, DISCBRIDGE_DRIVES: this.drive.device, DISCBRIDGE_AGENT_ID: `e2e-${this.options.name}`,
+      DISCBRIDGE_OUTPUT_DIR: this.outputDir, DISCBRIDGE_DRIVES: this.drive.device, DISCBRIDGE_AGENT_ID: this.agentId,
       DISCBRIDGE_AGENT_NAME: `E2E ${this.options.name}`, DISCBRIDGE_POLL_MS: '200', DISCBRIDGE_DEBOUNCE_MS: '400',
       DISCBRIDGE_MIN_TITLE_SECONDS: '10', DISCBRIDGE_HANDBRAKE_PRESET: 'Very Fast 480p30', DISCBRIDGE_HEARTBEAT_MS: '1000',
       DISCBRIDGE_LOG_LEVEL: 'debug', ...this.options.agentEnv,
-    }, join(this.logDir, 'agent.log'));
+    };
+  }
+
+  private async waitForHub(): Promise<void> {
+    await waitFor(async () => (await fetch(`${this.baseUrl}/health`).then((r) => r.ok, () => false)), 15_000, 'hub /health');
+  }
+
+  private async waitForAgent(): Promise<void> {
     await waitFor(async () => {
       const agents = await this.get<{ agent_id: string; state: string }[]>('/api/agents').catch(() => []);
       return agents.some((a) => a.agent_id === this.agentId && a.state === 'online');
@@ -279,16 +304,23 @@ export class DashboardClient {
     return client;
   }
 
+  /** When a message was received (ms since the epoch). */
+  receivedAt(message: DashboardMessage): number {
+    const entry = this.received.find((r) => r.message === message);
+    if (!entry) throw new Error('That message was not received by this client');
+    return entry.at;
+  }
+
   messages<T extends DashboardMessage['type']>(type: T): Extract<DashboardMessage, { type: T }>[] {
     return this.received.map((r) => r.message).filter((m): m is Extract<DashboardMessage, { type: T }> => m.type === type);
   }
 
-  /** Resolves with the first message (already received or coming) that matches. */
-  async waitFor<T extends DashboardMessage>(match: (message: DashboardMessage) => message is T, timeoutMs: number): Promise<T>;
-  async waitFor(match: (message: DashboardMessage) => boolean, timeoutMs: number): Promise<DashboardMessage>;
-  async waitFor(match: (message: DashboardMessage) => boolean, timeoutMs: number): Promise<DashboardMessage> {
+  /** Resolves with the first message that matches, among those received from index `since` on (default: all). */
+  async waitFor<T extends DashboardMessage>(match: (message: DashboardMessage) => message is T, timeoutMs: number, since?: number): Promise<T>;
+  async waitFor(match: (message: DashboardMessage) => boolean, timeoutMs: number, since?: number): Promise<DashboardMessage>;
+  async waitFor(match: (message: DashboardMessage) => boolean, timeoutMs: number, since = 0): Promise<DashboardMessage> {
     const deadline = Date.now() + timeoutMs;
-    let seen = 0;
+    let seen = since;
     for (;;) {
       for (; seen < this.received.length; seen++) {
         const message = (this.received[seen] as Received).message;

@@ -34,7 +34,7 @@ describe.skipIf(skipReason !== undefined)('rip station end to end', () => {
     station.drive.insert(disc);
     const inserted = await dashboard.waitFor((m) => m.type === 'drive_event' && m.event === 'inserted', 10_000);
     expect(inserted).toMatchObject({ agent_id: station.agentId, drive_id: station.drive.device, volume_label: 'E2E_MOVIE', disc_type: 'dvd' });
-    console.info(`insert → drive_event at the dashboard: ${dashboard.received.find((r) => r.message === inserted)!.at - insertedAt} ms`);
+    console.info(`insert → drive_event at the dashboard: ${dashboard.receivedAt(inserted) - insertedAt} ms`);
 
     const identifying = await dashboard.waitFor((m): m is JobUpdate => m.type === 'job_update' && m.state === 'identifying', 10_000);
     const jobId = identifying.job_id;

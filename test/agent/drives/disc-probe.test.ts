@@ -81,10 +81,7 @@ describe('parseProperties on real blkid output', () => {
     expect(props.APPLICATION_ID).toBe('genisoimage');
   });
 
-  // BUG: agent/drives/disc-probe.ts:46 (parseProperties) keeps blkid's export escaping. `blkid -p -o export` prints
-  // `LABEL=MY\ DISC\ 2` (util-linux escapes space, \ " ' $ ` < > with a backslash), and probeDisc prefers blkid.LABEL,
-  // so the volume label becomes "MY\ DISC\ 2" (and the rip folder "MY_ DISC_ 2") instead of "MY DISC 2".
-  it.fails('un-escapes blkid -o export values (LABEL=MY\\ DISC\\ 2 is "MY DISC 2")', () => {
+  it('un-escapes blkid -o export values (LABEL=MY\\ DISC\\ 2 is "MY DISC 2")', () => {
     const props = parseProperties(read(BLKID_EXPORT));
     expect(props.LABEL).toBe('MY DISC 2');
   });
@@ -120,10 +117,7 @@ describe('decodeUdevLabel', () => {
     expect(decodeUdevLabel(props.ID_FS_LABEL_ENC)).toBe('Amélie');
   });
 
-  // BUG: agent/drives/disc-probe.ts:61 (decodeUdevLabel) encodes the label one UTF-16 code unit at a time
-  // (`Buffer.from(encoded[i])`), so a character outside the BMP, which udev leaves unescaped because it is valid
-  // UTF-8, becomes two lone surrogates → "\ufffd\ufffd". Input "Disc \u{1F600}": expected "Disc 😀", actual "Disc ��".
-  it.fails('keeps an unescaped character outside the BMP (emoji) as it is', () => {
+  it('keeps an unescaped character outside the BMP (emoji) as it is', () => {
     expect(decodeUdevLabel('Disc \u{1F600}')).toBe('Disc \u{1F600}');
   });
 

@@ -80,7 +80,7 @@ function expectSafe(result: string): void {
 }
 
 describe('safeName on hostile labels', () => {
-  // The reserved-name entry is checked in its own test below (it.fails): see the BUG note there.
+  // The reserved-name entry is checked in its own test below.
   const entries = Object.entries(HOSTILE).filter(([name]) => name !== 'reserved name with a long extension');
 
   it.each(entries)('%s gives a safe single path component', (_name, label) => {
@@ -103,9 +103,7 @@ describe('safeName on hostile labels', () => {
     }
   });
 
-  // BUG: agent/jobs/naming.ts:20-22 truncates to 100 bytes *before* prefixing a Windows reserved name with "_",
-  // so "con." + 200 × "a" comes back as "_con.aaa…" of 101 bytes (expected ≤ 100).
-  it.fails('keeps a reserved name with a long extension within 100 bytes', () => {
+  it('keeps a reserved name with a long extension within 100 bytes', () => {
     const result = safeName(HOSTILE['reserved name with a long extension'] as string);
     expect(result.startsWith('_con.')).toBe(true);
     expectSafe(result);

@@ -85,11 +85,15 @@ describe('formatSpeed', () => {
   });
 
   it('matches the shared SpeedMultiple field for realistic speeds', () => {
-    for (let speed = 0; speed < 1000; speed += 0.37) {
+    for (let speed = 0.37; speed < 1000; speed += 0.37) {
       const text = formatSpeed(speed);
       expect(SpeedMultiple.safeParse(text).success, text).toBe(true);
       expect(text).toMatch(/^\d+\.\dx$/);
     }
+  });
+
+  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY, undefined])('has no text for a meaningless speed (%s)', (speed) => {
+    expect(formatSpeed(speed)).toBeUndefined();
   });
 
   it('matches SpeedMultiple for HandBrake fps over an NTSC frame rate', () => {

@@ -184,10 +184,7 @@ describe('runTool', () => {
     controller.abort(); // after the run: must not throw or kill anything
   });
 
-  // BUG: agent/tools/run-tool.ts:61 and :70 decode each pipe chunk on its own (`chunk.toString('utf8')`), so a
-  // multi-byte character split between two reads turns into U+FFFD. Input: "Am\xC3", 300 ms, "\xA9lie\n";
-  // expected line "Amélie", actual "Am\ufffd\ufffdlie" (same for collectStdout). (A StringDecoder or stream.setEncoding('utf8') would keep it whole.)
-  it.fails('keeps a UTF-8 character split across two writes whole', async () => {
+  it('keeps a UTF-8 character split across two writes whole', async () => {
     const lines: string[] = [];
     const run = await runTool('/bin/sh', ['-c', "printf 'Am\\303'; sleep 0.3; printf '\\251lie\\n'"], {
       collectStdout: true,
