@@ -40,7 +40,7 @@ export class Hub {
     const { config, logger } = this;
     const dbFile = join(config.dataDir, 'hub.sqlite');
     this.db = openDatabase(dbFile);
-    const store = new StationStore(this.db);
+    const store = new StationStore(this.db, logger.child({ component: 'store' }));
     store.start();
     const dashboards = new DashboardServer({
       serverName: config.serverName, version: config.version, heartbeatMs: config.heartbeatMs,

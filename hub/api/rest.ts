@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { JobState, type AgentRecord, type DriveRecord, type StationCommand } from '../../shared/index.js';
-import { AgentUnavailableError, type AgentServer } from '../link/agent-server.js';
+import { AgentUnavailableError, CommandTimeoutError, type AgentServer } from '../link/agent-server.js';
 import type { StationStore } from '../store/station-store.js';
 
 export interface RestApiOptions {
@@ -45,8 +45,12 @@ export class RestApi {
     if (matching.length === 0) return false;
     const route = matching.find((candidate) => candidate.method === request.method);
     try {
-      if (!route) throw new HttpError(405, `Use ${matching.map((r) => r.method).join(' or ')} here`);
-      const params = (route.pattern.exec(url.pathname) ?? []).slice(1).map((part) => decodeURIComponent(part));
+      if (!route) {
+        const allowed = matching.map((r) => r.method).join(', ');
+        response.setHeader('Allow', allowed);
+        throw new HttpError(405, `Use ${allowed} here`);
+      }
+      const params = (route.pattern.exec(url.pathname) ?? []).slice(1).map(decodePathPart);
       send(response, 200, await route.handler(params, url));
     } catch (error) {
       if (error instanceof HttpError) {
@@ -118,22 +122,37 @@ export class RestApi {
       return { ok: true };
     } catch (error) {
       if (error instanceof AgentUnavailableError) throw new HttpError(503, error.message);
+      if (error instanceof CommandTimeoutError) throw new HttpError(504, error.message);
       throw error;
     }
   }
 }
 
+function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new HttpError(400, 'The path has a malformed %-escape');
+  }
+}
+
+/** Digits only: Number() would also take "0x2", "1e0" and " 1". */
+function wholeNumber(raw: string | undefined): number | undefined {
+  if (raw === undefined || !/^\d{1,15}$/.test(raw)) return undefined;
+  return Number(raw);
+}
+
 function jobIdOf(id: string | undefined): number {
-  const value = Number(id);
-  if (!Number.isSafeInteger(value) || value < 0) throw new HttpError(400, 'Job id must be a whole number');
+  const value = wholeNumber(id);
+  if (value === undefined) throw new HttpError(400, 'Job id must be a whole number');
   return value;
 }
 
 function optionalInt(url: URL, name: string): number | undefined {
   const raw = url.searchParams.get(name);
   if (raw === null) return undefined;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value)) throw new HttpError(400, `${name} must be a whole number`);
+  const value = wholeNumber(raw);
+  if (value === undefined) throw new HttpError(400, `${name} must be a whole number`);
   return value;
 }
 

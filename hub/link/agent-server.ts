@@ -31,11 +31,14 @@ interface Connection {
 }
 
 interface PendingCommand {
+  agentId: string;
   resolve: (result: CommandResult) => void;
+  reject: (error: Error) => void;
   timer: NodeJS.Timeout;
 }
 
 export class AgentUnavailableError extends Error {}
+export class CommandTimeoutError extends Error {}
 
 export class AgentServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
@@ -54,6 +57,7 @@ export class AgentServer {
 
   async stop(): Promise<void> {
     this.stopHeartbeat?.();
+    for (const id of [...this.pending.keys()]) this.settlePending(id, new AgentUnavailableError('The hub is shutting down'));
     for (const socket of this.wss.clients) socket.close(1001, 'Hub is shutting down');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
@@ -71,20 +75,29 @@ export class AgentServer {
     this.wss.handleUpgrade(request, socket, head, (ws) => this.wss.emit('connection', ws, request));
   }
 
-  /** Sends a command to an agent and waits for its answer. */
+  /**
+   * Sends a command to an agent and waits for its answer. Rejects with AgentUnavailableError when the station is
+   * offline or goes offline before answering, and with CommandTimeoutError when it does not answer in time.
+   */
   sendCommand(agentId: string, command: StationCommand, timeoutMs = 10_000): Promise<CommandResult> {
     const connection = this.connections.get(agentId);
     if (!connection) return Promise.reject(new AgentUnavailableError(`Station ${agentId} is offline`));
     const id = randomUUID();
     const message: HubMessage = { kind: 'command', id, expires_at: Date.now() + timeoutMs, command };
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve({ kind: 'command_result', id, ok: false, error: 'The station did not answer in time' });
-      }, timeoutMs);
-      this.pending.set(id, { resolve, timer });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.settlePending(id, new CommandTimeoutError('The station did not answer in time')), timeoutMs);
+      this.pending.set(id, { agentId, resolve, reject, timer });
       connection.socket.send(JSON.stringify(message));
     });
+  }
+
+  private settlePending(id: string, outcome: CommandResult | Error): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    this.pending.delete(id);
+    if (outcome instanceof Error) pending.reject(outcome);
+    else pending.resolve(outcome);
   }
 
   private onConnection(socket: WebSocket, request: IncomingMessage): void {
@@ -127,14 +140,9 @@ export class AgentServer {
           if (event) this.options.onEvent(event);
           return;
         }
-        case 'command_result': {
-          const pending = this.pending.get(message.id);
-          if (!pending) return;
-          clearTimeout(pending.timer);
-          this.pending.delete(message.id);
-          pending.resolve(message);
+        case 'command_result':
+          if (this.pending.get(message.id)?.agentId === agentId) this.settlePending(message.id, message);
           return;
-        }
       }
     });
 
@@ -144,6 +152,10 @@ export class AgentServer {
         this.connections.delete(connection.hello.agent_id);
         this.options.store.touchAgent(connection.hello.agent_id, Date.now());
         log.info({ agent: connection.hello.agent_id, code, reason: reason.toString() }, 'Agent disconnected');
+        const agentId = connection.hello.agent_id;
+        for (const [id, pending] of this.pending) {
+          if (pending.agentId === agentId) this.settlePending(id, new AgentUnavailableError(`Station ${agentId} went offline before answering`));
+        }
         this.options.onAgentState(connection.hello, false);
       }
     });

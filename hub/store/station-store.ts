@@ -6,6 +6,7 @@ import {
   type AgentEvent, type AgentHello, type DriveRecord, type JobDetail, type JobRecord, type JobState,
   type StationEvent, type TitleRecord, type TitleState,
 } from '../../shared/index.js';
+import type { Logger } from 'pino';
 import type { Db } from './database.js';
 
 export interface JobQuery {
@@ -43,7 +44,7 @@ export class StationStore {
   private readonly liveTitles = new Map<string, TitleState>();
   private readonly lastSeqs = new Map<string, number>();
 
-  constructor(private readonly db: Db, private readonly flushMs = 100) {}
+  constructor(private readonly db: Db, private readonly logger: Logger, private readonly flushMs = 100) {}
 
   start(): void {
     const max = this.db.prepare('SELECT MAX(job_id) AS id FROM jobs').get() as { id: number | null };
@@ -58,6 +59,11 @@ export class StationStore {
       this.jobIds.set(jobKey(job.agent_id, job.agent_job_id), job.job_id);
       this.liveJobs.set(job.job_id, job.state);
     }
+    const titles = this.db.prepare(
+      `SELECT t.job_id, t.title_id, t.state FROM titles t JOIN jobs j USING (job_id)
+       WHERE j.state NOT IN ('completed','failed','cancelled')`,
+    ).all() as { job_id: number; title_id: number; state: TitleState }[];
+    for (const title of titles) this.liveTitles.set(titleKey(title.job_id, title.title_id), title.state);
     this.flushTimer = setInterval(() => this.flush(), this.flushMs);
     this.flushTimer.unref();
   }
@@ -68,14 +74,34 @@ export class StationStore {
     this.flush();
   }
 
-  /** Writes everything applied so far, in one transaction. */
+  /**
+   * Writes everything applied so far, in one transaction. If the batch fails, a busy or full database keeps it for
+   * the next flush; any other error writes the batch one step at a time so that one bad step loses only itself.
+   */
   flush(): void {
     if (this.pending.length === 0) return;
     const writes = this.pending;
     this.pending = [];
-    this.db.transaction(() => {
-      for (const write of writes) write();
-    })();
+    try {
+      this.db.transaction(() => {
+        for (const write of writes) write();
+      })();
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (/^SQLITE_(BUSY|LOCKED|FULL|IOERR)/.test(code)) {
+        this.logger.error({ code, waiting: writes.length }, 'Cannot write the hub database (busy or disk full); will retry');
+        this.pending = writes.concat(this.pending);
+        return;
+      }
+      this.logger.error({ err: error }, 'A batch of hub database writes failed; writing it step by step');
+      for (const write of writes) {
+        try {
+          this.db.transaction(write)();
+        } catch (stepError) {
+          this.logger.error({ err: stepError }, 'Dropped one hub database write');
+        }
+      }
+    }
   }
 
   /** Records an agent that said hello, and replaces what we knew of its drives with what it reports now. */
@@ -124,7 +150,8 @@ export class StationStore {
             `INSERT INTO drives (agent_id, drive_id, has_disc, volume_label, disc_type) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (agent_id, drive_id) DO UPDATE SET has_disc = excluded.has_disc,
                volume_label = excluded.volume_label, disc_type = excluded.disc_type`,
-          ).run(agentId, event.drive_id, event.event === 'inserted' ? 1 : 0, event.volume_label, event.disc_type ?? null);
+          ).run(agentId, event.drive_id, event.event === 'inserted' ? 1 : 0,
+            event.event === 'inserted' ? event.volume_label : null, event.event === 'inserted' ? event.disc_type ?? null : null);
         });
         break;
       case 'titles_discovered': {
@@ -151,7 +178,7 @@ export class StationStore {
         publicEvent = { ...event, job_id: jobId };
         const previous = this.liveJobs.get(jobId);
         keep = previous !== event.state || event.error_message !== undefined;
-        if (FINISHED_JOB_STATES.has(event.state)) this.liveJobs.delete(jobId);
+        if (FINISHED_JOB_STATES.has(event.state)) this.forgetJob(agentId, event.job_id, jobId);
         else this.liveJobs.set(jobId, event.state);
         this.pending.push(() => this.writeJobUpdate(jobId, publicEvent as typeof event, at));
         break;
@@ -172,9 +199,16 @@ export class StationStore {
           agentId, seq, at, publicEvent.type, 'job_id' in publicEvent ? publicEvent.job_id : null, JSON.stringify(publicEvent),
         );
       }
-      this.db.prepare('UPDATE agents SET last_seq = MAX(last_seq, ?), last_seen = MAX(last_seen, ?) WHERE agent_id = ?').run(seq, at, agentId);
+      this.db.prepare('UPDATE agents SET last_seq = MAX(last_seq, ?), last_seen = ? WHERE agent_id = ?').run(seq, Date.now(), agentId);
     });
     return publicEvent;
+  }
+
+  /** A finished job needs no fast path any more; later events for it find it in the database. */
+  private forgetJob(agentId: string, agentJobId: number, jobId: number): void {
+    this.liveJobs.delete(jobId);
+    this.jobIds.delete(jobKey(agentId, agentJobId));
+    for (const key of this.liveTitles.keys()) if (key.startsWith(`${jobId}:`)) this.liveTitles.delete(key);
   }
 
   private hubJobId(agentId: string, agentJobId: number, at: number, update?: { state: JobState; drive_id?: string | undefined }): number {
@@ -195,7 +229,7 @@ export class StationStore {
         ).run(jobId, agentId, agentJobId, update?.drive_id ?? null, state, at, at);
       });
     }
-    this.jobIds.set(key, id);
+    if (!update || !FINISHED_JOB_STATES.has(update.state)) this.jobIds.set(key, id);
     return id;
   }
 
@@ -204,14 +238,17 @@ export class StationStore {
     this.db.prepare(
       `UPDATE jobs SET state = ?, updated_at = ?, finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE NULL END,
          drive_id = COALESCE(?, drive_id), volume_label = COALESCE(?, volume_label), disc_type = COALESCE(?, disc_type),
-         progress_percent = COALESCE(?, progress_percent), current_speed = COALESCE(?, current_speed),
-         eta_seconds = COALESCE(?, eta_seconds), current_title = COALESCE(?, current_title),
+         progress_percent = COALESCE(?, progress_percent),
+         current_speed = CASE WHEN ? THEN NULL ELSE COALESCE(?, current_speed) END,
+         eta_seconds = CASE WHEN ? THEN NULL ELSE COALESCE(?, eta_seconds) END, current_title = COALESCE(?, current_title),
          total_titles = COALESCE(?, total_titles), error_message = COALESCE(?, error_message), output_dir = COALESCE(?, output_dir)
        WHERE job_id = ?`,
     ).run(
       event.state, at, finished ? 1 : 0, at,
       event.drive_id ?? null, event.volume_label ?? null, event.disc_type ?? null,
-      event.progress_percent ?? null, event.current_speed ?? null, event.eta_seconds ?? null, event.current_title ?? null,
+      // A finished job has no speed or time left: clear what the last progress update said.
+      event.progress_percent ?? null, finished ? 1 : 0, event.current_speed ?? null, finished ? 1 : 0, event.eta_seconds ?? null,
+      event.current_title ?? null,
       event.total_titles ?? null, event.error_message ?? null, event.output_dir ?? null, jobId,
     );
     const job = this.db.prepare('SELECT agent_id, drive_id FROM jobs WHERE job_id = ?').get(jobId) as { agent_id: string; drive_id: string | null };
@@ -224,7 +261,8 @@ export class StationStore {
 
   private writeTitleUpdate(event: StationEvent & { type: 'title_update' }): void {
     this.db.prepare(
-      `INSERT INTO titles (job_id, title_id, selected, state) VALUES (?, ?, 1, ?) ON CONFLICT (job_id, title_id) DO NOTHING`,
+      // A title never seen in titles_discovered: what its update says is all we know, and 0 chapters is honest.
+      `INSERT INTO titles (job_id, title_id, chapters, selected, state) VALUES (?, ?, 0, 1, ?) ON CONFLICT (job_id, title_id) DO NOTHING`,
     ).run(event.job_id, event.title_id, event.state);
     this.db.prepare(
       `UPDATE titles SET state = ?, match_progress = COALESCE(?, match_progress), duration_seconds = COALESCE(?, duration_seconds),

@@ -144,17 +144,12 @@ describe('GET', () => {
     });
   });
 
-  // BUG: hub/api/rest.ts line 49 calls decodeURIComponent on path parts outside any HttpError handling, so a
-  // malformed escape (e.g. GET /api/jobs/%zz or POST /api/drives/station-1/%E0/eject) throws URIError and the
-  // client gets 500 "Internal error" (and an error in the hub log) instead of a 400 for its own bad request.
-  it.fails('a malformed percent-escape in the path is a 400, not a 500', async () => {
+  it('a malformed percent-escape in the path is a 400, not a 500', async () => {
     expectApiError(await api('/api/jobs/%zz'), 400);
   });
 });
 
-// BUG: hub/api/rest.ts line 48 answers 405 without an Allow header; RFC 9110 section 15.5.6 says a 405 response MUST
-// list the methods the resource supports in Allow (the body says "Use POST here", but clients and proxies read the header).
-it.fails('a 405 names the allowed method in an Allow header', async () => {
+it('a 405 names the allowed method in an Allow header', async () => {
   const response = await fetch(`${fx.hub.base}/api/jobs/1/cancel`);
   await response.text();
   expect(response.status).toBe(405);
