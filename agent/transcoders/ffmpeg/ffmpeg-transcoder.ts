@@ -16,7 +16,8 @@ export interface FfmpegTranscoderOptions {
   ffprobe: string;
 }
 
-const INSTALL_HINT = 'install it with "sudo apt-get install ffmpeg" on Debian or Ubuntu, or set DISCBRIDGE_FFMPEG to its path';
+const installHint = (setting: string) => `install it with "sudo apt-get install ffmpeg" on Debian or Ubuntu, or set ${setting} to its path`;
+const INSTALL_HINT = installHint('DISCBRIDGE_FFMPEG');
 /** A transcode may end a frame or an audio packet short or long of its source; more than this means lost media. */
 const DURATION_TOLERANCE_SECONDS = 1;
 /** The codec ffprobe reports for what each encoder writes, to check the profile really was applied. */
@@ -28,11 +29,12 @@ export class FfmpegTranscoder implements Transcoder {
   constructor(private readonly options: FfmpegTranscoderOptions) {}
 
   async checkInstalled(): Promise<string | undefined> {
-    for (const binary of [this.options.ffmpeg, this.options.ffprobe]) {
+    const tools = [[this.options.ffmpeg, 'DISCBRIDGE_FFMPEG'], [this.options.ffprobe, 'DISCBRIDGE_FFPROBE']] as const;
+    for (const [binary, setting] of tools) {
       try {
-        await runTool(binary, ['-version'], { installHint: INSTALL_HINT });
+        await runTool(binary, ['-version'], { installHint: installHint(setting) });
       } catch (error) {
-        if (error instanceof ToolMissingError) return `${binary} was not found: ${INSTALL_HINT}`;
+        if (error instanceof ToolMissingError) return `${binary} was not found: ${installHint(setting)}`;
         throw error;
       }
     }
