@@ -6,7 +6,7 @@ import { LINK_PROTOCOL, type AgentHello, type CommandResult, type HubCommand, ty
 import { probeDisc, type DiscIdentity } from './drives/disc-probe.js';
 import { DriveWatcher } from './drives/drive-watcher.js';
 import { ejectDisc } from './drives/eject.js';
-import { JobRunner } from './jobs/job-runner.js';
+import { JobRunner, type TranscodeStep } from './jobs/job-runner.js';
 import { HubLink } from './link/hub-link.js';
 import type { Ripper } from './rippers/ripper.js';
 import { AgentStore } from './store/agent-store.js';
@@ -24,6 +24,12 @@ export interface AgentConfig {
   debounceMs: number;
   minTitleSeconds: number;
   heartbeatMs: number;
+  stallSeconds: number;
+}
+
+export interface AgentBackends {
+  ripper: Ripper;
+  transcode?: TranscodeStep | undefined;
 }
 
 interface DriveState {
@@ -38,7 +44,11 @@ export class Agent {
   private readonly driveStates = new Map<string, DriveState>();
   private readonly seenCommands = new Set<string>();
 
-  constructor(private readonly config: AgentConfig, private readonly ripper: Ripper, private readonly logger: Logger) {}
+  private readonly ripper: Ripper;
+
+  constructor(private readonly config: AgentConfig, private readonly backends: AgentBackends, private readonly logger: Logger) {
+    this.ripper = backends.ripper;
+  }
 
   async start(): Promise<void> {
     const { config, logger } = this;
@@ -46,8 +56,10 @@ export class Agent {
     store.start();
     this.store = store;
 
-    const missing = await this.ripper.checkInstalled();
-    if (missing) logger.error(`${missing}. The station runs, but discs cannot be ripped until it is installed.`);
+    for (const backend of [this.ripper, this.backends.transcode?.transcoder]) {
+      const missing = await backend?.checkInstalled();
+      if (missing) logger.error(`${missing}. The station runs, but discs cannot be ripped until it is installed.`);
+    }
 
     this.link = new HubLink({
       url: config.hubUrl, token: config.token, heartbeatMs: config.heartbeatMs, maxQueued: 10_000,
@@ -134,7 +146,8 @@ export class Agent {
     const job = new JobRunner(
       { agentId: this.config.agentId, jobId: this.store.nextJobId(), drive, volumeLabel: identity.volumeLabel, discType: identity.discType },
       {
-        ripper: this.ripper, outputDir: this.config.outputDir, minTitleSeconds: this.config.minTitleSeconds,
+        ripper: this.ripper, ...(this.backends.transcode ? { transcode: this.backends.transcode } : {}),
+        outputDir: this.config.outputDir, minTitleSeconds: this.config.minTitleSeconds, stallMs: this.config.stallSeconds * 1000,
         progressIntervalMs: 500, emit: (event) => this.emit(event), logger: this.logger.child({ component: 'job' }),
       },
     );

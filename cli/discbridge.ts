@@ -3,9 +3,11 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { Agent } from '../agent/agent.js';
-import { createRipper } from '../agent/rippers/create-ripper.js';
+import { createRipper, createTranscodeStep } from '../agent/rippers/create-ripper.js';
 import { Hub } from '../hub/hub.js';
+import { RipError } from '../agent/rippers/ripper.js';
 import { createLogger } from './logger.js';
+import { scanCommand } from './scan.js';
 import { SettingError, loadSettings, settingsHelp, type Settings } from './settings.js';
 import { hubToken } from './token.js';
 import { VERSION } from './version.js';
@@ -16,6 +18,8 @@ Usage:
   discbridge start     run a whole station: the hub and an agent for this machine's drives
   discbridge hub       run only the hub (REST, dashboard socket, agent socket)
   discbridge agent     run only an agent, reporting to DISCBRIDGE_HUB_URL
+  discbridge scan DEVICE [--json]
+                       print what the configured ripper sees on a disc, without ripping it
   discbridge --help    this text
   discbridge --version
 
@@ -37,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (!['start', 'hub', 'agent'].includes(command)) {
+  if (!['start', 'hub', 'agent', 'scan'].includes(command)) {
     process.stderr.write(`Unknown command "${command}". Run discbridge --help.\n`);
     return 2;
   }
@@ -50,6 +54,19 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     throw error;
+  }
+  if (command === 'scan') {
+    const device = argv.find((arg, i) => i > 0 && !arg.startsWith('--'));
+    if (!device) {
+      process.stderr.write('Usage: discbridge scan DEVICE [--json]\n');
+      return 2;
+    }
+    try {
+      return await scanCommand(createRipper(settings), device, argv.includes('--json'), settings.minTitleSeconds);
+    } catch (error) {
+      process.stderr.write(`${error instanceof RipError ? error.message : (error as Error).message}\n`);
+      return 1;
+    }
   }
   const logger = createLogger(settings.logLevel);
   const components: Component[] = [];
@@ -97,7 +114,8 @@ async function startAgent(settings: Settings, logger: Logger, local: boolean): P
     agentId: settings.agentId, name: settings.agentName, version: VERSION, hubUrl, token,
     dataDir: resolve(dataDir, 'agent'), outputDir: resolve(settings.outputDir), drives: settings.drives,
     pollMs: settings.pollMs, debounceMs: settings.debounceMs, minTitleSeconds: settings.minTitleSeconds, heartbeatMs: settings.heartbeatMs,
-  }, createRipper(settings), logger.child({ side: 'agent' }));
+    stallSeconds: settings.stallSeconds,
+  }, { ripper: createRipper(settings), transcode: createTranscodeStep(settings) }, logger.child({ side: 'agent' }));
   await agent.start();
   return agent;
 }

@@ -44,6 +44,14 @@ const oneOf = <T extends string>(...values: T[]) => (raw: unknown): T => {
   throw new Error(`expected one of ${values.join(', ')}`);
 };
 
+const bool = (raw: unknown): boolean => {
+  if (raw === true || raw === false) return raw;
+  const value = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
+  if (['true', '1', 'yes'].includes(value)) return true;
+  if (['false', '0', 'no'].includes(value)) return false;
+  throw new Error('expected true or false');
+};
+
 const agentId = (raw: unknown): string => {
   const value = text(64)(raw);
   if (!/^[A-Za-z0-9._-]+$/.test(value)) throw new Error('expected letters, digits, dot, dash or underscore (at most 64)');
@@ -78,11 +86,15 @@ export const SETTINGS = {
   minTitleSeconds: { env: 'DISCBRIDGE_MIN_TITLE_SECONDS', key: 'min_title_seconds', roles: ['agent'], describe: 'Shorter titles are skipped', defaultText: '120', default: () => 120, parse: int(0, 86_400) },
   pollMs: { env: 'DISCBRIDGE_POLL_MS', key: 'poll_ms', roles: ['agent'], describe: 'How often each drive is checked for a disc', defaultText: '500', default: () => 500, parse: int(50, 60_000) },
   debounceMs: { env: 'DISCBRIDGE_DEBOUNCE_MS', key: 'debounce_ms', roles: ['agent'], describe: 'How long a disc must stay in (or out) before it counts', defaultText: '1000', default: () => 1000, parse: int(0, 60_000) },
-  ripper: { env: 'DISCBRIDGE_RIPPER', key: 'ripper', roles: ['agent'], describe: 'Ripping backend', defaultText: 'handbrake', default: () => 'handbrake' as const, parse: oneOf('handbrake') },
+  ripper: { env: 'DISCBRIDGE_RIPPER', key: 'ripper', roles: ['agent'], describe: 'Ripping backend: makemkv copies titles losslessly, handbrake encodes them', defaultText: 'handbrake', default: () => 'handbrake' as const, parse: oneOf('handbrake', 'makemkv') },
   handbrakeCli: { env: 'DISCBRIDGE_HANDBRAKECLI', key: 'handbrakecli', roles: ['agent'], describe: 'Path or name of HandBrakeCLI', defaultText: 'HandBrakeCLI', default: () => 'HandBrakeCLI', parse: text() },
   handbrakePreset: { env: 'DISCBRIDGE_HANDBRAKE_PRESET', key: 'handbrake_preset', roles: ['agent'], describe: 'HandBrake preset used to rip', defaultText: 'Fast 1080p30', default: () => 'Fast 1080p30', parse: text(256) },
   makemkvcon: { env: 'DISCBRIDGE_MAKEMKVCON', key: 'makemkvcon', roles: ['agent'], describe: 'Path or name of makemkvcon (MakeMKV backend)', defaultText: 'makemkvcon', default: () => 'makemkvcon', parse: text() },
   ffmpeg: { env: 'DISCBRIDGE_FFMPEG', key: 'ffmpeg', roles: ['agent'], describe: 'Path or name of ffmpeg (transcoding)', defaultText: 'ffmpeg', default: () => 'ffmpeg', parse: text() },
+  ffprobe: { env: 'DISCBRIDGE_FFPROBE', key: 'ffprobe', roles: ['agent'], describe: 'Path or name of ffprobe (checking transcoded files)', defaultText: 'ffprobe', default: () => 'ffprobe', parse: text() },
+  transcode: { env: 'DISCBRIDGE_TRANSCODE', key: 'transcode', roles: ['agent'], describe: 'Transcode each ripped title with ffmpeg: none, h264, h265 or h264-aac', defaultText: 'none', default: () => 'none' as const, parse: oneOf('none', 'h264', 'h265', 'h264-aac') },
+  keepRip: { env: 'DISCBRIDGE_KEEP_RIP', key: 'keep_rip', roles: ['agent'], describe: 'Keep the ripped file after a successful transcode', defaultText: 'true', default: () => true, parse: bool },
+  stallSeconds: { env: 'DISCBRIDGE_STALL_SECONDS', key: 'stall_seconds', roles: ['agent'], describe: 'A scan, rip or transcode that makes no progress for this long is stopped and fails', defaultText: '300', default: () => 300, parse: int(5, 86_400) },
   heartbeatMs: { env: 'DISCBRIDGE_HEARTBEAT_MS', key: 'heartbeat_ms', roles: ['hub', 'agent'], describe: 'Ping interval on every socket; a peer silent for two intervals is dropped', defaultText: '10000', default: () => 10_000, parse: int(200, 300_000) },
   logLevel: { env: 'DISCBRIDGE_LOG_LEVEL', key: 'log_level', roles: ['hub', 'agent'], describe: 'Log detail', defaultText: 'info', default: () => 'info' as const, parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace') },
 } satisfies Record<string, Setting<unknown>>;

@@ -1,12 +1,15 @@
 // Runs one job on one drive: identify the disc's titles, pick those long enough, rip each into the disc's own
-// folder, and report every step. A job ends `completed` only when every selected title produced a non-empty file.
-import { mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+// folder, optionally transcode them, and report every step. A job ends `completed` only when every selected title
+// produced a non-empty file that passed its checks. Each phase has a stall watchdog: work that stops moving is ended.
+import { mkdir, readdir, rename, rm, rmdir, stat, statfs } from 'node:fs/promises';
 import { basename, relative } from 'node:path';
 import type { Logger } from 'pino';
 import type { DiscType, JobState, JobUpdate, StationEvent, TitleUpdate } from '../../shared/index.js';
 import { RipError, type DiscTitle, type Ripper } from '../rippers/ripper.js';
+import type { TranscodeProfile, Transcoder } from '../transcoders/transcoder.js';
+import { discoveredTitle } from './discovered-title.js';
 import { pathInside, safeName, titleFileName } from './naming.js';
-import { RateMeter, formatSpeed, jobProgress } from './progress-math.js';
+import { RateMeter, formatSpeed, jobProgress, type TitleSpan } from './progress-math.js';
 
 export interface JobSpec {
   agentId: string;
@@ -16,12 +19,22 @@ export interface JobSpec {
   discType: DiscType;
 }
 
+export interface TranscodeStep {
+  transcoder: Transcoder;
+  profile: TranscodeProfile;
+  /** Keep the lossless rip beside the transcoded file. */
+  keepRip: boolean;
+}
+
 export interface JobRunnerOptions {
   ripper: Ripper;
+  transcode?: TranscodeStep;
   outputDir: string;
   minTitleSeconds: number;
   /** Least time between two progress updates of the same job. */
   progressIntervalMs: number;
+  /** A phase (scan, rip, transcode) whose progress has not moved for this long is stopped. */
+  stallMs: number;
   emit: (event: StationEvent) => void;
   logger: Logger;
 }
@@ -32,24 +45,34 @@ export interface StopReason {
   message: string;
 }
 
+class Stalled extends Error {}
+
 const PARTIAL_SUFFIX = '.part';
+/** Below this much free space the output disk counts as full. */
+const FULL_DISK_BYTES = 64 * 1024 * 1024;
 
 export class JobRunner {
   private readonly abort = new AbortController();
   private stopReason: StopReason | undefined;
   private lastProgressAt = -Infinity;
-  /** Seconds of media ripped per second, for tools that report no speed of their own. */
-  private readonly mediaRate = new RateMeter(10_000);
+  /** Seconds of media processed per second, for tools that report no speed of their own. */
+  private mediaRate = new RateMeter(10_000);
+  /** How far the current phase had got at its last sign of life, in seconds of media. */
+  private lastMediaDone = 0;
+  private phaseState: 'ripping' | 'transcoding' = 'ripping';
   /** Titles that got any update; the others are still pending when a job stops. */
   private readonly touchedTitles = new Set<number>();
   private result: Promise<JobState> | undefined;
+  private readonly log: Logger;
 
-  constructor(readonly spec: JobSpec, private readonly options: JobRunnerOptions) {}
+  constructor(readonly spec: JobSpec, private readonly options: JobRunnerOptions) {
+    this.log = options.logger.child({ job: spec.jobId, drive: spec.drive });
+  }
 
   /** Starts the job; the promise settles with its final state and never rejects. */
   run(): Promise<JobState> {
     this.result ??= this.execute().catch((error: unknown) => {
-      this.options.logger.error({ err: error, job: this.spec.jobId }, 'Job failed unexpectedly');
+      this.log.error({ err: error }, 'Job failed unexpectedly');
       this.updateJob({ state: 'failed', error_message: 'Internal error on the station; its log has the details' });
       return 'failed' as const;
     });
@@ -64,66 +87,72 @@ export class JobRunner {
 
   private async execute(): Promise<JobState> {
     const { spec, options } = this;
-    const log = options.logger.child({ job: spec.jobId, drive: spec.drive });
     this.updateJob({ state: 'identifying', drive_id: spec.drive, volume_label: spec.volumeLabel, disc_type: spec.discType });
 
-    const missing = await options.ripper.checkInstalled();
-    if (missing) return this.fail(missing, log);
+    const missing = (await options.ripper.checkInstalled()) ?? (await options.transcode?.transcoder.checkInstalled());
+    if (missing) return this.fail(missing);
 
     let titles: DiscTitle[];
+    let discType = spec.discType;
     try {
-      titles = (await options.ripper.scan(spec.drive, this.abort.signal)).titles;
+      const scan = await this.phase('The disc scan', (signal, alive) => options.ripper.scan({
+        device: spec.drive, signal, onLog: (line) => { alive(); this.toolLog(options.ripper.toolName, line); },
+      }));
+      titles = scan.titles;
+      if (scan.discType && scan.discType !== 'unknown') discType = scan.discType;
     } catch (error) {
-      if (this.stopReason) return this.finishStopped([], log);
-      return this.fail(error instanceof RipError ? error.message : 'Could not read the disc', log, error);
+      if (this.stopReason) return this.finishStopped([]);
+      return this.fail(error instanceof RipError ? error.message : 'Could not read the disc', error);
     }
     const selected = titles.filter((title) => title.durationSeconds >= options.minTitleSeconds);
     this.emit({
       type: 'titles_discovered', agent_id: spec.agentId, job_id: spec.jobId,
-      titles: titles.map((title) => ({
-        title_id: title.titleId,
-        duration_seconds: title.durationSeconds,
-        chapters: title.chapters,
-        expected_size_bytes: title.expectedSizeBytes,
-        selected: selected.includes(title),
-        ...(title.name ? { name: title.name } : {}),
-      })),
+      titles: titles.map((title) => discoveredTitle(title, selected.includes(title))),
     });
-    log.info({ titles: titles.length, selected: selected.length }, 'Disc scanned');
+    this.log.info({ titles: titles.length, selected: selected.length, discType }, 'Disc scanned');
     if (selected.length === 0) {
-      return this.fail(`No title is at least ${options.minTitleSeconds} s long (the disc has ${titles.length})`, log);
+      return this.fail(`No title is at least ${options.minTitleSeconds} s long (the disc has ${titles.length})`);
     }
 
     let folder: string;
     try {
       folder = await this.claimFolder();
     } catch (error) {
-      return this.fail(`Cannot write to the output directory: ${describeFsError(error)}`, log, error);
+      return this.fail(`Cannot write to the output directory: ${describeFsError(error)}`, error);
     }
     this.updateJob({
       state: 'ripping', total_titles: selected.length, progress_percent: 0, output_dir: relative(options.outputDir, folder),
+      // The ripper knows the disc better than a look at its file system (a Blu-ray's UDF, an unusual DVD).
+      ...(discType !== spec.discType ? { disc_type: discType } : {}),
     });
 
+    const ripped = new Map<DiscTitle, string>();
     const errors: string[] = [];
     for (const [index, title] of selected.entries()) {
       if (this.stopReason) break;
-      const error = await this.ripOne(title, index, selected, folder, log);
-      if (error) errors.push(error);
+      const outcome = await this.ripOne(title, index, selected, folder, discType);
+      if (typeof outcome === 'string') ripped.set(title, outcome);
+      else errors.push(outcome.error);
+      if (typeof outcome !== 'string' && outcome.fatal) break;
+    }
+    if (this.stopReason) return this.finishStopped(selected, folder);
+    if (errors.length > 0) return this.failTitles(errors, selected.length, folder);
+
+    if (options.transcode) {
+      const transcodeErrors = await this.transcodeAll(options.transcode, ripped, folder);
+      if (this.stopReason) return this.finishStopped(selected, folder);
+      if (transcodeErrors.length > 0) return this.failTitles(transcodeErrors, selected.length, folder);
     }
 
-    if (this.stopReason) return this.finishStopped(selected, log, folder);
-    if (errors.length > 0) {
-      await removeIfEmpty(folder);
-      const summary = errors.length === selected.length ? 'No title could be ripped' : `${errors.length} of ${selected.length} titles failed`;
-      return this.fail(`${summary}: ${errors[0]}`, log);
-    }
     this.updateJob({ state: 'completed', progress_percent: 100, eta_seconds: 0 });
-    log.info({ folder }, 'Job completed');
+    this.log.info({ folder }, 'Job completed');
     return 'completed';
   }
 
-  /** Rips one title; returns the error message people should see if it failed. */
-  private async ripOne(title: DiscTitle, index: number, selected: DiscTitle[], folder: string, log: Logger): Promise<string | undefined> {
+  /** Rips one title; returns its file, or the error people should see (fatal when no later title can succeed). */
+  private async ripOne(
+    title: DiscTitle, index: number, selected: DiscTitle[], folder: string, discType: DiscType,
+  ): Promise<string | { error: string; fatal?: true }> {
     const { spec, options } = this;
     const finalFile = pathInside(folder, titleFileName(spec.volumeLabel, title.titleId));
     const partialFile = finalFile + PARTIAL_SUFFIX;
@@ -132,55 +161,149 @@ export class JobRunner {
     this.updateJob({ state: 'ripping', current_title: title.titleId, progress_percent: jobProgress(selected, index, 0).percent });
     this.lastProgressAt = -Infinity;
     try {
-      await options.ripper.ripTitle({
-        device: spec.drive,
-        title,
-        outputFile: partialFile,
-        signal: this.abort.signal,
-        onLog: (line) => log.trace({ tool: options.ripper.toolName }, line),
-        onProgress: (progress) => {
-          const now = performance.now();
-          const job = jobProgress(selected, index, progress.fraction);
-          this.mediaRate.add(now, job.mediaDoneSeconds);
-          if (now - this.lastProgressAt < options.progressIntervalMs) return;
-          this.lastProgressAt = now;
-          void stat(partialFile).then((s) => s.size, () => undefined).then((written) => {
-            if (this.stopReason || this.lastProgressAt !== now) return;
-            // Once a few percent are done, the size so far says more about the final size than any guess.
-            if (written && progress.fraction >= 0.05) expected = Math.round(written / progress.fraction);
-            this.updateTitle(title, {
-              state: 'ripping',
-              match_progress: round2(progress.fraction * 100),
-              expected_size_bytes: expected,
-              ...(written !== undefined ? { actual_size_bytes: written } : {}),
-            });
-            const speed = progress.speed ?? this.mediaRate.rate();
-            const speedText = formatSpeed(speed);
-            this.updateJob({
-              state: 'ripping',
-              progress_percent: job.percent,
-              current_title: title.titleId,
-              ...(speed && speedText ? { current_speed: speedText, eta_seconds: Math.round(job.mediaLeftSeconds / speed) } : {}),
-            });
+      await this.phase(`Ripping title ${title.titleId}`, (signal, alive) => options.ripper.ripTitle({
+        device: spec.drive, discType, title, outputFile: partialFile, signal,
+        onLog: (line) => this.toolLog(options.ripper.toolName, line),
+        onProgress: (progress) => this.progress(selected, index, progress, alive, async (fraction) => {
+          const written = await stat(partialFile).then((s) => s.size, () => undefined);
+          // Once a few percent are done, the size so far says more about the final size than any guess.
+          if (!options.ripper.knowsOutputSize && written && fraction >= 0.05) expected = Math.round(written / fraction);
+          this.updateTitle(title, {
+            state: 'ripping', match_progress: round2(fraction * 100), expected_size_bytes: expected,
+            ...(written !== undefined ? { actual_size_bytes: written } : {}),
           });
-        },
-      });
+        }),
+      }));
       await rename(partialFile, finalFile);
       const size = (await stat(finalFile)).size;
       this.updateTitle(title, { state: 'completed', match_progress: 100, actual_size_bytes: size, expected_size_bytes: size, output_filename: basename(finalFile) });
-      log.info({ title: title.titleId, file: finalFile, bytes: size }, 'Title ripped');
-      return undefined;
+      this.log.info({ title: title.titleId, file: finalFile, bytes: size }, 'Title ripped');
+      return finalFile;
     } catch (error) {
       await rm(partialFile, { force: true });
-      if (this.stopReason) {
-        this.updateTitle(title, { state: 'cancelled', error: this.stopReason.message });
-        return this.stopReason.message;
-      }
-      const message = error instanceof RipError ? error.message : `Could not rip title ${title.titleId}: ${describeFsError(error)}`;
-      log.warn({ title: title.titleId, err: error instanceof RipError ? error.detail : error }, message);
-      this.updateTitle(title, { state: 'failed', error: message });
-      return message;
+      return this.titleFailed(title, error, folder);
     }
+  }
+
+  /** Transcodes every ripped title in turn; returns the errors people should see. */
+  private async transcodeAll(step: TranscodeStep, ripped: Map<DiscTitle, string>, folder: string): Promise<string[]> {
+    const titles = [...ripped.keys()];
+    const errors: string[] = [];
+    this.mediaRate = new RateMeter(10_000);
+    this.updateJob({ state: 'transcoding', progress_percent: 0, current_title: titles[0]?.titleId ?? 0 });
+    for (const [index, title] of titles.entries()) {
+      if (this.stopReason) break;
+      const source = ripped.get(title) as string;
+      const finalFile = pathInside(folder, titleFileName(this.spec.volumeLabel, title.titleId, `${safeName(step.profile.name)}.mkv`));
+      const partialFile = finalFile + PARTIAL_SUFFIX;
+      this.updateTitle(title, { state: 'transcoding', match_progress: 0 });
+      this.updateJob({ state: 'transcoding', current_title: title.titleId, progress_percent: jobProgress(titles, index, 0).percent });
+      this.lastProgressAt = -Infinity;
+      try {
+        await this.phase(`Transcoding title ${title.titleId}`, (signal, alive) => step.transcoder.transcode({
+          input: source, output: partialFile, durationSeconds: title.durationSeconds, profile: step.profile, signal,
+          onLog: (line) => this.toolLog(step.transcoder.toolName, line),
+          onProgress: (progress) => this.progress(titles, index, progress, alive, async (fraction) => {
+            this.updateTitle(title, { state: 'transcoding', match_progress: round2(fraction * 100) });
+          }),
+        }));
+        await rename(partialFile, finalFile);
+        // Only now, with the result checked, may the source go.
+        if (!step.keepRip) await rm(source, { force: true });
+        const size = (await stat(finalFile)).size;
+        this.updateTitle(title, { state: 'completed', match_progress: 100, actual_size_bytes: size, output_filename: basename(finalFile) });
+        this.log.info({ title: title.titleId, file: finalFile, bytes: size, keptRip: step.keepRip }, 'Title transcoded');
+      } catch (error) {
+        await rm(partialFile, { force: true });
+        const outcome = await this.titleFailed(title, error, folder);
+        errors.push(outcome.error);
+        if (outcome.fatal) break;
+      }
+    }
+    return errors;
+  }
+
+  /** Reports tool progress for the title at `index` of `titles`, at most once per progress interval. */
+  private progress(
+    titles: readonly TitleSpan[], index: number, progress: { fraction: number; speed?: number; etaSeconds?: number },
+    alive: () => void, updateTitle: (fraction: number) => Promise<void>,
+  ): void {
+    const now = performance.now();
+    const job = jobProgress(titles, index, progress.fraction);
+    // Only movement counts as life: a tool can keep printing while it is stuck.
+    if (job.mediaDoneSeconds > this.lastMediaDone) {
+      this.lastMediaDone = job.mediaDoneSeconds;
+      alive();
+    }
+    this.mediaRate.add(now, job.mediaDoneSeconds);
+    if (now - this.lastProgressAt < this.options.progressIntervalMs) return;
+    this.lastProgressAt = now;
+    void updateTitle(progress.fraction).then(() => {
+      if (this.stopReason || this.lastProgressAt !== now) return;
+      const rate = this.mediaRate.rate();
+      const speed = formatSpeed(progress.speed ?? rate);
+      const laterMedia = titles.slice(index + 1).reduce((sum, title) => sum + title.durationSeconds, 0);
+      // The tool's own ETA covers its title; later titles take their length at the measured rate.
+      const eta = progress.etaSeconds !== undefined && (laterMedia === 0 || rate)
+        ? progress.etaSeconds + (rate ? laterMedia / rate : 0)
+        : rate ? job.mediaLeftSeconds / rate : undefined;
+      this.updateJob({
+        state: this.phaseState,
+        progress_percent: job.percent,
+        ...(speed ? { current_speed: speed } : {}),
+        ...(eta !== undefined && Number.isFinite(eta) ? { eta_seconds: Math.max(0, Math.round(eta)) } : {}),
+      });
+    });
+  }
+
+  /**
+   * Runs one phase of work with its own abort signal: aborted when the job stops, or by the stall watchdog when
+   * `alive` has not been called for the stall time.
+   */
+  private async phase<T>(what: string, work: (signal: AbortSignal, alive: () => void) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const forwardStop = () => controller.abort(this.abort.signal.reason);
+    this.abort.signal.addEventListener('abort', forwardStop, { once: true });
+    this.phaseState = what.startsWith('Transcoding') ? 'transcoding' : 'ripping';
+    this.lastMediaDone = 0;
+    const seconds = Math.round(this.options.stallMs / 1000);
+    let timer: NodeJS.Timeout | undefined;
+    const alive = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        this.log.warn({ phase: what, seconds }, 'No progress: stopping the tool');
+        controller.abort(new Stalled(`${what} made no progress for ${seconds} s and was stopped`));
+      }, this.options.stallMs);
+    };
+    alive();
+    try {
+      return await work(controller.signal, alive);
+    } catch (error) {
+      if (controller.signal.reason instanceof Stalled) throw new RipError(controller.signal.reason.message);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      this.abort.signal.removeEventListener('abort', forwardStop);
+    }
+  }
+
+  /** Marks a title failed or cancelled and words why; a full disk is fatal for the titles after it too. */
+  private async titleFailed(title: DiscTitle, error: unknown, folder: string): Promise<{ error: string; fatal?: true }> {
+    if (this.stopReason) {
+      this.updateTitle(title, { state: 'cancelled', error: this.stopReason.message });
+      return { error: this.stopReason.message };
+    }
+    const free = await statfs(folder).then((s) => s.bavail * s.bsize, () => undefined);
+    if (free !== undefined && free < FULL_DISK_BYTES) {
+      const message = `The output disk is full (${Math.round(free / 1024 / 1024)} MB free)`;
+      this.log.error({ title: title.titleId, free, err: error instanceof RipError ? error.detail : error }, message);
+      this.updateTitle(title, { state: 'failed', error: message });
+      return { error: message, fatal: true };
+    }
+    const message = error instanceof RipError ? error.message : `Could not finish title ${title.titleId}: ${describeFsError(error)}`;
+    this.log.warn({ title: title.titleId, err: error instanceof RipError ? error.detail : error }, message);
+    this.updateTitle(title, { state: 'failed', error: message });
+    return { error: message };
   }
 
   private async claimFolder(): Promise<string> {
@@ -197,7 +320,13 @@ export class JobRunner {
     }
   }
 
-  private async finishStopped(selected: DiscTitle[], log: Logger, folder?: string): Promise<JobState> {
+  private async failTitles(errors: string[], selectedCount: number, folder: string): Promise<JobState> {
+    await removeIfEmpty(folder);
+    const summary = errors.length >= selectedCount ? 'No title could be finished' : `${errors.length} of ${selectedCount} titles failed`;
+    return this.fail(`${summary}: ${errors[0]}`);
+  }
+
+  private async finishStopped(selected: DiscTitle[], folder?: string): Promise<JobState> {
     const reason = this.stopReason as StopReason;
     for (const title of selected) {
       // Titles never started are cancelled too, so none stays pending.
@@ -205,14 +334,18 @@ export class JobRunner {
     }
     if (folder) await removeIfEmpty(folder);
     this.updateJob({ state: reason.state, error_message: reason.message });
-    log.info({ reason: reason.message }, 'Job stopped');
+    this.log.info({ reason: reason.message }, 'Job stopped');
     return reason.state;
   }
 
-  private fail(message: string, log: Logger, error?: unknown): JobState {
-    log.warn({ err: error instanceof RipError ? error.detail : error }, `Job failed: ${message}`);
+  private fail(message: string, error?: unknown): JobState {
+    this.log.warn({ err: error instanceof RipError ? error.detail : error }, `Job failed: ${message}`);
     this.updateJob({ state: 'failed', error_message: message.slice(0, 500) });
     return 'failed';
+  }
+
+  private toolLog(tool: string, line: string): void {
+    this.log.trace({ tool }, line);
   }
 
   private updateTitle(title: DiscTitle, fields: Omit<TitleUpdate, 'type' | 'agent_id' | 'job_id' | 'title_id'>): void {

@@ -1,6 +1,13 @@
 // The interface every ripping backend implements (HandBrakeCLI now, MakeMKV next): read a disc's titles,
 // rip one title to a file while reporting progress, stop when told. A new backend is one file behind this.
-import type { DiscType } from '../../shared/index.js';
+import type { DiscType, StreamKind } from '../../shared/index.js';
+
+export interface TitleStream {
+  kind: StreamKind;
+  /** ISO 639-2 code, "eng". */
+  language?: string;
+  codec?: string;
+}
 
 export interface DiscTitle {
   /** The number the backend rips this title by. */
@@ -8,16 +15,30 @@ export interface DiscTitle {
   name?: string;
   durationSeconds: number;
   chapters: number;
-  /** Best guess of the output size before ripping. */
+  /** Best guess of the output size before ripping (exact for MakeMKV, which copies without re-encoding). */
   expectedSizeBytes: number;
   /** Frames per second of the source video, when known: HandBrake's speed multiple needs it. */
   frameRate?: number;
+  streams?: TitleStream[];
+  /** Blu-ray playlist or clip ("00800.mpls"). */
+  sourceFile?: string;
+  /** MakeMKV's segment map ("0,1,2,3"). */
+  segmentsMap?: string;
+  /** The file name the tool itself gives this title ("title_t00.mkv"). */
+  toolFileName?: string;
 }
 
 export interface DiscScan {
   discName?: string;
   discType?: DiscType;
   titles: DiscTitle[];
+}
+
+export interface ScanRequest {
+  device: string;
+  signal: AbortSignal;
+  /** Every line the tool writes: for the job's log, and as a sign of life for the stall watchdog. */
+  onLog?: (line: string) => void;
 }
 
 export interface RipProgress {
@@ -31,6 +52,7 @@ export interface RipProgress {
 
 export interface RipRequest {
   device: string;
+  discType: DiscType;
   title: DiscTitle;
   /** Path of the file to write; the backend writes nothing else. */
   outputFile: string;
@@ -53,9 +75,11 @@ export interface Ripper {
   readonly name: string;
   /** The program it runs, for messages ("HandBrakeCLI"). */
   readonly toolName: string;
+  /** Whether a scan's sizes are the sizes of the files ripping writes (a copy), or only a guess (an encode). */
+  readonly knowsOutputSize: boolean;
   /** Resolves to a message saying what is missing and how to install it, or undefined when ready. */
   checkInstalled(): Promise<string | undefined>;
-  scan(device: string, signal: AbortSignal): Promise<DiscScan>;
+  scan(request: ScanRequest): Promise<DiscScan>;
   /** Rips one title. Rejects with RipError on failure; with the signal's reason when cancelled. */
   ripTitle(request: RipRequest): Promise<void>;
 }

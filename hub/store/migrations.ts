@@ -66,4 +66,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX events_by_job ON events (job_id, seq);
   `,
+  `
+  ALTER TABLE titles ADD COLUMN source_file TEXT;
+  -- JSON array of { kind, language, codec }, as titles_discovered carries it.
+  ALTER TABLE titles ADD COLUMN streams TEXT;
+  `,
 ];

@@ -160,15 +160,15 @@ export class StationStore {
         for (const title of event.titles) this.liveTitles.set(titleKey(jobId, title.title_id), title.selected ? 'pending' : 'skipped');
         this.pending.push(() => {
           const insert = this.db.prepare(
-            `INSERT INTO titles (job_id, title_id, name, duration_seconds, chapters, expected_size_bytes, selected, state)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            `INSERT INTO titles (job_id, title_id, name, duration_seconds, chapters, expected_size_bytes, selected, state, source_file, streams)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (job_id, title_id) DO UPDATE SET name = excluded.name, duration_seconds = excluded.duration_seconds,
                chapters = excluded.chapters, expected_size_bytes = excluded.expected_size_bytes,
-               selected = excluded.selected, state = excluded.state`,
+               selected = excluded.selected, state = excluded.state, source_file = excluded.source_file, streams = excluded.streams`,
           );
           for (const t of event.titles) {
             insert.run(jobId, t.title_id, t.name ?? null, t.duration_seconds, t.chapters, t.expected_size_bytes,
-              t.selected ? 1 : 0, t.selected ? 'pending' : 'skipped');
+              t.selected ? 1 : 0, t.selected ? 'pending' : 'skipped', t.source_file ?? null, t.streams ? JSON.stringify(t.streams) : null);
           }
         });
         break;
@@ -320,8 +320,10 @@ export class StationStore {
     if (!row) return undefined;
     const titles = (this.db.prepare('SELECT * FROM titles WHERE job_id = ? ORDER BY title_id').all(jobId) as Record<string, unknown>[])
       .map((title) => {
-        const { job_id: _job, ...rest } = title;
-        return withoutNulls({ ...rest, selected: title.selected === 1 }) as TitleRecord;
+        const { job_id: _job, streams, ...rest } = title;
+        return withoutNulls({
+          ...rest, selected: title.selected === 1, streams: typeof streams === 'string' ? JSON.parse(streams) : null,
+        }) as TitleRecord;
       });
     return { ...toJobRecord(row), titles };
   }

@@ -17,6 +17,15 @@ export const DriveEvent = z.object({
 });
 export type DriveEvent = z.infer<typeof DriveEvent>;
 
+export const StreamKind = z.enum(['video', 'audio', 'subtitle', 'unknown']);
+export type StreamKind = z.infer<typeof StreamKind>;
+
+export const TitleStreamInfo = z.object({
+  kind: StreamKind,
+  language: z.string().max(16).optional(),
+  codec: z.string().max(64).optional(),
+});
+
 export const DiscoveredTitle = z.object({
   title_id: TitleId,
   duration_seconds: Seconds,
@@ -24,6 +33,9 @@ export const DiscoveredTitle = z.object({
   expected_size_bytes: Bytes,
   selected: z.boolean(),
   name: Label.optional(),
+  /** Blu-ray playlist or clip the title plays ("00800.mpls"). */
+  source_file: z.string().max(256).optional(),
+  streams: z.array(TitleStreamInfo).max(256).optional(),
 });
 export type DiscoveredTitle = z.infer<typeof DiscoveredTitle>;
 

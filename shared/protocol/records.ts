@@ -33,6 +33,8 @@ export const TitleRecord = TitleFields.omit({ agent_id: true, job_id: true }).ex
   selected: z.boolean(),
   chapters: DiscoveredTitle.shape.chapters,
   name: DiscoveredTitle.shape.name,
+  source_file: DiscoveredTitle.shape.source_file,
+  streams: DiscoveredTitle.shape.streams,
 });
 export type TitleRecord = z.infer<typeof TitleRecord>;
 

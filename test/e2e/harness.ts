@@ -31,6 +31,18 @@ export function toolsUnavailable(...tools: string[]): string | undefined {
   return undefined;
 }
 
+// ---- The makemkvcon stand-in (test/makemkv-standin), which replays real captured output
+
+export const MAKEMKVCON_STANDIN = join(ROOT, 'test/makemkv-standin/makemkvcon');
+
+/** Agent settings that make it rip with MakeMKV through the stand-in, replaying the given scenario. */
+export function makeMkvAgentEnv(scenario: Record<string, unknown>): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'discbridge-standin-'));
+  const file = join(dir, 'scenario.json');
+  writeFileSync(file, JSON.stringify(scenario));
+  return { DISCBRIDGE_RIPPER: 'makemkv', DISCBRIDGE_MAKEMKVCON: MAKEMKVCON_STANDIN, MAKEMKVCON_STANDIN_SCENARIO: file };
+}
+
 // ---- Test discs
 
 const discCache = join(tmpdir(), 'discbridge-test-discs');

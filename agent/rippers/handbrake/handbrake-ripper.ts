@@ -2,8 +2,9 @@
 // and reads its \r-separated progress. Speed is frames encoded per second ÷ the title's frame rate, i.e. seconds of
 // video per second of wall time, so "2.0x" rips a 60 s title in 30 s.
 import { stat } from 'node:fs/promises';
-import { runTool, ToolMissingError } from '../../tools/run-tool.js';
-import { RipError, type DiscScan, type Ripper, type RipRequest } from '../ripper.js';
+import { findExecutable } from '../../tools/find-executable.js';
+import { runTool } from '../../tools/run-tool.js';
+import { RipError, type DiscScan, type Ripper, type RipRequest, type ScanRequest } from '../ripper.js';
 import { parseHandBrakeProgress } from './progress.js';
 import { parseHandBrakeScan } from './scan.js';
 
@@ -21,23 +22,21 @@ const INSTALL_HINT = 'install it with "sudo apt-get install handbrake-cli" on De
 export class HandBrakeRipper implements Ripper {
   readonly name = 'handbrake';
   readonly toolName = 'HandBrakeCLI';
+  readonly knowsOutputSize = false;
 
   constructor(private readonly options: HandBrakeOptions) {}
 
   async checkInstalled(): Promise<string | undefined> {
-    try {
-      await runTool(this.options.binary, ['--version'], { installHint: INSTALL_HINT });
-      return undefined;
-    } catch (error) {
-      if (error instanceof ToolMissingError) return `HandBrakeCLI was not found at "${this.options.binary}": ${INSTALL_HINT}`;
-      throw error;
-    }
+    if (await findExecutable(this.options.binary)) return undefined;
+    return `HandBrakeCLI was not found at "${this.options.binary}": ${INSTALL_HINT}`;
   }
 
-  async scan(device: string, signal: AbortSignal): Promise<DiscScan> {
+  async scan({ device, signal, onLog }: ScanRequest): Promise<DiscScan> {
     // --min-duration 0: HandBrake hides titles under 10 s by default; discbridge selects by length itself.
     const run = await runTool(this.options.binary, ['-i', device, '-t', '0', '--scan', '--json', '--min-duration', '0'], {
       collectStdout: true, signal, installHint: INSTALL_HINT,
+      onStdoutLine: (line) => onLog?.(line),
+      onStderrLine: (line) => onLog?.(line),
     });
     if (run.cancelled) throw signal.reason;
     let scan: DiscScan;

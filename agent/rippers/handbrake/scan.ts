@@ -1,6 +1,6 @@
 // Reads the title list from `HandBrakeCLI --scan --json`. HandBrake prints "JSON Title Set: {…}" pretty-printed
 // over many lines, with libdvdread warnings and other blocks around it on the same stream.
-import type { DiscScan, DiscTitle } from '../ripper.js';
+import type { DiscScan, DiscTitle, TitleStream } from '../ripper.js';
 
 interface HbDuration { Hours?: number; Minutes?: number; Seconds?: number; Ticks?: number }
 interface HbTitle {
@@ -9,6 +9,9 @@ interface HbTitle {
   Duration?: HbDuration;
   ChapterList?: unknown[];
   FrameRate?: { Num?: number; Den?: number };
+  VideoCodec?: string;
+  AudioList?: { LanguageCode?: string; CodecName?: string }[];
+  SubtitleList?: { LanguageCode?: string; SourceName?: string }[];
 }
 
 const TITLE_SET_HEADER = 'JSON Title Set:';
@@ -25,16 +28,27 @@ export function parseHandBrakeScan(stdout: string, estimateBytes: (durationSecon
   const titles: DiscTitle[] = (set.TitleList ?? []).map((title) => {
     const durationSeconds = Math.round(durationOf(title.Duration));
     const frameRate = title.FrameRate?.Num && title.FrameRate.Den ? title.FrameRate.Num / title.FrameRate.Den : undefined;
+    const streams: TitleStream[] = [
+      ...(title.VideoCodec ? [{ kind: 'video' as const, codec: title.VideoCodec }] : []),
+      ...(title.AudioList ?? []).map((audio) => stream('audio', audio.LanguageCode, audio.CodecName)),
+      ...(title.SubtitleList ?? []).map((subtitle) => stream('subtitle', subtitle.LanguageCode, subtitle.SourceName)),
+    ];
     return {
       titleId: title.Index,
       durationSeconds,
       chapters: title.ChapterList?.length ?? 0,
       expectedSizeBytes: estimateBytes(durationSeconds),
       ...(frameRate ? { frameRate } : {}),
+      ...(streams.length > 0 ? { streams } : {}),
     };
   });
   const discName = set.TitleList?.[0]?.Name;
   return { ...(discName ? { discName } : {}), titles };
+}
+
+function stream(kind: TitleStream['kind'], language: string | undefined, codec: string | undefined): TitleStream {
+  // HandBrake says "und" for an unknown language: leave it out rather than pass a non-answer on.
+  return { kind, ...(language && language !== 'und' ? { language } : {}), ...(codec ? { codec } : {}) };
 }
 
 function durationOf(duration: HbDuration | undefined): number {

@@ -14,14 +14,17 @@ const estimate = (seconds: number) => seconds * 1_000_000;
 const NTSC = 27_000_000 / 900_900;
 
 describe('parseHandBrakeScan on our HandBrakeCLI 1.6.1 captures', () => {
+  // From the capture: "VideoCodec": "mpeg2video", one AudioList entry with "LanguageCode": "eng", "CodecName": "ac3".
+  const DISC_STREAMS = [{ kind: 'video', codec: 'mpeg2video' }, { kind: 'audio', language: 'eng', codec: 'ac3' }];
+
   it('reads all 3 titles of the --min-duration 0 scan: 30 s/3 ch, 12 s/2 ch, 3 s/1 ch', () => {
     const scan = parseHandBrakeScan(read(ALL_TITLES), estimate);
     expect(scan).toEqual({
       discName: 'DISCBRIDGE_TEST',
       titles: [
-        { titleId: 1, durationSeconds: 30, chapters: 3, expectedSizeBytes: 30_000_000, frameRate: NTSC },
-        { titleId: 2, durationSeconds: 12, chapters: 2, expectedSizeBytes: 12_000_000, frameRate: NTSC },
-        { titleId: 3, durationSeconds: 3, chapters: 1, expectedSizeBytes: 3_000_000, frameRate: NTSC },
+        { titleId: 1, durationSeconds: 30, chapters: 3, expectedSizeBytes: 30_000_000, frameRate: NTSC, streams: DISC_STREAMS },
+        { titleId: 2, durationSeconds: 12, chapters: 2, expectedSizeBytes: 12_000_000, frameRate: NTSC, streams: DISC_STREAMS },
+        { titleId: 3, durationSeconds: 3, chapters: 1, expectedSizeBytes: 3_000_000, frameRate: NTSC, streams: DISC_STREAMS },
       ],
     });
     expect(scan.titles[0]?.frameRate).toBeCloseTo(29.97, 2);
