@@ -49,7 +49,15 @@ export class RateMeter {
   constructor(private readonly windowMs: number, private readonly minSpanMs = 1000) {}
 
   add(at: number, amount: number): void {
-    this.samples.push({ at, amount });
+    // Tools report hundreds of times a second; a window's rate needs only a few dozen points, so a sample that comes
+    // soon after the previous one replaces it instead of growing the list.
+    const last = this.samples.at(-1);
+    if (last && this.samples.length > 1 && at - (this.samples.at(-2) as { at: number }).at < this.windowMs / 32) {
+      last.at = at;
+      last.amount = amount;
+    } else {
+      this.samples.push({ at, amount });
+    }
     while (this.samples.length > 2 && at - (this.samples[0] as { at: number }).at > this.windowMs) this.samples.shift();
   }
 

@@ -3,9 +3,11 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { JobUpdate } from '../../shared/index.js';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { DiscoveredTitle, DiscType, type JobUpdate } from '../../shared/index.js';
 import { SETTINGS } from '../../cli/settings.js';
-import { ROOT, Station, VirtualDrive, loopDevicesUnavailable, makeDisc } from './harness.js';
+import { ROOT, Station, VirtualDrive, loopDevicesUnavailable, makeDisc, makeMkvAgentEnv } from './harness.js';
 
 const run = promisify(execFile);
 const CLI = join(ROOT, 'dist/cli/discbridge.js');
@@ -36,6 +38,32 @@ describe('discbridge command', () => {
     const { code, stderr } = await discbridge(['start'], env);
     expect(code).toBe(2);
     expect(stderr.trim()).toBe(message);
+  });
+
+  it('the README documents every setting', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const setting of Object.values(SETTINGS)) expect(readme, setting.env).toContain(`\`${setting.env}\``);
+  });
+
+  it('scan --json prints the disc as the MakeMKV backend sees it, in titles_discovered field names', async () => {
+    const env = makeMkvAgentEnv({ info: 'bluray_info_pipeline-mkv_demonslayer_v1.18.1.txt', mkv: 'bluray_mkv_rip_progress_pipeline-mkv_howls_v1.18.1.txt' });
+    const { code, stdout } = await discbridge(['scan', '/dev/sr0', '--json'], env);
+    expect(code).toBe(0);
+    const printed = z.object({ device: z.string(), ripper: z.string(), disc_name: z.string(), disc_type: DiscType, titles: z.array(DiscoveredTitle) })
+      .strict().parse(JSON.parse(stdout));
+    expect(printed).toMatchObject({ device: '/dev/sr0', ripper: 'makemkv', disc_type: 'bluray' });
+    expect(printed.disc_name).toMatch(/^Demon Slayer/);
+    expect(printed.titles).toEqual([expect.objectContaining({ title_id: 0, duration_seconds: 5848, chapters: 21, expected_size_bytes: 31_843_694_592, selected: true })]);
+  });
+
+  it('scan without --json is a readable summary, and an unreadable disc is a short error', async () => {
+    const good = await discbridge(['scan', '/dev/sr0'], makeMkvAgentEnv({ info: 'dvd_info_automakemkv_mrpoppers_v1.16.5.txt', mkv: 'bluray_mkv_rip_progress_pipeline-mkv_howls_v1.18.1.txt' }));
+    expect(good.code).toBe(0);
+    expect(good.stdout.split('\n')[0]).toBe('MR_POPPERS_PENGUINS — dvd disc in /dev/sr0, 8 title(s), read by makemkvcon');
+    expect(good.stdout).toMatch(/#6 {2}rip {3}1:34:02 {2}24 ch {2}6.0 GB/);
+    const bad = await discbridge(['scan', '/dev/sr0'], makeMkvAgentEnv({ info: 'error_dvd_info_region-rpc_read-errors_rakemkv_v1.8.3.txt', mkv: 'bluray_mkv_rip_progress_pipeline-mkv_howls_v1.18.1.txt' }));
+    expect(bad).toMatchObject({ code: 1, stdout: '' });
+    expect(bad.stderr.trim()).toBe("The disc's region does not match the drive's region (RPC): use a drive set to the disc's region");
   });
 
   it('refuses an unknown command', async () => {
