@@ -7,6 +7,7 @@ import { probeDisc, type DiscIdentity } from './drives/disc-probe.js';
 import { DriveWatcher } from './drives/drive-watcher.js';
 import { ejectDisc } from './drives/eject.js';
 import { JobRunner, type TranscodeStep } from './jobs/job-runner.js';
+import { TOOL_OWNER_VARIABLE, killOrphanTools, recoverInterruptedJobs } from './jobs/recovery.js';
 import { HubLink } from './link/hub-link.js';
 import type { Ripper } from './rippers/ripper.js';
 import { AgentStore } from './store/agent-store.js';
@@ -25,6 +26,8 @@ export interface AgentConfig {
   minTitleSeconds: number;
   heartbeatMs: number;
   stallSeconds: number;
+  /** Keep the partial files of jobs cut short by a crash, for inspection. */
+  keepPartialFiles: boolean;
 }
 
 export interface AgentBackends {
@@ -55,6 +58,9 @@ export class Agent {
     const store = new AgentStore(config.dataDir);
     store.start();
     this.store = store;
+    // Tools inherit this, so a later run can find them if this one dies without stopping them.
+    process.env[TOOL_OWNER_VARIABLE] = config.dataDir;
+    await killOrphanTools(config.dataDir, logger);
 
     for (const backend of [this.ripper, this.backends.transcode?.transcoder]) {
       const missing = await backend?.checkInstalled();
@@ -62,10 +68,14 @@ export class Agent {
     }
 
     this.link = new HubLink({
-      url: config.hubUrl, token: config.token, heartbeatMs: config.heartbeatMs, maxQueued: 10_000,
-      hello: () => this.hello(), nextSeq: () => store.nextSeq(), logger: logger.child({ component: 'link' }),
+      url: config.hubUrl, token: config.token, heartbeatMs: config.heartbeatMs, store,
+      hello: () => this.hello(), logger: logger.child({ component: 'link' }),
     });
     this.link.on('command', (command) => void this.onCommand(command));
+    await recoverInterruptedJobs({
+      store, agentId: config.agentId, outputDir: config.outputDir, keepPartialFiles: config.keepPartialFiles,
+      emit: (event) => this.emit(event), logger: logger.child({ component: 'recovery' }),
+    });
     this.watcher = new DriveWatcher({
       patterns: config.drives, pollMs: config.pollMs, debounceMs: config.debounceMs, logger: logger.child({ component: 'drives' }),
     });
@@ -81,7 +91,7 @@ export class Agent {
   async stop(): Promise<void> {
     await this.watcher?.stop();
     const running = [...this.driveStates.values()].flatMap((state) => (state.job ? [state.job] : []));
-    for (const job of running) job.stop({ state: 'cancelled', message: 'The station was shut down' });
+    for (const job of running) job.stop({ state: 'interrupted', message: 'The station was shut down during the job' });
     await Promise.all(running.map((job) => job.run()));
     await this.link?.stop();
     this.store?.stop();
@@ -107,8 +117,8 @@ export class Agent {
     };
   }
 
-  private emit(event: StationEvent): void {
-    this.link?.send(event);
+  private emit(event: StationEvent, progressOnly = false): void {
+    this.link?.send(event, progressOnly);
   }
 
   private stateOf(drive: string): DriveState {
@@ -148,7 +158,7 @@ export class Agent {
       {
         ripper: this.ripper, ...(this.backends.transcode ? { transcode: this.backends.transcode } : {}),
         outputDir: this.config.outputDir, minTitleSeconds: this.config.minTitleSeconds, stallMs: this.config.stallSeconds * 1000,
-        progressIntervalMs: 500, emit: (event) => this.emit(event), logger: this.logger.child({ component: 'job' }),
+        progressIntervalMs: 500, emit: (event, progressOnly) => this.emit(event, progressOnly), logger: this.logger.child({ component: 'job' }),
       },
     );
     state.job = job;

@@ -95,6 +95,7 @@ async function startHub(settings: Settings, logger: Logger): Promise<Hub> {
   const { token, file } = hubToken(dataDir, settings.token);
   const hub = new Hub({
     host: settings.host, port: settings.port, dataDir, token, serverName: 'discbridge', version: VERSION, heartbeatMs: settings.heartbeatMs,
+    missedHeartbeats: settings.missedHeartbeats,
   }, logger.child({ side: 'hub' }));
   await hub.start();
   if (file) logger.info({ file }, 'Agents on other machines need the station token stored in this file (set it as DISCBRIDGE_TOKEN)');
@@ -114,7 +115,7 @@ async function startAgent(settings: Settings, logger: Logger, local: boolean): P
     agentId: settings.agentId, name: settings.agentName, version: VERSION, hubUrl, token,
     dataDir: resolve(dataDir, 'agent'), outputDir: resolve(settings.outputDir), drives: settings.drives,
     pollMs: settings.pollMs, debounceMs: settings.debounceMs, minTitleSeconds: settings.minTitleSeconds, heartbeatMs: settings.heartbeatMs,
-    stallSeconds: settings.stallSeconds,
+    stallSeconds: settings.stallSeconds, keepPartialFiles: settings.keepPartial,
   }, { ripper: createRipper(settings), transcode: createTranscodeStep(settings) }, logger.child({ side: 'agent' }));
   await agent.start();
   return agent;

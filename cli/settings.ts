@@ -94,8 +94,10 @@ export const SETTINGS = {
   ffprobe: { env: 'DISCBRIDGE_FFPROBE', key: 'ffprobe', roles: ['agent'], describe: 'Path or name of ffprobe (checking transcoded files)', defaultText: 'ffprobe', default: () => 'ffprobe', parse: text() },
   transcode: { env: 'DISCBRIDGE_TRANSCODE', key: 'transcode', roles: ['agent'], describe: 'Transcode each ripped title with ffmpeg: none, h264, h265 or h264-aac', defaultText: 'none', default: () => 'none' as const, parse: oneOf('none', 'h264', 'h265', 'h264-aac') },
   keepRip: { env: 'DISCBRIDGE_KEEP_RIP', key: 'keep_rip', roles: ['agent'], describe: 'Keep the ripped file after a successful transcode', defaultText: 'true', default: () => true, parse: bool },
+  keepPartial: { env: 'DISCBRIDGE_KEEP_PARTIAL', key: 'keep_partial', roles: ['agent'], describe: 'Keep the partial files of jobs cut short by a crash (default: remove them at the next start)', defaultText: 'false', default: () => false, parse: bool },
   stallSeconds: { env: 'DISCBRIDGE_STALL_SECONDS', key: 'stall_seconds', roles: ['agent'], describe: 'A scan, rip or transcode that makes no progress for this long is stopped and fails', defaultText: '300', default: () => 300, parse: int(5, 86_400) },
-  heartbeatMs: { env: 'DISCBRIDGE_HEARTBEAT_MS', key: 'heartbeat_ms', roles: ['hub', 'agent'], describe: 'Ping interval on every socket; a peer silent for two intervals is dropped', defaultText: '10000', default: () => 10_000, parse: int(200, 300_000) },
+  heartbeatMs: { env: 'DISCBRIDGE_HEARTBEAT_MS', key: 'heartbeat_ms', roles: ['hub', 'agent'], describe: 'Ping interval on every socket; an agent reconnects when its hub has been silent for two intervals', defaultText: '5000', default: () => 5000, parse: int(200, 300_000) },
+  missedHeartbeats: { env: 'DISCBRIDGE_MISSED_HEARTBEATS', key: 'missed_heartbeats', roles: ['hub'], describe: 'Pings a station or dashboard may leave unanswered before the hub drops it (a station then shows offline)', defaultText: '2', default: () => 2, parse: int(1, 100) },
   logLevel: { env: 'DISCBRIDGE_LOG_LEVEL', key: 'log_level', roles: ['hub', 'agent'], describe: 'Log detail', defaultText: 'info', default: () => 'info' as const, parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace') },
 } satisfies Record<string, Setting<unknown>>;
 

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { DASHBOARD_PATH, LINK_PATH } from '../shared/index.js';
+import { DASHBOARD_PATH, LINK_PATH, type StationEvent } from '../shared/index.js';
 import { RestApi } from './api/rest.js';
 import { DashboardServer } from './dashboard/dashboard-server.js';
 import { refuseUpgrade } from './http/auth.js';
@@ -20,6 +20,17 @@ export interface HubConfig {
   serverName: string;
   version: string;
   heartbeatMs: number;
+  /** Pings left unanswered before a station or dashboard counts as gone. */
+  missedHeartbeats: number;
+  /** Dashboard send-buffer limits (see DashboardServer); defaults suit a LAN. */
+  dashboardSoftBufferBytes?: number;
+  dashboardHardBufferBytes?: number;
+  dashboardStuckMs?: number;
+}
+
+/** Progress of one job or one title: a slow dashboard needs only the newest of each. */
+function progressKey(event: StationEvent): string {
+  return event.type === 'title_update' ? `title:${event.job_id}:${event.title_id}` : `${event.type}:${'job_id' in event ? event.job_id : ''}`;
 }
 
 export class Hub {
@@ -43,15 +54,17 @@ export class Hub {
     const store = new StationStore(this.db, logger.child({ component: 'store' }));
     store.start();
     const dashboards = new DashboardServer({
-      serverName: config.serverName, version: config.version, heartbeatMs: config.heartbeatMs,
-      maxBufferedBytes: 8 * 1024 * 1024, logger: logger.child({ component: 'dashboard' }),
+      serverName: config.serverName, version: config.version, heartbeatMs: config.heartbeatMs, missedHeartbeats: config.missedHeartbeats,
+      softBufferBytes: config.dashboardSoftBufferBytes ?? 1024 * 1024, hardBufferBytes: config.dashboardHardBufferBytes ?? 8 * 1024 * 1024,
+      stuckMs: config.dashboardStuckMs ?? 10_000, revision: () => store.revision, logger: logger.child({ component: 'dashboard' }),
     });
     const agents = new AgentServer({
       token: config.token, serverName: config.serverName, version: config.version, heartbeatMs: config.heartbeatMs,
-      helloTimeoutMs: 10_000, store, logger: logger.child({ component: 'link' }),
-      onEvent: (event) => dashboards.broadcast(event),
-      onAgentState: (hello, online) => dashboards.broadcast({
+      missedHeartbeats: config.missedHeartbeats, helloTimeoutMs: 10_000, store, logger: logger.child({ component: 'link' }),
+      onEvent: (event, progressOnly) => dashboards.broadcast(event, progressOnly ? progressKey(event) : undefined),
+      onAgentState: (hello, online, refusal) => dashboards.broadcast({
         type: 'agent_update', agent_id: hello.agent_id, state: online ? 'online' : 'offline', name: hello.name, version: hello.version,
+        ...(refusal ? { error: refusal } : {}), rev: store.nextRevision(),
       }),
     });
     const api = new RestApi({ store, agents, logger: logger.child({ component: 'api' }), commandTimeoutMs: 10_000 });

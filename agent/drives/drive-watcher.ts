@@ -35,6 +35,8 @@ export class DriveWatcher extends EventEmitter<DriveWatcherEvents> {
   private watcher: FSWatcher | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** Drives being looked at; the first poll waits for them, so a disc inserted meanwhile is not taken as old. */
+  private readonly adding = new Set<Promise<void>>();
 
   constructor(private readonly options: DriveWatcherOptions) {
     super();
@@ -49,10 +51,15 @@ export class DriveWatcher extends EventEmitter<DriveWatcherEvents> {
       // Device nodes are not regular files: chokidar must not try to follow or read them.
       followSymlinks: false,
     });
-    watcher.on('add', (path) => void this.addDrive(path));
+    watcher.on('add', (path) => {
+      const adding = this.addDrive(path);
+      this.adding.add(adding);
+      void adding.finally(() => this.adding.delete(adding));
+    });
     watcher.on('unlink', (path) => this.removeDrive(path));
     watcher.on('error', (error) => this.options.logger.warn({ err: error }, 'Watching for drives failed; existing drives are still polled'));
     await new Promise<void>((resolve) => watcher.once('ready', resolve));
+    await Promise.all(this.adding);
     this.watcher = watcher;
     await this.poll();
     this.pollTimer = setInterval(() => void this.poll(), this.options.pollMs);

@@ -35,13 +35,14 @@ export interface JobRunnerOptions {
   progressIntervalMs: number;
   /** A phase (scan, rip, transcode) whose progress has not moved for this long is stopped. */
   stallMs: number;
-  emit: (event: StationEvent) => void;
+  /** `progressOnly` marks updates that only move percentages, speed or ETA (latest wins on the way to the hub). */
+  emit: (event: StationEvent, progressOnly: boolean) => void;
   logger: Logger;
 }
 
 /** Why a job was stopped from outside; becomes its final state and message. */
 export interface StopReason {
-  state: 'cancelled' | 'failed';
+  state: 'cancelled' | 'failed' | 'interrupted';
   message: string;
 }
 
@@ -171,7 +172,7 @@ export class JobRunner {
           this.updateTitle(title, {
             state: 'ripping', match_progress: round2(fraction * 100), expected_size_bytes: expected,
             ...(written !== undefined ? { actual_size_bytes: written } : {}),
-          });
+          }, true);
         }),
       }));
       await rename(partialFile, finalFile);
@@ -204,7 +205,7 @@ export class JobRunner {
           input: source, output: partialFile, durationSeconds: title.durationSeconds, profile: step.profile, signal,
           onLog: (line) => this.toolLog(step.transcoder.toolName, line),
           onProgress: (progress) => this.progress(titles, index, progress, alive, async (fraction) => {
-            this.updateTitle(title, { state: 'transcoding', match_progress: round2(fraction * 100) });
+            this.updateTitle(title, { state: 'transcoding', match_progress: round2(fraction * 100) }, true);
           }),
         }));
         await rename(partialFile, finalFile);
@@ -252,7 +253,7 @@ export class JobRunner {
         progress_percent: job.percent,
         ...(speed ? { current_speed: speed } : {}),
         ...(eta !== undefined && Number.isFinite(eta) ? { eta_seconds: Math.max(0, Math.round(eta)) } : {}),
-      });
+      }, true);
     });
   }
 
@@ -348,17 +349,17 @@ export class JobRunner {
     this.log.trace({ tool }, line);
   }
 
-  private updateTitle(title: DiscTitle, fields: Omit<TitleUpdate, 'type' | 'agent_id' | 'job_id' | 'title_id'>): void {
+  private updateTitle(title: DiscTitle, fields: Omit<TitleUpdate, 'type' | 'agent_id' | 'job_id' | 'title_id'>, progressOnly = false): void {
     this.touchedTitles.add(title.titleId);
-    this.emit({ type: 'title_update', agent_id: this.spec.agentId, job_id: this.spec.jobId, title_id: title.titleId, ...fields });
+    this.emit({ type: 'title_update', agent_id: this.spec.agentId, job_id: this.spec.jobId, title_id: title.titleId, ...fields }, progressOnly);
   }
 
-  private updateJob(fields: Omit<JobUpdate, 'type' | 'agent_id' | 'job_id'>): void {
-    this.emit({ type: 'job_update', agent_id: this.spec.agentId, job_id: this.spec.jobId, ...fields });
+  private updateJob(fields: Omit<JobUpdate, 'type' | 'agent_id' | 'job_id'>, progressOnly = false): void {
+    this.emit({ type: 'job_update', agent_id: this.spec.agentId, job_id: this.spec.jobId, ...fields }, progressOnly);
   }
 
-  private emit(event: StationEvent): void {
-    this.options.emit(event);
+  private emit(event: StationEvent, progressOnly = false): void {
+    this.options.emit(event, progressOnly);
   }
 }
 

@@ -1,23 +1,25 @@
-// The agent's connection to its hub: says hello, sends station events in order, receives commands.
+// The agent's connection to its hub. Every event is first written to the agent's outbox (AgentStore); the link
+// sends it when connected, and on each (re)connect replays whatever the hub says it has not stored, in order, then
+// the latest progress of each running job. The hub's acknowledgements trim the outbox, so a hub restart, a dropped
+// network or an agent restart loses nothing and duplicates nothing.
 // It reconnects by itself (backoff with full jitter) and treats a hub that has been silent for two heartbeat
 // intervals as gone, since a dead network path often never closes the socket.
-// Events wait in memory while the hub is away, oldest dropped first past the limit.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import {
   HubMessage, LINK_PATH, LinkCloseCode, decodeMessage,
-  type AgentHello, type AgentMessage, type CommandResult, type HubCommand, type StationEvent,
+  type AgentHello, type AgentMessage, type CommandResult, type HubCommand, type StationEvent, type Welcome,
 } from '../../shared/index.js';
+import type { AgentStore } from '../store/agent-store.js';
 import { Backoff } from './backoff.js';
 
 export interface HubLinkOptions {
   url: string;
   token: string;
   hello: () => AgentHello;
-  nextSeq: () => number;
+  store: AgentStore;
   heartbeatMs: number;
-  maxQueued: number;
   logger: Logger;
 }
 
@@ -26,22 +28,24 @@ export interface HubLinkEvents {
   connected: [];
 }
 
+/** Events per replay message: big enough to catch up fast, small enough to stay far below the hub's frame limit. */
+const REPLAY_BATCH = 200;
+
 export class HubLink extends EventEmitter<HubLinkEvents> {
   private socket: WebSocket | undefined;
-  private welcomed = false;
+  /** Connected, welcomed and caught up: new events go out as they happen. */
+  private live = false;
   private stopped = true;
-  private readonly queue: string[] = [];
   private readonly backoff = new Backoff(500, 30_000);
   private reconnectTimer: NodeJS.Timeout | undefined;
   private silenceTimer: NodeJS.Timeout | undefined;
-  private droppedWhileAway = 0;
 
   constructor(private readonly options: HubLinkOptions) {
     super();
   }
 
   get isConnected(): boolean {
-    return this.welcomed;
+    return this.live;
   }
 
   start(): void {
@@ -62,23 +66,17 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     });
   }
 
-  /** Queues a station event for the hub, numbered in the order it happened. */
-  send(event: StationEvent): void {
-    const message: AgentMessage = { kind: 'event', seq: this.options.nextSeq(), at: Date.now(), event };
-    const frame = JSON.stringify(message);
-    if (this.welcomed && this.queue.length === 0) {
-      this.socket?.send(frame);
-      return;
-    }
-    this.queue.push(frame);
-    if (this.queue.length > this.options.maxQueued) {
-      this.queue.shift();
-      this.droppedWhileAway++;
-    }
+  /**
+   * Records a station event in the outbox and sends it if the hub is there. `progressOnly` marks an update that
+   * only moves percentages, speed or ETA: the newest one per job and title is all that needs to arrive.
+   */
+  send(event: StationEvent, progressOnly = false): void {
+    const message = this.options.store.record(event, progressOnly);
+    if (this.live) this.socket?.send(JSON.stringify(message satisfies AgentMessage));
   }
 
   reply(result: CommandResult): void {
-    if (this.welcomed) this.socket?.send(JSON.stringify(result satisfies AgentMessage));
+    if (this.live) this.socket?.send(JSON.stringify(result satisfies AgentMessage));
   }
 
   private connect(): void {
@@ -90,11 +88,11 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       maxPayload: 1024 * 1024,
     });
     this.socket = socket;
-    this.welcomed = false;
+    this.live = false;
 
     socket.on('open', () => {
       this.heardFromHub();
-      socket.send(JSON.stringify(this.options.hello() satisfies AgentMessage));
+      socket.send(JSON.stringify({ ...this.options.hello(), last_seq: this.options.store.lastSeq() } satisfies AgentMessage));
     });
     socket.on('ping', () => this.heardFromHub());
     socket.on('message', (data) => {
@@ -105,18 +103,16 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
         return;
       }
       const message = decoded.value;
-      if (message.kind === 'welcome') {
-        this.welcomed = true;
-        this.backoff.reset();
-        log.info({ hub: url, server: message.server, version: message.version, protocol: message.protocol }, 'Connected to the hub');
-        if (this.droppedWhileAway > 0) {
-          log.warn({ dropped: this.droppedWhileAway }, 'The hub was away long enough that the oldest events were dropped');
-          this.droppedWhileAway = 0;
-        }
-        for (const frame of this.queue.splice(0)) socket.send(frame);
-        this.emit('connected');
-      } else {
-        this.emit('command', message);
+      switch (message.kind) {
+        case 'welcome':
+          this.catchUp(socket, message, url);
+          break;
+        case 'ack':
+          this.options.store.acknowledge(message.seq);
+          break;
+        case 'command':
+          this.emit('command', message);
+          break;
       }
     });
     socket.on('unexpected-response', (_request, response) => {
@@ -131,18 +127,43 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     });
     socket.on('close', (code, reasonBuffer) => {
       clearTimeout(this.silenceTimer);
-      const wasWelcomed = this.welcomed;
-      this.welcomed = false;
+      const wasLive = this.live;
+      this.live = false;
       if (this.socket !== socket) return;
       this.socket = undefined;
       if (this.stopped) return;
       const reason = reasonBuffer.toString();
       const delay = this.backoff.next();
-      if (code === LinkCloseCode.ProtocolMismatch) log.error({ reason }, 'The hub speaks another protocol version; upgrade the older side');
-      else if (wasWelcomed) log.warn({ code, reason, retryInMs: delay }, 'Lost the hub; reconnecting');
+      if (code === LinkCloseCode.ProtocolMismatch) log.error({ reason, retryInMs: delay }, 'The hub speaks another protocol version; upgrade the older side');
+      else if (wasLive) log.warn({ code, reason, retryInMs: delay, unsent: this.options.store.outboxSize() }, 'Lost the hub; events wait in the outbox while reconnecting');
       else log.warn({ hub: url, retryInMs: delay }, 'Cannot reach the hub; retrying');
       this.reconnectTimer = setTimeout(() => this.connect(), delay);
     });
+  }
+
+  /** After the welcome: replay what the hub is missing, in order, then the newest progress, then go live. */
+  private catchUp(socket: WebSocket, welcome: Welcome, url: string): void {
+    const { store, logger } = this.options;
+    if (store.catchUp(welcome.last_seq, welcome.last_job_id)) {
+      logger.warn({ hubLastSeq: welcome.last_seq }, 'The hub knows more of this station than its own data folder does (was it wiped?); continuing after the hub\'s numbers');
+    }
+    let after = welcome.last_seq;
+    let replayed = 0;
+    for (;;) {
+      const events = store.eventsAfter(after, REPLAY_BATCH);
+      if (events.length === 0) break;
+      if ((events[0] as { seq: number }).seq !== after + 1) {
+        logger.warn({ from: after + 1, to: (events[0] as { seq: number }).seq - 1 }, 'Events the hub never stored are no longer in the outbox');
+      }
+      socket.send(JSON.stringify({ kind: 'events', events: events.map(({ seq, at, event }) => ({ seq, at, event })) } satisfies AgentMessage));
+      after = (events.at(-1) as { seq: number }).seq;
+      replayed += events.length;
+    }
+    for (const progress of store.latestProgress()) socket.send(JSON.stringify(progress satisfies AgentMessage));
+    this.live = true;
+    this.backoff.reset();
+    logger.info({ hub: url, server: welcome.server, version: welcome.version, protocol: welcome.protocol, replayed }, 'Connected to the hub');
+    this.emit('connected');
   }
 
   private heardFromHub(): void {

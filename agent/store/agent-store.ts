@@ -1,8 +1,32 @@
-// The agent's own SQLite file: the counters that must survive a restart (job ids, event sequence numbers).
-// Sequence numbers only ever grow, so the hub can tell a replayed event from a new one.
+// The agent's own SQLite file: the durable outbox of events for the hub, the latest progress per job and title,
+// a journal of the jobs it runs (so a restart can tell which were cut short), and its counters.
+// Every event is written here before it is sent; the hub's acknowledgement is what removes it.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import {
+  FINISHED_JOB_STATES,
+  type AgentEvent, type AgentProgress, type JobState, type StationEvent, type TitleState,
+} from '../../shared/index.js';
+
+export interface UnfinishedJob {
+  jobId: number;
+  drive: string;
+  /** The job's folder relative to the output directory, once it had one. */
+  outputDir?: string;
+  /** Titles not yet in a final state. */
+  openTitles: { titleId: number; state: TitleState }[];
+}
+
+const FINISHED_TITLE_STATES: ReadonlySet<TitleState> = new Set(['completed', 'failed', 'skipped', 'cancelled', 'interrupted']);
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS progress (key TEXT PRIMARY KEY, job_id INTEGER NOT NULL, after_seq INTEGER NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS jobs (job_id INTEGER PRIMARY KEY, drive TEXT, state TEXT NOT NULL, output_dir TEXT);
+  CREATE TABLE IF NOT EXISTS titles (job_id INTEGER NOT NULL, title_id INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (job_id, title_id));
+`;
 
 export class AgentStore {
   private db: Database.Database | undefined;
@@ -13,8 +37,9 @@ export class AgentStore {
     mkdirSync(this.dataDir, { recursive: true });
     const db = new Database(join(this.dataDir, 'agent.sqlite'));
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.exec('CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)');
+    // FULL: an event the agent has reported as written must survive a power cut, or the hub would never learn of it.
+    db.pragma('synchronous = FULL');
+    db.exec(SCHEMA);
     this.db = db;
   }
 
@@ -23,17 +48,130 @@ export class AgentStore {
     this.db = undefined;
   }
 
+  private get handle(): Database.Database {
+    if (!this.db) throw new Error('AgentStore is not started');
+    return this.db;
+  }
+
   nextJobId(): number {
     return this.next('job');
   }
 
-  nextSeq(): number {
-    return this.next('seq');
+  /** The newest sequence number given to an event (0 before the first). */
+  lastSeq(): number {
+    return this.counter('seq');
+  }
+
+  /**
+   * Keeps the counters ahead of what the hub has seen: an agent whose data folder was wiped must not reuse
+   * sequence numbers (the hub would drop its events as replays) nor job numbers (they would join old jobs).
+   */
+  catchUp(hubLastSeq: number, hubLastJobId: number): boolean {
+    const behind = this.lastSeq() < hubLastSeq || this.counter('job') < hubLastJobId;
+    if (!behind) return false;
+    const raise = this.handle.prepare(
+      'INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)',
+    );
+    this.handle.transaction(() => {
+      raise.run('seq', hubLastSeq);
+      raise.run('job', hubLastJobId);
+    })();
+    return true;
+  }
+
+  /**
+   * Stores an event and returns the message that carries it. A state change gets the next sequence number and a
+   * row in the outbox; a progress update replaces the previous one for its job or title.
+   */
+  record(event: StationEvent, progressOnly: boolean, at = Date.now()): AgentEvent | AgentProgress {
+    return this.handle.transaction(() => {
+      this.journal(event);
+      if (progressOnly && (event.type === 'job_update' || event.type === 'title_update')) {
+        const key = event.type === 'job_update' ? `job:${event.job_id}` : `title:${event.job_id}:${event.title_id}`;
+        const message: AgentProgress = { kind: 'progress', after_seq: this.lastSeq(), at, event };
+        this.handle.prepare(
+          'INSERT INTO progress (key, job_id, after_seq, at, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET after_seq = excluded.after_seq, at = excluded.at, body = excluded.body',
+        ).run(key, event.job_id, message.after_seq, at, JSON.stringify(event));
+        return message;
+      }
+      const seq = this.next('seq');
+      this.handle.prepare('INSERT INTO outbox (seq, at, body) VALUES (?, ?, ?)').run(seq, at, JSON.stringify(event));
+      if (event.type === 'job_update' && FINISHED_JOB_STATES.has(event.state)) {
+        // A finished job's last word is its final state: older progress must not follow it.
+        this.handle.prepare('DELETE FROM progress WHERE job_id = ?').run(event.job_id);
+      }
+      return { kind: 'event', seq, at, event } satisfies AgentEvent;
+    })();
+  }
+
+  /** Outbox events after `seq`, oldest first. */
+  eventsAfter(seq: number, limit: number): AgentEvent[] {
+    const rows = this.handle.prepare('SELECT seq, at, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?').all(seq, limit) as
+      { seq: number; at: number; body: string }[];
+    return rows.map((row) => ({ kind: 'event', seq: row.seq, at: row.at, event: JSON.parse(row.body) as StationEvent }));
+  }
+
+  /** The newest progress of every job and title still running. */
+  latestProgress(): AgentProgress[] {
+    const rows = this.handle.prepare('SELECT after_seq, at, body FROM progress ORDER BY at').all() as { after_seq: number; at: number; body: string }[];
+    return rows.map((row) => ({ kind: 'progress', after_seq: row.after_seq, at: row.at, event: JSON.parse(row.body) as AgentProgress['event'] }));
+  }
+
+  /** The hub has stored everything up to `seq`. */
+  acknowledge(seq: number): void {
+    this.handle.prepare('DELETE FROM outbox WHERE seq <= ?').run(seq);
+  }
+
+  outboxSize(): number {
+    return (this.handle.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+  }
+
+  /** Jobs the journal says were still running: after a restart, the ones that were cut short. */
+  unfinishedJobs(): UnfinishedJob[] {
+    const jobs = this.handle.prepare(
+      `SELECT job_id, drive, output_dir FROM jobs WHERE state NOT IN (${[...FINISHED_JOB_STATES].map(() => '?').join(',')}) ORDER BY job_id`,
+    ).all(...FINISHED_JOB_STATES) as { job_id: number; drive: string; output_dir: string | null }[];
+    const titles = this.handle.prepare('SELECT title_id, state FROM titles WHERE job_id = ? ORDER BY title_id');
+    return jobs.map((job) => ({
+      jobId: job.job_id,
+      drive: job.drive,
+      ...(job.output_dir ? { outputDir: job.output_dir } : {}),
+      openTitles: (titles.all(job.job_id) as { title_id: number; state: TitleState }[])
+        .filter((title) => !FINISHED_TITLE_STATES.has(title.state))
+        .map((title) => ({ titleId: title.title_id, state: title.state })),
+    }));
+  }
+
+  /** Keeps the job journal in step with what the agent reports. */
+  private journal(event: StationEvent): void {
+    switch (event.type) {
+      case 'job_update':
+        this.handle.prepare(
+          `INSERT INTO jobs (job_id, drive, state, output_dir) VALUES (?, ?, ?, ?)
+           ON CONFLICT (job_id) DO UPDATE SET state = excluded.state, drive = COALESCE(excluded.drive, drive),
+             output_dir = COALESCE(excluded.output_dir, output_dir)`,
+        ).run(event.job_id, event.drive_id ?? null, event.state satisfies JobState, event.output_dir ?? null);
+        if (FINISHED_JOB_STATES.has(event.state)) this.handle.prepare('DELETE FROM titles WHERE job_id = ?').run(event.job_id);
+        break;
+      case 'titles_discovered': {
+        const insert = this.handle.prepare('INSERT OR REPLACE INTO titles (job_id, title_id, state) VALUES (?, ?, ?)');
+        for (const title of event.titles) insert.run(event.job_id, title.title_id, title.selected ? 'pending' : 'skipped');
+        break;
+      }
+      case 'title_update':
+        this.handle.prepare('INSERT OR REPLACE INTO titles (job_id, title_id, state) VALUES (?, ?, ?)').run(event.job_id, event.title_id, event.state);
+        break;
+      case 'drive_event':
+        break;
+    }
+  }
+
+  private counter(name: string): number {
+    return (this.handle.prepare('SELECT value FROM counters WHERE name = ?').get(name) as { value: number } | undefined)?.value ?? 0;
   }
 
   private next(name: string): number {
-    if (!this.db) throw new Error('AgentStore is not started');
-    const row = this.db.prepare(
+    const row = this.handle.prepare(
       'INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value',
     ).get(name) as { value: number };
     return row.value;

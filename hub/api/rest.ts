@@ -2,7 +2,7 @@
 // Every answer is JSON; errors are short sentences for people, never internals.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { JobState, type AgentRecord, type DriveRecord, type StationCommand } from '../../shared/index.js';
+import { FINISHED_JOB_STATES, JobState, type AgentRecord, type DriveRecord, type StationCommand } from '../../shared/index.js';
 import { AgentUnavailableError, CommandTimeoutError, type AgentServer } from '../link/agent-server.js';
 import type { StationStore } from '../store/station-store.js';
 
@@ -51,6 +51,8 @@ export class RestApi {
         throw new HttpError(405, `Use ${allowed} here`);
       }
       const params = (route.pattern.exec(url.pathname) ?? []).slice(1).map(decodePathPart);
+      // The revision this answer reflects: live events with a higher one come after it.
+      response.setHeader('X-Discbridge-Revision', String(this.options.store.revision));
       send(response, 200, await route.handler(params, url));
     } catch (error) {
       if (error instanceof HttpError) {
@@ -77,6 +79,11 @@ export class RestApi {
     return this.options.store.listDrives().map((drive) => ({ ...drive, reachable: this.options.agents.isOnline(drive.agent_id) }));
   }
 
+  /** Unfinished jobs of an offline station may be stale: they say so. */
+  private reachable<T extends { agent_id: string; state: JobState }>(job: T): T & { reachable: boolean } {
+    return { ...job, reachable: FINISHED_JOB_STATES.has(job.state) || this.options.agents.isOnline(job.agent_id) };
+  }
+
   private jobs(url: URL) {
     const limit = optionalInt(url, 'limit') ?? 50;
     if (limit < 1 || limit > MAX_PAGE) throw new HttpError(400, `limit must be between 1 and ${MAX_PAGE}`);
@@ -85,25 +92,26 @@ export class RestApi {
     if (state !== null && !JobState.safeParse(state).success) throw new HttpError(400, `state must be one of ${JobState.options.join(', ')}`);
     const agent = url.searchParams.get('agent_id');
     const drive = url.searchParams.get('drive_id');
-    return this.options.store.listJobs({
+    const page = this.options.store.listJobs({
       limit,
       ...(before !== undefined ? { before } : {}),
       ...(agent !== null ? { agent_id: agent } : {}),
       ...(drive !== null ? { drive_id: drive } : {}),
       ...(state !== null ? { state: state as JobState } : {}),
     });
+    return { ...page, jobs: page.jobs.map((job) => this.reachable(job)) };
   }
 
   private job(id: string | undefined) {
     const job = this.options.store.getJob(jobIdOf(id));
     if (!job) throw new HttpError(404, 'No such job');
-    return job;
+    return this.reachable(job);
   }
 
   private async cancel(id: string | undefined) {
     const ref = this.options.store.jobRef(jobIdOf(id));
     if (!ref) throw new HttpError(404, 'No such job');
-    if (['completed', 'failed', 'cancelled'].includes(ref.state)) throw new HttpError(409, `Job has already ${ref.state === 'cancelled' ? 'been cancelled' : ref.state}`);
+    if (FINISHED_JOB_STATES.has(ref.state)) throw new HttpError(409, `Job has already ${ref.state === 'cancelled' ? 'been cancelled' : ref.state}`);
     return this.command(ref.agent_id, { name: 'cancel', job_id: ref.agent_job_id });
   }
 

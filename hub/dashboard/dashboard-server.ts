@@ -1,6 +1,7 @@
 // The dashboard socket at /ws: greets each client with a hello, then pushes every event as it happens.
-// Each event is serialized once, whatever the number of clients, and a client that cannot keep up is dropped
-// rather than allowed to grow the hub's memory.
+// Each event is serialized once, whatever the number of clients. A client that falls behind (its send buffer past
+// the soft limit) gets state changes as usual but only the newest progress per job and title until it catches up;
+// past the hard limit, or behind for longer than the stuck time, it is dropped. Fast clients never wait for it.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -12,24 +13,43 @@ export interface DashboardServerOptions {
   serverName: string;
   version: string;
   heartbeatMs: number;
-  /** Bytes queued for one client beyond which it is disconnected. */
-  maxBufferedBytes: number;
+  missedHeartbeats: number;
+  /** Bytes queued for a client beyond which it gets only the newest progress. */
+  softBufferBytes: number;
+  /** Bytes queued for a client beyond which it is dropped. */
+  hardBufferBytes: number;
+  /** How long a client may stay past the soft limit before it is dropped. */
+  stuckMs: number;
+  /** The hub's revision now, for the hello. */
+  revision: () => number;
   logger: Logger;
+}
+
+interface SlowClient {
+  since: number;
+  /** The newest progress frame per job or title, waiting for the client to catch up. */
+  progress: Map<string, string>;
 }
 
 export class DashboardServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  private readonly slow = new Map<WebSocket, SlowClient>();
   private stopHeartbeat: (() => void) | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  dropped = 0;
 
   constructor(private readonly options: DashboardServerOptions) {}
 
   start(): void {
     this.wss.on('connection', (socket, request) => this.onConnection(socket, request));
-    this.stopHeartbeat = startHeartbeat(this.wss, this.options.heartbeatMs);
+    this.stopHeartbeat = startHeartbeat(this.wss, this.options.heartbeatMs, this.options.missedHeartbeats);
+    this.drainTimer = setInterval(() => this.serveSlowClients(), 100);
+    this.drainTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.stopHeartbeat?.();
+    clearInterval(this.drainTimer);
     for (const socket of this.wss.clients) socket.close(1001, 'Hub is shutting down');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
@@ -42,34 +62,75 @@ export class DashboardServer {
     this.wss.handleUpgrade(request, socket, head, (ws) => this.wss.emit('connection', ws, request));
   }
 
-  broadcast(message: DashboardMessage): void {
+  /**
+   * Sends a message to every client. `progressKey` (e.g. "job:12") marks a progress-only update that a slow client
+   * may receive only in its newest form.
+   */
+  broadcast(message: DashboardMessage, progressKey?: string): void {
     if (this.wss.clients.size === 0) return;
     const frame = JSON.stringify(message);
-    for (const socket of this.wss.clients) this.sendFrame(socket, frame);
+    for (const socket of this.wss.clients) this.deliver(socket, frame, progressKey);
   }
 
-  private sendFrame(socket: WebSocket, frame: string): void {
+  private deliver(socket: WebSocket, frame: string, progressKey?: string): void {
     if (socket.readyState !== socket.OPEN) return;
-    if (socket.bufferedAmount > this.options.maxBufferedBytes) {
-      this.options.logger.warn({ buffered: socket.bufferedAmount }, 'Dropping a dashboard client that stopped reading');
-      socket.terminate();
+    const slow = this.slow.get(socket);
+    if (progressKey && slow) {
+      slow.progress.set(progressKey, frame);
+      return;
+    }
+    this.send(socket, frame);
+  }
+
+  private send(socket: WebSocket, frame: string): void {
+    if (socket.bufferedAmount > this.options.hardBufferBytes) {
+      this.drop(socket, 'its send buffer passed the hard limit');
       return;
     }
     socket.send(frame);
+    if (!this.slow.has(socket) && socket.bufferedAmount > this.options.softBufferBytes) {
+      this.slow.set(socket, { since: Date.now(), progress: new Map() });
+      this.options.logger.info({ buffered: socket.bufferedAmount }, 'A dashboard client is falling behind; sending it only the newest progress');
+    }
+  }
+
+  /** Gives slow clients that caught up their pending progress, and drops those stuck for too long. */
+  private serveSlowClients(): void {
+    for (const [socket, slow] of this.slow) {
+      if (socket.readyState !== socket.OPEN) {
+        this.slow.delete(socket);
+      } else if (socket.bufferedAmount <= this.options.softBufferBytes) {
+        this.slow.delete(socket);
+        for (const frame of slow.progress.values()) this.send(socket, frame);
+      } else if (Date.now() - slow.since > this.options.stuckMs) {
+        this.drop(socket, `it read nothing for ${Math.round(this.options.stuckMs / 1000)} s`);
+      }
+    }
+  }
+
+  private drop(socket: WebSocket, why: string): void {
+    this.slow.delete(socket);
+    this.dropped++;
+    this.options.logger.warn({ buffered: socket.bufferedAmount }, `Dropping a dashboard client: ${why}`);
+    socket.terminate();
   }
 
   private onConnection(socket: WebSocket, request: IncomingMessage): void {
     trackHeartbeat(socket);
     const peer = request.socket.remoteAddress;
     this.options.logger.info({ peer, clients: this.wss.clients.size }, 'Dashboard client connected');
-    socket.on('close', () => this.options.logger.info({ peer }, 'Dashboard client disconnected'));
+    socket.on('close', () => {
+      this.slow.delete(socket);
+      this.options.logger.info({ peer }, 'Dashboard client disconnected');
+    });
     socket.on('error', (error) => this.options.logger.warn({ peer, err: error.message }, 'Dashboard socket error'));
     socket.on('message', () => {
       // Commands arrive over REST for now; the socket says so rather than ignoring them.
-      this.sendFrame(socket, JSON.stringify({ type: 'error', message: 'Unknown command: send commands through the REST API' }));
+      this.send(socket, JSON.stringify({ type: 'error', message: 'Unknown command: send commands through the REST API' } satisfies DashboardMessage));
     });
-    this.sendFrame(socket, JSON.stringify({
+    this.send(socket, JSON.stringify({
       type: 'hello', server: this.options.serverName, version: this.options.version, protocol: DASHBOARD_PROTOCOL,
+      rev: this.options.revision(),
     } satisfies DashboardMessage));
   }
 }

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   AgentMessage, LINK_PROTOCOL, LinkCloseCode, decodeMessage,
-  type AgentHello, type CommandResult, type HubMessage, type StationCommand, type StationEvent,
+  type AgentEvent, type AgentHello, type CommandResult, type HubMessage, type StationCommand, type StationEvent,
 } from '../../shared/index.js';
 import { bearerToken, refuseUpgrade, tokensMatch } from '../http/auth.js';
 import { startHeartbeat, trackHeartbeat } from '../http/heartbeat.js';
@@ -18,11 +18,15 @@ export interface AgentServerOptions {
   serverName: string;
   version: string;
   heartbeatMs: number;
+  /** Pings a station may leave unanswered before it counts as gone. */
+  missedHeartbeats: number;
   helloTimeoutMs: number;
   store: StationStore;
   logger: Logger;
-  onEvent: (event: StationEvent) => void;
-  onAgentState: (hello: AgentHello, online: boolean) => void;
+  /** A station event to pass on; `progressOnly` ones may be coalesced for slow dashboards. */
+  onEvent: (event: StationEvent, progressOnly: boolean) => void;
+  /** A station connected or went away; `refusal` says why it was turned away, if it was. */
+  onAgentState: (hello: AgentHello, online: boolean, refusal?: string) => void;
 }
 
 interface Connection {
@@ -50,8 +54,15 @@ export class AgentServer {
 
   start(): void {
     this.wss.on('connection', (socket, request) => this.onConnection(socket, request));
-    this.stopHeartbeat = startHeartbeat(this.wss, this.options.heartbeatMs, () => {
-      this.options.logger.warn('An agent stopped answering heartbeats; closing its socket');
+    this.stopHeartbeat = startHeartbeat(this.wss, this.options.heartbeatMs, this.options.missedHeartbeats, (socket) => {
+      const agent = [...this.connections.values()].find((c) => c.socket === socket)?.hello.agent_id;
+      this.options.logger.warn({ agent, missed: this.options.missedHeartbeats }, 'A station stopped answering heartbeats; marking it offline');
+    });
+    // Acknowledge only what is committed: the agent deletes acknowledged events from its outbox.
+    this.options.store.onCommit((agents) => {
+      for (const [agentId, seq] of agents) {
+        this.connections.get(agentId)?.socket.send(JSON.stringify({ kind: 'ack', seq } satisfies HubMessage));
+      }
     });
   }
 
@@ -132,12 +143,17 @@ export class AgentServer {
         case 'hello':
           socket.close(LinkCloseCode.BadMessage, 'hello was already received');
           return;
-        case 'event': {
-          if (message.event.agent_id !== agentId) {
-            log.warn({ agent: agentId, claimed: message.event.agent_id }, 'An agent sent an event under another agent id; using its own');
-          }
-          const event = this.options.store.apply(agentId, message);
-          if (event) this.options.onEvent(event);
+        case 'event':
+          this.applyEvents(agentId, [message], log);
+          return;
+        case 'events':
+          // A replay: one transaction for the whole batch, then the acknowledgement.
+          this.applyEvents(agentId, message.events, log);
+          this.options.store.flush();
+          return;
+        case 'progress': {
+          const event = this.options.store.applyProgress(agentId, message);
+          if (event) this.options.onEvent(event, true);
           return;
         }
         case 'command_result':
@@ -162,6 +178,16 @@ export class AgentServer {
     socket.on('error', (error) => log.warn({ err: error.message }, 'Agent socket error'));
   }
 
+  private applyEvents(agentId: string, events: readonly Omit<AgentEvent, 'kind'>[], log: Logger): void {
+    for (const envelope of events) {
+      if (envelope.event.agent_id !== agentId) {
+        log.warn({ agent: agentId, claimed: envelope.event.agent_id }, 'A station sent an event under another station id; using its own');
+      }
+      const event = this.options.store.apply(agentId, envelope);
+      if (event) this.options.onEvent(event, false);
+    }
+  }
+
   private accept(socket: WebSocket, hello: AgentHello, log: Logger): Connection | undefined {
     const protocol = Math.min(hello.protocol.max, LINK_PROTOCOL.max);
     if (protocol < Math.max(hello.protocol.min, LINK_PROTOCOL.min)) {
@@ -169,6 +195,7 @@ export class AgentServer {
         `the agent ${hello.protocol.min}-${hello.protocol.max}; upgrade the older side`;
       log.error({ agent: hello.agent_id }, reason);
       socket.close(LinkCloseCode.ProtocolMismatch, reason.slice(0, 120));
+      this.options.onAgentState(hello, false, reason);
       return undefined;
     }
     const previous = this.connections.get(hello.agent_id);
@@ -181,6 +208,7 @@ export class AgentServer {
     this.options.store.registerAgent(hello, Date.now());
     const welcome: HubMessage = {
       kind: 'welcome', server: this.options.serverName, version: this.options.version, protocol,
+      last_seq: this.options.store.committedSeq(hello.agent_id), last_job_id: this.options.store.lastAgentJobId(hello.agent_id),
     };
     socket.send(JSON.stringify(welcome));
     log.info({ agent: hello.agent_id, name: hello.name, version: hello.version, drives: hello.drives.length }, 'Agent connected');

@@ -71,4 +71,8 @@ export const MIGRATIONS: readonly string[] = [
   -- JSON array of { kind, language, codec }, as titles_discovered carries it.
   ALTER TABLE titles ADD COLUMN streams TEXT;
   `,
+  `
+  -- Hub-wide values that must survive restarts, such as the revision dashboards follow.
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  `,
 ];

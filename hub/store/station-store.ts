@@ -1,9 +1,11 @@
 // The hub's record of every station: agents, drives, jobs and titles, kept in SQLite.
 // Events are applied in memory at once (so dashboards get them without waiting) and written in batched
-// transactions; the last sequence number applied per agent commits in the same transaction as the rows it changed.
+// transactions; the last sequence number applied per agent commits in the same transaction as the rows it changed,
+// and only committed sequence numbers are acknowledged to agents. Every state change raises the hub's revision.
+// Progress-only updates are latest-wins: they change the job and title rows but add no event and no revision.
 import {
   FINISHED_JOB_STATES,
-  type AgentEvent, type AgentHello, type DriveRecord, type JobDetail, type JobRecord, type JobState,
+  type AgentEvent, type AgentHello, type AgentProgress, type DriveRecord, type JobDetail, type JobRecord, type JobState,
   type StationEvent, type TitleRecord, type TitleState,
 } from '../../shared/index.js';
 import type { Logger } from 'pino';
@@ -24,6 +26,10 @@ export interface StoredAgent {
   last_seen: number;
 }
 
+/** A job as stored; the REST API adds whether its station can be reached. */
+export type StoredJob = Omit<JobRecord, 'reachable'>;
+export type StoredJobDetail = Omit<JobDetail, 'reachable'>;
+
 export interface JobRef {
   agent_id: string;
   agent_job_id: number;
@@ -43,15 +49,43 @@ export class StationStore {
   private readonly liveJobs = new Map<number, JobState>();
   private readonly liveTitles = new Map<string, TitleState>();
   private readonly lastSeqs = new Map<string, number>();
+  /** The newest sequence number per agent in the writes not yet committed. */
+  private pendingSeqs = new Map<string, number>();
+  private readonly committedSeqs = new Map<string, number>();
+  private rev = 0;
+  private onCommitted: ((agents: ReadonlyMap<string, number>) => void) | undefined;
 
   constructor(private readonly db: Db, private readonly logger: Logger, private readonly flushMs = 100) {}
+
+  /** Called after each commit with the newest committed sequence number of every agent whose events it held. */
+  onCommit(listener: (agents: ReadonlyMap<string, number>) => void): void {
+    this.onCommitted = listener;
+  }
+
+  /** The hub's revision: the number of state changes applied, ever. */
+  get revision(): number {
+    return this.rev;
+  }
+
+  /** Counts a state change that is not a station event (a station going on- or offline). */
+  nextRevision(): number {
+    this.rev++;
+    this.pending.push(this.writeRevision);
+    return this.rev;
+  }
+
+  private readonly writeRevision = () => {
+    this.db.prepare(`INSERT INTO meta (key, value) VALUES ('rev', ?) ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)`).run(this.rev);
+  };
 
   start(): void {
     const max = this.db.prepare('SELECT MAX(job_id) AS id FROM jobs').get() as { id: number | null };
     this.nextJobId = (max.id ?? 0) + 1;
     for (const row of this.db.prepare('SELECT agent_id, last_seq FROM agents').all() as { agent_id: string; last_seq: number }[]) {
       this.lastSeqs.set(row.agent_id, row.last_seq);
+      this.committedSeqs.set(row.agent_id, row.last_seq);
     }
+    this.rev = (this.db.prepare(`SELECT value FROM meta WHERE key = 'rev'`).get() as { value: number } | undefined)?.value ?? 0;
     const unfinished = this.db.prepare(
       `SELECT job_id, agent_id, agent_job_id, state FROM jobs WHERE state NOT IN ('completed','failed','cancelled')`,
     ).all() as { job_id: number; agent_id: string; agent_job_id: number; state: JobState }[];
@@ -81,16 +115,20 @@ export class StationStore {
   flush(): void {
     if (this.pending.length === 0) return;
     const writes = this.pending;
+    const seqs = this.pendingSeqs;
     this.pending = [];
+    this.pendingSeqs = new Map();
     try {
       this.db.transaction(() => {
         for (const write of writes) write();
       })();
+      this.committed(seqs);
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
       if (/^SQLITE_(BUSY|LOCKED|FULL|IOERR)/.test(code)) {
         this.logger.error({ code, waiting: writes.length }, 'Cannot write the hub database (busy or disk full); will retry');
         this.pending = writes.concat(this.pending);
+        for (const [agent, seq] of seqs) this.pendingSeqs.set(agent, Math.max(seq, this.pendingSeqs.get(agent) ?? 0));
         return;
       }
       this.logger.error({ err: error }, 'A batch of hub database writes failed; writing it step by step');
@@ -101,7 +139,26 @@ export class StationStore {
           this.logger.error({ err: stepError }, 'Dropped one hub database write');
         }
       }
+      this.committed(seqs);
     }
+  }
+
+  private committed(seqs: ReadonlyMap<string, number>): void {
+    if (seqs.size === 0) return;
+    for (const [agent, seq] of seqs) this.committedSeqs.set(agent, Math.max(seq, this.committedSeqs.get(agent) ?? 0));
+    this.onCommitted?.(seqs);
+  }
+
+  /** The newest sequence number of this agent that is safely in the database. */
+  committedSeq(agentId: string): number {
+    return this.committedSeqs.get(agentId) ?? 0;
+  }
+
+  /** The highest job number this agent has used, as far as the hub knows. */
+  lastAgentJobId(agentId: string): number {
+    this.flush();
+    const row = this.db.prepare('SELECT MAX(agent_job_id) AS id FROM jobs WHERE agent_id = ?').get(agentId) as { id: number | null };
+    return row.id ?? 0;
   }
 
   /** Records an agent that said hello, and replaces what we knew of its drives with what it reports now. */
@@ -135,13 +192,15 @@ export class StationStore {
    * Applies one event from an agent. Returns the event as dashboards see it (job ids are the hub's own),
    * or undefined when this sequence number was applied before.
    */
-  apply(agentId: string, envelope: AgentEvent): StationEvent | undefined {
+  apply(agentId: string, envelope: Omit<AgentEvent, 'kind'>): StationEvent | undefined {
     if (envelope.seq <= this.lastSeq(agentId)) return undefined;
     this.lastSeqs.set(agentId, envelope.seq);
-    const event = { ...envelope.event, agent_id: agentId } as StationEvent;
+    this.pendingSeqs.set(agentId, envelope.seq);
+    this.rev++;
+    const { rev } = this;
+    const event = { ...envelope.event, agent_id: agentId, rev } as StationEvent;
     const { seq, at } = envelope;
     let publicEvent: StationEvent;
-    let keep = true;
     switch (event.type) {
       case 'drive_event':
         publicEvent = event;
@@ -176,8 +235,6 @@ export class StationStore {
       case 'job_update': {
         const jobId = this.hubJobId(agentId, event.job_id, at, event);
         publicEvent = { ...event, job_id: jobId };
-        const previous = this.liveJobs.get(jobId);
-        keep = previous !== event.state || event.error_message !== undefined;
         if (FINISHED_JOB_STATES.has(event.state)) this.forgetJob(agentId, event.job_id, jobId);
         else this.liveJobs.set(jobId, event.state);
         this.pending.push(() => this.writeJobUpdate(jobId, publicEvent as typeof event, at));
@@ -186,22 +243,38 @@ export class StationStore {
       case 'title_update': {
         const jobId = this.hubJobId(agentId, event.job_id, at);
         publicEvent = { ...event, job_id: jobId };
-        const key = titleKey(jobId, event.title_id);
-        keep = this.liveTitles.get(key) !== event.state;
-        this.liveTitles.set(key, event.state);
+        if (this.liveJobs.has(jobId)) this.liveTitles.set(titleKey(jobId, event.title_id), event.state);
         this.pending.push(() => this.writeTitleUpdate(publicEvent as typeof event));
         break;
       }
     }
     this.pending.push(() => {
-      if (keep) {
-        this.db.prepare('INSERT OR IGNORE INTO events (agent_id, seq, at, type, job_id, body) VALUES (?, ?, ?, ?, ?, ?)').run(
-          agentId, seq, at, publicEvent.type, 'job_id' in publicEvent ? publicEvent.job_id : null, JSON.stringify(publicEvent),
-        );
-      }
+      this.db.prepare('INSERT OR IGNORE INTO events (agent_id, seq, at, type, job_id, body) VALUES (?, ?, ?, ?, ?, ?)').run(
+        agentId, seq, at, publicEvent.type, 'job_id' in publicEvent ? publicEvent.job_id : null, JSON.stringify(publicEvent),
+      );
       this.db.prepare('UPDATE agents SET last_seq = MAX(last_seq, ?), last_seen = ? WHERE agent_id = ?').run(seq, Date.now(), agentId);
-    });
+    }, this.writeRevision);
     return publicEvent;
+  }
+
+  /**
+   * Applies a progress-only update, latest wins. Returns it as dashboards see it (with the current revision), or
+   * undefined when it is stale: an event after it was already applied, or its job or title is no longer in that state.
+   */
+  applyProgress(agentId: string, progress: AgentProgress): StationEvent | undefined {
+    if (progress.after_seq !== this.lastSeq(agentId)) return undefined;
+    const agentJobId = progress.event.job_id;
+    const jobId = this.jobIds.get(jobKey(agentId, agentJobId));
+    if (jobId === undefined) return undefined;
+    const event = { ...progress.event, agent_id: agentId, job_id: jobId, rev: this.rev };
+    if (event.type === 'job_update') {
+      if (this.liveJobs.get(jobId) !== event.state) return undefined;
+      this.pending.push(() => this.writeJobUpdate(jobId, event, progress.at));
+    } else {
+      if (this.liveTitles.get(titleKey(jobId, event.title_id)) !== event.state) return undefined;
+      this.pending.push(() => this.writeTitleUpdate(event));
+    }
+    return event;
   }
 
   /** A finished job needs no fast path any more; later events for it find it in the database. */
@@ -298,7 +371,7 @@ export class StationStore {
     return rows.map((row) => withoutNulls({ ...row, has_disc: row.has_disc === 1 }) as Omit<DriveRecord, 'reachable'>);
   }
 
-  listJobs(query: JobQuery): { jobs: JobRecord[]; next_before?: number } {
+  listJobs(query: JobQuery): { jobs: StoredJob[]; next_before?: number } {
     this.flush();
     const where: string[] = [];
     const params: (string | number)[] = [];
@@ -314,7 +387,7 @@ export class StationStore {
     return rows.length > query.limit && last ? { jobs, next_before: last.job_id } : { jobs };
   }
 
-  getJob(jobId: number): JobDetail | undefined {
+  getJob(jobId: number): StoredJobDetail | undefined {
     this.flush();
     const row = this.db.prepare('SELECT * FROM jobs WHERE job_id = ?').get(jobId) as Record<string, unknown> | undefined;
     if (!row) return undefined;
@@ -344,14 +417,14 @@ function titleKey(jobId: number, titleId: number): string {
   return `${jobId}:${titleId}`;
 }
 
-function toJobRecord(row: Record<string, unknown>): JobRecord {
+function toJobRecord(row: Record<string, unknown>): StoredJob {
   const { agent_job_id: _agentJobId, started_at, updated_at, finished_at, ...rest } = row;
   return withoutNulls({
     ...rest,
     started_at: new Date(started_at as number).toISOString(),
     updated_at: new Date(updated_at as number).toISOString(),
     finished_at: finished_at === null ? null : new Date(finished_at as number).toISOString(),
-  }) as JobRecord;
+  }) as StoredJob;
 }
 
 /** Optional fields are absent, never null, in everything the hub sends. */

@@ -1,6 +1,6 @@
 // What the hub sends to dashboard sockets at /ws: a hello, then station events and agent status as they happen.
 import { z } from 'zod';
-import { AgentId, HumanMessage, Label } from './fields.js';
+import { AgentId, HumanMessage, Label, Revision } from './fields.js';
 import { StationEvent, DriveEvent, TitlesDiscovered, TitleUpdate, JobUpdate } from './events.js';
 import { AgentState } from './states.js';
 
@@ -9,6 +9,8 @@ export const DashboardHello = z.object({
   server: Label,
   version: z.string().max(64),
   protocol: z.number().int().positive(),
+  /** The hub's revision now: the next state change a client sees has rev + 1. */
+  rev: Revision,
 });
 export type DashboardHello = z.infer<typeof DashboardHello>;
 
@@ -18,6 +20,9 @@ export const AgentUpdate = z.object({
   state: AgentState,
   name: Label.optional(),
   version: z.string().max(64).optional(),
+  /** Why the station is not connected, when it was refused (wrong protocol version). */
+  error: HumanMessage.optional(),
+  rev: Revision.optional(),
 });
 export type AgentUpdate = z.infer<typeof AgentUpdate>;
 

@@ -1,9 +1,10 @@
 // The four station events (protocol brief: drive_event, titles_discovered, title_update, job_update).
 // Agents send them to the hub inside a link envelope; the hub forwards the very same shapes to dashboards.
 // Optional fields are present only when they carry a value: a receiver merges, an absent field means "unchanged".
+// `rev` is set by the hub on what it sends to dashboards; the hub ignores it from agents.
 import { z } from 'zod';
 import {
-  AgentId, Bytes, DriveId, HumanMessage, JobId, Label, Percent, Seconds, SpeedMultiple, TitleId,
+  AgentId, Bytes, DriveId, HumanMessage, JobId, Label, Percent, Revision, Seconds, SpeedMultiple, TitleId,
 } from './fields.js';
 import { DiscType, JobState, TitleState } from './states.js';
 
@@ -14,6 +15,7 @@ export const DriveEvent = z.object({
   event: z.enum(['inserted', 'removed']),
   volume_label: Label,
   disc_type: DiscType.optional(),
+  rev: Revision.optional(),
 });
 export type DriveEvent = z.infer<typeof DriveEvent>;
 
@@ -46,6 +48,7 @@ export const TitlesDiscovered = z.object({
   titles: z.array(DiscoveredTitle).max(1000),
   content_type: z.enum(['tv', 'movie', 'unknown']).optional(),
   detected_title: Label.optional(),
+  rev: Revision.optional(),
 });
 export type TitlesDiscovered = z.infer<typeof TitlesDiscovered>;
 
@@ -67,7 +70,7 @@ export const JobFields = z.object({
   output_dir: z.string().max(1024).optional(),
 });
 
-export const JobUpdate = z.object({ type: z.literal('job_update'), ...JobFields.shape });
+export const JobUpdate = z.object({ type: z.literal('job_update'), ...JobFields.shape, rev: Revision.optional() });
 export type JobUpdate = z.infer<typeof JobUpdate>;
 
 /** What a title_update may say about a title, shared with the title records of the REST API. */
@@ -84,7 +87,7 @@ export const TitleFields = z.object({
   error: HumanMessage.optional(),
 });
 
-export const TitleUpdate = z.object({ type: z.literal('title_update'), ...TitleFields.shape });
+export const TitleUpdate = z.object({ type: z.literal('title_update'), ...TitleFields.shape, rev: Revision.optional() });
 export type TitleUpdate = z.infer<typeof TitleUpdate>;
 
 export const StationEvent = z.discriminatedUnion('type', [DriveEvent, TitlesDiscovered, TitleUpdate, JobUpdate]);

@@ -10,5 +10,11 @@ export const HumanMessage = z.string().max(500);
 export const Percent = z.number().min(0).max(100);
 export const Bytes = z.number().int().nonnegative();
 export const Seconds = z.number().int().nonnegative();
+export const Seq = z.number().int().nonnegative();
+/**
+ * The hub's revision: it grows by one with every state change the hub applies. Dashboard events carry it (progress
+ * updates repeat the current one), so a client that sees it jump by more than one knows it missed something.
+ */
+export const Revision = z.number().int().nonnegative();
 /** A speed multiple written as people read it: "4.2x". */
 export const SpeedMultiple = z.string().max(16).regex(/^\d+(\.\d+)?x$/);

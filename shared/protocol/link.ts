@@ -1,8 +1,8 @@
 // The agent↔hub link: station events and commands wrapped in one small envelope, told apart by `kind`.
 // The agent speaks first with `hello`; the hub answers `welcome` or closes with a LinkCloseCode and a reason.
 import { z } from 'zod';
-import { AgentId, DriveId, HumanMessage, JobId, Label } from './fields.js';
-import { StationEvent } from './events.js';
+import { AgentId, DriveId, HumanMessage, JobId, Label, Seq } from './fields.js';
+import { JobUpdate, StationEvent, TitleUpdate } from './events.js';
 import { DiscType } from './states.js';
 
 export const ProtocolRange = z.object({ min: z.number().int().positive(), max: z.number().int().positive() });
@@ -23,17 +23,41 @@ export const AgentHello = z.object({
   version: z.string().max(64),
   protocol: ProtocolRange,
   drives: z.array(DriveSnapshot).max(64),
+  /** The newest sequence number the agent has given an event (0 for none). */
+  last_seq: Seq.optional(),
 });
 export type AgentHello = z.infer<typeof AgentHello>;
 
-/** A station event with the agent's sequence number and the agent's clock at the time it happened. */
-export const AgentEvent = z.object({
-  kind: z.literal('event'),
+const SequencedEvent = {
+  /** Dense per agent: 1, 2, 3…, kept in the agent's outbox until the hub acknowledges it. */
   seq: z.number().int().positive(),
+  /** The agent's clock when it happened (epoch ms). */
   at: z.number().int().nonnegative(),
   event: StationEvent,
-});
+};
+
+/** A state-changing station event: written to the agent's outbox before it is sent, replayed until acknowledged. */
+export const AgentEvent = z.object({ kind: z.literal('event'), ...SequencedEvent });
 export type AgentEvent = z.infer<typeof AgentEvent>;
+
+/** Replayed events, in order; the hub applies a batch in one transaction. */
+export const AgentEventBatch = z.object({
+  kind: z.literal('events'),
+  events: z.array(z.object(SequencedEvent)).min(1).max(1000),
+});
+export type AgentEventBatch = z.infer<typeof AgentEventBatch>;
+
+/**
+ * A progress-only update (speed, ETA, percentages): latest wins, so it has no sequence number of its own. It came
+ * after event `after_seq`; a hub that has applied a later event drops it as stale.
+ */
+export const AgentProgress = z.object({
+  kind: z.literal('progress'),
+  after_seq: Seq,
+  at: z.number().int().nonnegative(),
+  event: z.discriminatedUnion('type', [JobUpdate, TitleUpdate]),
+});
+export type AgentProgress = z.infer<typeof AgentProgress>;
 
 export const CommandResult = z.object({
   kind: z.literal('command_result'),
@@ -43,7 +67,7 @@ export const CommandResult = z.object({
 });
 export type CommandResult = z.infer<typeof CommandResult>;
 
-export const AgentMessage = z.discriminatedUnion('kind', [AgentHello, AgentEvent, CommandResult]);
+export const AgentMessage = z.discriminatedUnion('kind', [AgentHello, AgentEvent, AgentEventBatch, AgentProgress, CommandResult]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
 export const Welcome = z.object({
@@ -51,8 +75,16 @@ export const Welcome = z.object({
   server: Label,
   version: z.string().max(64),
   protocol: z.number().int().positive(),
+  /** The newest event of this agent the hub has stored: the agent replays what comes after. */
+  last_seq: Seq,
+  /** The highest job number of this agent the hub knows, so an agent whose data was wiped never reuses one. */
+  last_job_id: JobId,
 });
 export type Welcome = z.infer<typeof Welcome>;
+
+/** Everything up to `seq` is stored at the hub: the agent may drop it from its outbox. */
+export const Ack = z.object({ kind: z.literal('ack'), seq: Seq });
+export type Ack = z.infer<typeof Ack>;
 
 export const StationCommand = z.discriminatedUnion('name', [
   z.object({ name: z.literal('cancel'), job_id: JobId }),
@@ -69,7 +101,7 @@ export const HubCommand = z.object({
 });
 export type HubCommand = z.infer<typeof HubCommand>;
 
-export const HubMessage = z.discriminatedUnion('kind', [Welcome, HubCommand]);
+export const HubMessage = z.discriminatedUnion('kind', [Welcome, HubCommand, Ack]);
 export type HubMessage = z.infer<typeof HubMessage>;
 
 /** WebSocket close codes of the link (4000–4999 is the range RFC 6455 leaves to applications). */

@@ -42,6 +42,8 @@ export const JobRecord = JobFields.extend({
   started_at: IsoTime,
   updated_at: IsoTime,
   finished_at: IsoTime.optional(),
+  /** false while the job is unfinished and its station is offline: its state may no longer be the truth. */
+  reachable: z.boolean(),
 });
 export type JobRecord = z.infer<typeof JobRecord>;
 

@@ -9,6 +9,8 @@ export const JobState = z.enum([
   'completed',
   'failed',
   'cancelled',
+  /** The station stopped (crash, reboot, power) while the job ran; the job's error_message says so. */
+  'interrupted',
 ]);
 export type JobState = z.infer<typeof JobState>;
 
@@ -20,6 +22,7 @@ export const TitleState = z.enum([
   'failed',
   'skipped',
   'cancelled',
+  'interrupted',
 ]);
 export type TitleState = z.infer<typeof TitleState>;
 
@@ -30,4 +33,4 @@ export const AgentState = z.enum(['online', 'offline']);
 export type AgentState = z.infer<typeof AgentState>;
 
 /** Job states after which nothing about the job changes any more. */
-export const FINISHED_JOB_STATES: ReadonlySet<JobState> = new Set(['completed', 'failed', 'cancelled']);
+export const FINISHED_JOB_STATES: ReadonlySet<JobState> = new Set(['completed', 'failed', 'cancelled', 'interrupted']);
