@@ -67,7 +67,7 @@ export class Hub {
         ...(refusal ? { error: refusal } : {}), rev: store.nextRevision(),
       }),
     });
-    const api = new RestApi({ store, agents, logger: logger.child({ component: 'api' }), commandTimeoutMs: 10_000 });
+    const api = new RestApi({ store, agents, dashboards, logger: logger.child({ component: 'api' }), commandTimeoutMs: 10_000 });
     dashboards.start();
     agents.start();
 

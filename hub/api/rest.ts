@@ -9,6 +9,7 @@ import type { StationStore } from '../store/station-store.js';
 export interface RestApiOptions {
   store: StationStore;
   agents: AgentServer;
+  dashboards: { stats(): { clients: number; slow: number; dropped: number } };
   logger: Logger;
   commandTimeoutMs: number;
 }
@@ -28,7 +29,7 @@ export class RestApi {
 
   constructor(private readonly options: RestApiOptions) {
     this.routes = [
-      { method: 'GET', pattern: /^\/health$/, handler: () => ({ status: 'ok' }) },
+      { method: 'GET', pattern: /^\/health$/, handler: () => this.health() },
       { method: 'GET', pattern: /^\/api\/agents$/, handler: () => this.agents() },
       { method: 'GET', pattern: /^\/api\/drives$/, handler: () => this.drives() },
       { method: 'GET', pattern: /^\/api\/jobs$/, handler: (_, url) => this.jobs(url) },
@@ -63,6 +64,18 @@ export class RestApi {
       }
     }
     return true;
+  }
+
+  private health() {
+    const memory = process.memoryUsage();
+    return {
+      status: 'ok',
+      uptime_seconds: Math.round(process.uptime()),
+      revision: this.options.store.revision,
+      stations_online: this.options.agents.onlineCount,
+      dashboards: this.options.dashboards.stats(),
+      memory: { rss_bytes: memory.rss, heap_used_bytes: memory.heapUsed },
+    };
   }
 
   private agents(): AgentRecord[] {

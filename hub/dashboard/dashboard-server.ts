@@ -36,13 +36,14 @@ export class DashboardServer {
   private readonly slow = new Map<WebSocket, SlowClient>();
   private stopHeartbeat: (() => void) | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
-  dropped = 0;
+  private droppedClients = 0;
 
   constructor(private readonly options: DashboardServerOptions) {}
 
   start(): void {
     this.wss.on('connection', (socket, request) => this.onConnection(socket, request));
-    this.stopHeartbeat = startHeartbeat(this.wss, this.options.heartbeatMs, this.options.missedHeartbeats);
+    this.stopHeartbeat = startHeartbeat(this.wss, this.options.heartbeatMs, this.options.missedHeartbeats,
+      (socket) => this.drop(socket, `it answered none of the last ${this.options.missedHeartbeats} pings`));
     this.drainTimer = setInterval(() => this.serveSlowClients(), 100);
     this.drainTimer.unref();
   }
@@ -54,8 +55,9 @@ export class DashboardServer {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  get clientCount(): number {
-    return this.wss.clients.size;
+  /** Counts for /health: connected clients, those being sent only the newest progress, and those dropped so far. */
+  stats(): { clients: number; slow: number; dropped: number } {
+    return { clients: this.wss.clients.size, slow: this.slow.size, dropped: this.droppedClients };
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -110,7 +112,7 @@ export class DashboardServer {
 
   private drop(socket: WebSocket, why: string): void {
     this.slow.delete(socket);
-    this.dropped++;
+    this.droppedClients++;
     this.options.logger.warn({ buffered: socket.bufferedAmount }, `Dropping a dashboard client: ${why}`);
     socket.terminate();
   }

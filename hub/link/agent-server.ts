@@ -73,6 +73,10 @@ export class AgentServer {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
+  get onlineCount(): number {
+    return this.connections.size;
+  }
+
   isOnline(agentId: string): boolean {
     return this.connections.has(agentId);
   }

@@ -9,6 +9,7 @@ import {
   type StationEvent, type TitleRecord, type TitleState,
 } from '../../shared/index.js';
 import type { Logger } from 'pino';
+import type Database from 'better-sqlite3';
 import type { Db } from './database.js';
 
 export interface JobQuery {
@@ -55,7 +56,19 @@ export class StationStore {
   private rev = 0;
   private onCommitted: ((agents: ReadonlyMap<string, number>) => void) | undefined;
 
+  /** Prepared statements by SQL text: compiling one costs more than running it, and events arrive by the thousand. */
+  private readonly statements = new Map<string, Database.Statement>();
+
   constructor(private readonly db: Db, private readonly logger: Logger, private readonly flushMs = 100) {}
+
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
 
   /** Called after each commit with the newest committed sequence number of every agent whose events it held. */
   onCommit(listener: (agents: ReadonlyMap<string, number>) => void): void {
@@ -75,25 +88,25 @@ export class StationStore {
   }
 
   private readonly writeRevision = () => {
-    this.db.prepare(`INSERT INTO meta (key, value) VALUES ('rev', ?) ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)`).run(this.rev);
+    this.statement(`INSERT INTO meta (key, value) VALUES ('rev', ?) ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)`).run(this.rev);
   };
 
   start(): void {
-    const max = this.db.prepare('SELECT MAX(job_id) AS id FROM jobs').get() as { id: number | null };
+    const max = this.statement('SELECT MAX(job_id) AS id FROM jobs').get() as { id: number | null };
     this.nextJobId = (max.id ?? 0) + 1;
-    for (const row of this.db.prepare('SELECT agent_id, last_seq FROM agents').all() as { agent_id: string; last_seq: number }[]) {
+    for (const row of this.statement('SELECT agent_id, last_seq FROM agents').all() as { agent_id: string; last_seq: number }[]) {
       this.lastSeqs.set(row.agent_id, row.last_seq);
       this.committedSeqs.set(row.agent_id, row.last_seq);
     }
-    this.rev = (this.db.prepare(`SELECT value FROM meta WHERE key = 'rev'`).get() as { value: number } | undefined)?.value ?? 0;
-    const unfinished = this.db.prepare(
+    this.rev = (this.statement(`SELECT value FROM meta WHERE key = 'rev'`).get() as { value: number } | undefined)?.value ?? 0;
+    const unfinished = this.statement(
       `SELECT job_id, agent_id, agent_job_id, state FROM jobs WHERE state NOT IN ('completed','failed','cancelled')`,
     ).all() as { job_id: number; agent_id: string; agent_job_id: number; state: JobState }[];
     for (const job of unfinished) {
       this.jobIds.set(jobKey(job.agent_id, job.agent_job_id), job.job_id);
       this.liveJobs.set(job.job_id, job.state);
     }
-    const titles = this.db.prepare(
+    const titles = this.statement(
       `SELECT t.job_id, t.title_id, t.state FROM titles t JOIN jobs j USING (job_id)
        WHERE j.state NOT IN ('completed','failed','cancelled')`,
     ).all() as { job_id: number; title_id: number; state: TitleState }[];
@@ -157,19 +170,19 @@ export class StationStore {
   /** The highest job number this agent has used, as far as the hub knows. */
   lastAgentJobId(agentId: string): number {
     this.flush();
-    const row = this.db.prepare('SELECT MAX(agent_job_id) AS id FROM jobs WHERE agent_id = ?').get(agentId) as { id: number | null };
+    const row = this.statement('SELECT MAX(agent_job_id) AS id FROM jobs WHERE agent_id = ?').get(agentId) as { id: number | null };
     return row.id ?? 0;
   }
 
   /** Records an agent that said hello, and replaces what we knew of its drives with what it reports now. */
   registerAgent(hello: AgentHello, now: number): void {
     this.pending.push(() => {
-      this.db.prepare(
+      this.statement(
         `INSERT INTO agents (agent_id, name, version, last_seen) VALUES (?, ?, ?, ?)
          ON CONFLICT (agent_id) DO UPDATE SET name = excluded.name, version = excluded.version, last_seen = excluded.last_seen`,
       ).run(hello.agent_id, hello.name, hello.version, now);
-      this.db.prepare('DELETE FROM drives WHERE agent_id = ?').run(hello.agent_id);
-      const insert = this.db.prepare(
+      this.statement('DELETE FROM drives WHERE agent_id = ?').run(hello.agent_id);
+      const insert = this.statement(
         'INSERT INTO drives (agent_id, drive_id, has_disc, volume_label, disc_type, job_id) VALUES (?, ?, ?, ?, ?, ?)',
       );
       for (const drive of hello.drives) {
@@ -181,7 +194,7 @@ export class StationStore {
   }
 
   touchAgent(agentId: string, now: number): void {
-    this.pending.push(() => this.db.prepare('UPDATE agents SET last_seen = ? WHERE agent_id = ?').run(now, agentId));
+    this.pending.push(() => this.statement('UPDATE agents SET last_seen = ? WHERE agent_id = ?').run(now, agentId));
   }
 
   lastSeq(agentId: string): number {
@@ -205,7 +218,7 @@ export class StationStore {
       case 'drive_event':
         publicEvent = event;
         this.pending.push(() => {
-          this.db.prepare(
+          this.statement(
             `INSERT INTO drives (agent_id, drive_id, has_disc, volume_label, disc_type) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (agent_id, drive_id) DO UPDATE SET has_disc = excluded.has_disc,
                volume_label = excluded.volume_label, disc_type = excluded.disc_type`,
@@ -218,7 +231,7 @@ export class StationStore {
         publicEvent = { ...event, job_id: jobId };
         for (const title of event.titles) this.liveTitles.set(titleKey(jobId, title.title_id), title.selected ? 'pending' : 'skipped');
         this.pending.push(() => {
-          const insert = this.db.prepare(
+          const insert = this.statement(
             `INSERT INTO titles (job_id, title_id, name, duration_seconds, chapters, expected_size_bytes, selected, state, source_file, streams)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (job_id, title_id) DO UPDATE SET name = excluded.name, duration_seconds = excluded.duration_seconds,
@@ -249,10 +262,10 @@ export class StationStore {
       }
     }
     this.pending.push(() => {
-      this.db.prepare('INSERT OR IGNORE INTO events (agent_id, seq, at, type, job_id, body) VALUES (?, ?, ?, ?, ?, ?)').run(
+      this.statement('INSERT OR IGNORE INTO events (agent_id, seq, at, type, job_id, body) VALUES (?, ?, ?, ?, ?, ?)').run(
         agentId, seq, at, publicEvent.type, 'job_id' in publicEvent ? publicEvent.job_id : null, JSON.stringify(publicEvent),
       );
-      this.db.prepare('UPDATE agents SET last_seq = MAX(last_seq, ?), last_seen = ? WHERE agent_id = ?').run(seq, Date.now(), agentId);
+      this.statement('UPDATE agents SET last_seq = MAX(last_seq, ?), last_seen = ? WHERE agent_id = ?').run(seq, Date.now(), agentId);
     }, this.writeRevision);
     return publicEvent;
   }
@@ -288,7 +301,7 @@ export class StationStore {
     const key = jobKey(agentId, agentJobId);
     let id = this.jobIds.get(key);
     if (id === undefined) {
-      const row = this.db.prepare('SELECT job_id FROM jobs WHERE agent_id = ? AND agent_job_id = ?').get(agentId, agentJobId) as
+      const row = this.statement('SELECT job_id FROM jobs WHERE agent_id = ? AND agent_job_id = ?').get(agentId, agentJobId) as
         { job_id: number } | undefined;
       id = row?.job_id;
     }
@@ -297,7 +310,7 @@ export class StationStore {
       id = jobId;
       const state = update?.state ?? 'identifying';
       this.pending.push(() => {
-        this.db.prepare(
+        this.statement(
           'INSERT INTO jobs (job_id, agent_id, agent_job_id, drive_id, state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
         ).run(jobId, agentId, agentJobId, update?.drive_id ?? null, state, at, at);
       });
@@ -308,7 +321,7 @@ export class StationStore {
 
   private writeJobUpdate(jobId: number, event: StationEvent & { type: 'job_update' }, at: number): void {
     const finished = FINISHED_JOB_STATES.has(event.state);
-    this.db.prepare(
+    this.statement(
       `UPDATE jobs SET state = ?, updated_at = ?, finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE NULL END,
          drive_id = COALESCE(?, drive_id), volume_label = COALESCE(?, volume_label), disc_type = COALESCE(?, disc_type),
          progress_percent = COALESCE(?, progress_percent),
@@ -324,20 +337,20 @@ export class StationStore {
       event.current_title ?? null,
       event.total_titles ?? null, event.error_message ?? null, event.output_dir ?? null, jobId,
     );
-    const job = this.db.prepare('SELECT agent_id, drive_id FROM jobs WHERE job_id = ?').get(jobId) as { agent_id: string; drive_id: string | null };
+    const job = this.statement('SELECT agent_id, drive_id FROM jobs WHERE job_id = ?').get(jobId) as { agent_id: string; drive_id: string | null };
     if (job.drive_id !== null) {
-      this.db.prepare(
+      this.statement(
         `UPDATE drives SET job_id = CASE WHEN ? THEN NULL ELSE ? END WHERE agent_id = ? AND drive_id = ? AND (job_id IS NULL OR job_id = ?)`,
       ).run(finished ? 1 : 0, jobId, job.agent_id, job.drive_id, jobId);
     }
   }
 
   private writeTitleUpdate(event: StationEvent & { type: 'title_update' }): void {
-    this.db.prepare(
+    this.statement(
       // A title never seen in titles_discovered: what its update says is all we know, and 0 chapters is honest.
       `INSERT INTO titles (job_id, title_id, chapters, selected, state) VALUES (?, ?, 0, 1, ?) ON CONFLICT (job_id, title_id) DO NOTHING`,
     ).run(event.job_id, event.title_id, event.state);
-    this.db.prepare(
+    this.statement(
       `UPDATE titles SET state = ?, match_progress = COALESCE(?, match_progress), duration_seconds = COALESCE(?, duration_seconds),
          expected_size_bytes = COALESCE(?, expected_size_bytes), actual_size_bytes = COALESCE(?, actual_size_bytes),
          output_filename = COALESCE(?, output_filename), error = COALESCE(?, error)
@@ -349,7 +362,7 @@ export class StationStore {
   }
 
   private runningJobOn(agentId: string, driveId: string): number | undefined {
-    const row = this.db.prepare(
+    const row = this.statement(
       `SELECT job_id FROM jobs WHERE agent_id = ? AND drive_id = ? AND state NOT IN ('completed','failed','cancelled')
        ORDER BY job_id DESC LIMIT 1`,
     ).get(agentId, driveId) as { job_id: number } | undefined;
@@ -360,12 +373,12 @@ export class StationStore {
 
   listAgents(): StoredAgent[] {
     this.flush();
-    return this.db.prepare('SELECT agent_id, name, version, last_seen FROM agents ORDER BY agent_id').all() as StoredAgent[];
+    return this.statement('SELECT agent_id, name, version, last_seen FROM agents ORDER BY agent_id').all() as StoredAgent[];
   }
 
   listDrives(): Omit<DriveRecord, 'reachable'>[] {
     this.flush();
-    const rows = this.db.prepare(
+    const rows = this.statement(
       'SELECT agent_id, drive_id, has_disc, volume_label, disc_type, job_id FROM drives ORDER BY agent_id, drive_id',
     ).all() as Record<string, unknown>[];
     return rows.map((row) => withoutNulls({ ...row, has_disc: row.has_disc === 1 }) as Omit<DriveRecord, 'reachable'>);
@@ -379,7 +392,7 @@ export class StationStore {
     if (query.agent_id !== undefined) { where.push('agent_id = ?'); params.push(query.agent_id); }
     if (query.drive_id !== undefined) { where.push('drive_id = ?'); params.push(query.drive_id); }
     if (query.state !== undefined) { where.push('state = ?'); params.push(query.state); }
-    const rows = this.db.prepare(
+    const rows = this.statement(
       `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY job_id DESC LIMIT ?`,
     ).all(...params, query.limit + 1) as Record<string, unknown>[];
     const jobs = rows.slice(0, query.limit).map(toJobRecord);
@@ -389,9 +402,9 @@ export class StationStore {
 
   getJob(jobId: number): StoredJobDetail | undefined {
     this.flush();
-    const row = this.db.prepare('SELECT * FROM jobs WHERE job_id = ?').get(jobId) as Record<string, unknown> | undefined;
+    const row = this.statement('SELECT * FROM jobs WHERE job_id = ?').get(jobId) as Record<string, unknown> | undefined;
     if (!row) return undefined;
-    const titles = (this.db.prepare('SELECT * FROM titles WHERE job_id = ? ORDER BY title_id').all(jobId) as Record<string, unknown>[])
+    const titles = (this.statement('SELECT * FROM titles WHERE job_id = ? ORDER BY title_id').all(jobId) as Record<string, unknown>[])
       .map((title) => {
         const { job_id: _job, streams, ...rest } = title;
         return withoutNulls({
@@ -403,7 +416,7 @@ export class StationStore {
 
   jobRef(jobId: number): JobRef | undefined {
     this.flush();
-    const row = this.db.prepare('SELECT agent_id, agent_job_id, drive_id, state FROM jobs WHERE job_id = ?').get(jobId) as
+    const row = this.statement('SELECT agent_id, agent_job_id, drive_id, state FROM jobs WHERE job_id = ?').get(jobId) as
       { agent_id: string; agent_job_id: number; drive_id: string | null; state: JobState } | undefined;
     return row && { agent_id: row.agent_id, agent_job_id: row.agent_job_id, drive_id: row.drive_id ?? undefined, state: row.state };
   }

@@ -1,11 +1,11 @@
 // The one harness every end-to-end test uses: real hub and agent processes started from the built CLI, real test
 // discs authored by scripts/make-test-disc, loop devices as drives, and a dashboard client on the real socket.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { closeSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
-import { DashboardMessage } from '../../shared/index.js';
+import { DashboardMessage, LINK_PROTOCOL } from '../../shared/index.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/cli/discbridge.js');
@@ -174,6 +174,8 @@ export interface StationOptions {
   agentEnv?: Record<string, string>;
   hubEnv?: Record<string, string>;
   name: string;
+  /** Port the agent connects to instead of the hub's own (a TcpProxy in front of the hub). */
+  agentHubPort?: () => number;
 }
 
 export class Station {
@@ -228,7 +230,7 @@ export class Station {
 
   private agentEnv(): Record<string, string> {
     return {
-      DISCBRIDGE_HUB_URL: `ws://127.0.0.1:${this.port}`, DISCBRIDGE_TOKEN: this.token, DISCBRIDGE_DATA_DIR: join(this.dir, 'agent'),
+      DISCBRIDGE_HUB_URL: `ws://127.0.0.1:${this.options.agentHubPort?.() ?? this.port}`, DISCBRIDGE_TOKEN: this.token, DISCBRIDGE_DATA_DIR: join(this.dir, 'agent'),
       DISCBRIDGE_OUTPUT_DIR: this.outputDir, DISCBRIDGE_DRIVES: this.drive.device, DISCBRIDGE_AGENT_ID: this.agentId,
       DISCBRIDGE_AGENT_NAME: `E2E ${this.options.name}`, DISCBRIDGE_POLL_MS: '200', DISCBRIDGE_DEBOUNCE_MS: '400',
       DISCBRIDGE_MIN_TITLE_SECONDS: '10', DISCBRIDGE_HANDBRAKE_PRESET: 'Very Fast 480p30', DISCBRIDGE_HEARTBEAT_MS: '1000',
@@ -271,6 +273,16 @@ export class Station {
   async post(path: string): Promise<{ status: number; body: Record<string, unknown> }> {
     const response = await fetch(this.baseUrl + path, { method: 'POST' });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  /** The hub's SQLite file, for checks after the hub has stopped. */
+  get hubDatabase(): string {
+    return join(this.dir, 'hub', 'hub.sqlite');
+  }
+
+  get agentDatabase(): string {
+    // The agent keeps its files in an `agent` folder of its data folder.
+    return join(this.dir, 'agent', 'agent', 'agent.sqlite');
   }
 
   async stop(): Promise<void> {
@@ -378,4 +390,60 @@ export async function freePort(): Promise<number> {
 export function probeDuration(file: string): number {
   const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'default=nw=1:nk=1', file], { encoding: 'utf8' });
   return Number(out.trim());
+}
+
+// ---- A scripted station on the real link, for tests that need exact control of what the hub receives
+
+export class ScriptedAgent {
+  private constructor(private readonly socket: WebSocket, readonly welcome: { last_seq: number; last_job_id: number }) {}
+
+  static async connect(port: number, token: string, agentId: string): Promise<ScriptedAgent> {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/agent`, { headers: { Authorization: `Bearer ${token}` } });
+    await new Promise<void>((resolveOpen, reject) => {
+      socket.once('open', () => resolveOpen());
+      socket.once('error', reject);
+    });
+    const welcome = new Promise<{ last_seq: number; last_job_id: number }>((resolveWelcome) => {
+      socket.on('message', (data) => {
+        const message = JSON.parse(data.toString()) as { kind: string; last_seq: number; last_job_id: number };
+        if (message.kind === 'welcome') resolveWelcome(message);
+      });
+    });
+    socket.send(JSON.stringify({
+      kind: 'hello', agent_id: agentId, name: agentId, version: 'test', protocol: LINK_PROTOCOL,
+      drives: [{ drive_id: '/dev/sr0', has_disc: true, busy: true }],
+    }));
+    return new ScriptedAgent(socket, await welcome);
+  }
+
+  send(message: unknown): void {
+    this.socket.send(JSON.stringify(message));
+  }
+
+  /** Resolves once every queued frame has been handed to the kernel. */
+  async drain(): Promise<void> {
+    while (this.socket.bufferedAmount > 0) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+/** Processes of `tool` (by program name) that have `argument` on their command line, found in /proc. */
+export function toolProcesses(tool: string, argument: string): number[] {
+  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).filter((pid) => {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return (args[0] ?? '').split('/').at(-1) === tool && args.includes(argument);
+    } catch {
+      return false; // gone meanwhile
+    }
+  }).map(Number);
+}
+
+/** Resident memory of a process in bytes (Linux). */
+export function residentBytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) ?? '';
+  return Number(/(\d+)/.exec(line)?.[1] ?? 0) * 1024;
 }

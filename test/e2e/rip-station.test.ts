@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRecord, DriveRecord, FINISHED_JOB_STATES, JobDetail, JobPage, type JobUpdate, type TitleUpdate } from '../../shared/index.js';
-import { Station, VirtualDrive, loopDevicesUnavailable, makeDisc, probeDuration, toolsUnavailable } from './harness.js';
+import { Station, VirtualDrive, loopDevicesUnavailable, makeDisc, probeDuration, toolProcesses, toolsUnavailable } from './harness.js';
 
 const skipReason = loopDevicesUnavailable() ?? toolsUnavailable('HandBrakeCLI', 'ffprobe', 'dvdauthor', 'genisoimage', 'isoinfo', 'blkid');
 if (skipReason) console.warn(`Skipping end-to-end rip tests: ${skipReason}`);
@@ -120,7 +120,7 @@ describe.skipIf(skipReason !== undefined)('rip station end to end', () => {
     const drives = DriveRecord.array().parse(await station.get('/api/drives'));
     expect(drives[0]?.job_id).toBeUndefined();
     // No HandBrakeCLI is left running for this drive.
-    expect(await handBrakeRunningOn(station.drive.device)).toBe(false);
+    expect(toolProcesses('HandBrakeCLI', station.drive.device)).toEqual([]);
 
     // The drive takes the next disc as a new job.
     station.drive.eject();
@@ -152,12 +152,3 @@ describe.skipIf(skipReason !== undefined)('rip station end to end', () => {
     expect(dashboard.contractViolations).toEqual([]);
   }, 180_000);
 });
-
-async function handBrakeRunningOn(device: string): Promise<boolean> {
-  const { execFileSync } = await import('node:child_process');
-  try {
-    return execFileSync('pgrep', ['-af', 'HandBrakeCLI'], { encoding: 'utf8' }).includes(device);
-  } catch {
-    return false;
-  }
-}
