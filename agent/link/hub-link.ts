@@ -36,7 +36,8 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   /** Connected, welcomed and caught up: new events go out as they happen. */
   private live = false;
   private stopped = true;
-  private readonly backoff = new Backoff(500, 30_000);
+  // Capped at 10 s: on a LAN a hub is back within seconds, and waiting longer only delays the replay.
+  private readonly backoff = new Backoff(500, 10_000);
   private reconnectTimer: NodeJS.Timeout | undefined;
   private silenceTimer: NodeJS.Timeout | undefined;
 

@@ -420,6 +420,11 @@ export class ScriptedAgent {
     this.socket.send(JSON.stringify(message));
   }
 
+  /** Stops reading the socket: no pong, no close, as a frozen machine or a dead network path. */
+  freeze(): void {
+    (this.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+  }
+
   /** Resolves once every queued frame has been handed to the kernel. */
   async drain(): Promise<void> {
     while (this.socket.bufferedAmount > 0) await new Promise((r) => setTimeout(r, 10));
