@@ -26,6 +26,8 @@ export interface AgentConfig {
   minTitleSeconds: number;
   heartbeatMs: number;
   stallSeconds: number;
+  /** Rip as soon as a disc's titles are known; otherwise each job waits in `ready` for "rip now". */
+  autoRip: boolean;
   /** Keep the partial files of jobs cut short by a crash, for inspection. */
   keepPartialFiles: boolean;
 }
@@ -139,7 +141,7 @@ export class Agent {
       this.logger.warn({ drive }, 'A disc was reported inserted while the drive is busy; not starting a second job');
       return;
     }
-    this.startJob(drive, identity);
+    this.startJob(drive, identity, this.config.autoRip);
   }
 
   private onRemoved(drive: string): void {
@@ -150,11 +152,14 @@ export class Agent {
     state.job?.stop({ state: 'failed', message: 'The disc was removed during the job' });
   }
 
-  private startJob(drive: string, identity: DiscIdentity): void {
+  private startJob(drive: string, identity: DiscIdentity, autoRip: boolean, selection?: readonly number[]): void {
     if (!this.store) return;
     const state = this.stateOf(drive);
     const job = new JobRunner(
-      { agentId: this.config.agentId, jobId: this.store.nextJobId(), drive, volumeLabel: identity.volumeLabel, discType: identity.discType },
+      {
+        agentId: this.config.agentId, jobId: this.store.nextJobId(), drive, volumeLabel: identity.volumeLabel, discType: identity.discType,
+        autoRip, selection,
+      },
       {
         ripper: this.ripper, ...(this.backends.transcode ? { transcode: this.backends.transcode } : {}),
         outputDir: this.config.outputDir, minTitleSeconds: this.config.minTitleSeconds, stallMs: this.config.stallSeconds * 1000,
@@ -178,19 +183,51 @@ export class Agent {
       return reply(false, 'The command expired before it reached the station');
     }
     const { command } = message;
+    const jobById = (id: number) => [...this.driveStates.values()].find((state) => state.job?.spec.jobId === id)?.job;
     switch (command.name) {
       case 'cancel': {
-        const job = [...this.driveStates.values()].find((state) => state.job?.spec.jobId === command.job_id)?.job;
+        const job = jobById(command.job_id);
         if (!job) return reply(false, 'That job is not running on this station');
         this.logger.info({ job: command.job_id }, 'Cancelling job at the hub\'s request');
         job.stop({ state: 'cancelled', message: 'Cancelled by user' });
         await job.run();
         return reply(true);
       }
+      case 'select_titles': {
+        const job = jobById(command.job_id);
+        if (!job) return reply(false, 'That job is not running on this station');
+        const refusal = job.selectTitles(command.titles);
+        return refusal ? reply(false, refusal) : reply(true);
+      }
+      case 'rip':
+      case 'rescan': {
+        if (!this.watcher?.has(command.drive_id)) return reply(false, 'No such drive on this station');
+        const state = this.stateOf(command.drive_id);
+        if (!state.identity) return reply(false, 'There is no disc in the drive');
+        const job = state.job;
+        if (job && command.name === 'rip' && job.currentState === 'ready') {
+          const refusal = job.ripNow(command.titles);
+          return refusal ? reply(false, refusal) : reply(true);
+        }
+        if (job && job.currentState !== 'ready') return reply(false, 'Drive is busy');
+        if (job) {
+          // A rescan replaces the job that waits with a fresh one.
+          job.stop({ state: 'cancelled', message: 'Replaced by a rescan' });
+          await job.run();
+        }
+        this.logger.info({ drive: command.drive_id, command: command.name }, command.name === 'rip' ? 'Ripping at the hub\'s request' : 'Rescanning at the hub\'s request');
+        this.startJob(command.drive_id, state.identity, command.name === 'rip', command.name === 'rip' ? command.titles : undefined);
+        return reply(true);
+      }
       case 'eject': {
         const drive = this.watcher?.has(command.drive_id);
         if (!drive) return reply(false, 'No such drive on this station');
-        if (this.stateOf(command.drive_id).job) return reply(false, 'Drive is busy');
+        const job = this.stateOf(command.drive_id).job;
+        if (job && job.currentState !== 'ready') return reply(false, 'Drive is busy');
+        if (job) {
+          job.stop({ state: 'cancelled', message: 'The disc was ejected' });
+          await job.run();
+        }
         try {
           await ejectDisc(drive.device);
           this.logger.info({ drive: command.drive_id }, 'Ejected at the hub\'s request');

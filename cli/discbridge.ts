@@ -115,7 +115,7 @@ async function startAgent(settings: Settings, logger: Logger, local: boolean): P
     agentId: settings.agentId, name: settings.agentName, version: VERSION, hubUrl, token,
     dataDir: resolve(dataDir, 'agent'), outputDir: resolve(settings.outputDir), drives: settings.drives,
     pollMs: settings.pollMs, debounceMs: settings.debounceMs, minTitleSeconds: settings.minTitleSeconds, heartbeatMs: settings.heartbeatMs,
-    stallSeconds: settings.stallSeconds, keepPartialFiles: settings.keepPartial,
+    stallSeconds: settings.stallSeconds, keepPartialFiles: settings.keepPartial, autoRip: settings.autoRip,
   }, { ripper: createRipper(settings), transcode: createTranscodeStep(settings) }, logger.child({ side: 'agent' }));
   await agent.start();
   return agent;

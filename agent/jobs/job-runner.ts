@@ -4,10 +4,11 @@
 import { mkdir, readdir, rename, rm, rmdir, stat, statfs } from 'node:fs/promises';
 import { basename, relative } from 'node:path';
 import type { Logger } from 'pino';
-import type { DiscType, JobState, JobUpdate, StationEvent, TitleUpdate } from '../../shared/index.js';
+import { FINISHED_JOB_STATES, type DiscType, type JobState, type JobUpdate, type StationEvent, type TitleUpdate } from '../../shared/index.js';
 import { RipError, type DiscTitle, type Ripper } from '../rippers/ripper.js';
 import type { TranscodeProfile, Transcoder } from '../transcoders/transcoder.js';
 import { discoveredTitle } from './discovered-title.js';
+import { JobLog } from './job-log.js';
 import { pathInside, safeName, titleFileName } from './naming.js';
 import { RateMeter, formatSpeed, jobProgress, type TitleSpan } from './progress-math.js';
 
@@ -17,6 +18,10 @@ export interface JobSpec {
   drive: string;
   volumeLabel: string;
   discType: DiscType;
+  /** Rip as soon as the titles are known; otherwise wait in `ready` for ripNow(). */
+  autoRip: boolean;
+  /** Titles to rip instead of those long enough (a person's choice). */
+  selection?: readonly number[] | undefined;
 }
 
 export interface TranscodeStep {
@@ -61,13 +66,54 @@ export class JobRunner {
   /** How far the current phase had got at its last sign of life, in seconds of media. */
   private lastMediaDone = 0;
   private phaseState: 'ripping' | 'transcoding' = 'ripping';
-  /** Titles that got any update; the others are still pending when a job stops. */
-  private readonly touchedTitles = new Set<number>();
   private result: Promise<JobState> | undefined;
   private readonly log: Logger;
+  private readonly jobLog: JobLog;
+  /** The disc's titles once scanned, and the ids of those to rip: a person may change them until each starts. */
+  private titles: DiscTitle[] = [];
+  private readonly selection = new Set<number>();
+  /** Titles whose rip has begun (or ended): their selection can no longer change. */
+  private readonly started = new Set<number>();
+  private state: JobState = 'identifying';
+  private releaseReady: (() => void) | undefined;
 
   constructor(readonly spec: JobSpec, private readonly options: JobRunnerOptions) {
     this.log = options.logger.child({ job: spec.jobId, drive: spec.drive });
+    this.jobLog = new JobLog((lines) => this.emit({ type: 'job_log', agent_id: spec.agentId, job_id: spec.jobId, lines }));
+  }
+
+  get currentState(): JobState {
+    return this.state;
+  }
+
+  /** Starts ripping a job that waits in `ready`, with `titles` as the selection if given. */
+  ripNow(titles?: readonly number[]): string | undefined {
+    if (this.state !== 'ready' || !this.releaseReady) return 'The job is not waiting to rip';
+    if (titles) {
+      const refusal = this.selectTitles(titles);
+      if (refusal) return refusal;
+    }
+    this.releaseReady();
+    return undefined;
+  }
+
+  /** Changes which titles to rip. Returns why not, when it cannot. */
+  selectTitles(titles: readonly number[]): string | undefined {
+    if (FINISHED_JOB_STATES.has(this.state) || this.state === 'transcoding') return 'The job has finished ripping; its selection can no longer change';
+    if (this.titles.length === 0) return 'The disc has not been scanned yet';
+    const known = new Set(this.titles.map((title) => title.titleId));
+    const unknown = titles.filter((id) => !known.has(id));
+    if (unknown.length > 0) return `The disc has no title ${unknown.join(', ')}`;
+    const wanted = new Set(titles);
+    for (const title of this.titles) {
+      if (this.started.has(title.titleId) || wanted.has(title.titleId) === this.selection.has(title.titleId)) continue;
+      if (wanted.has(title.titleId)) this.selection.add(title.titleId);
+      else this.selection.delete(title.titleId);
+      this.updateTitle(title, { state: wanted.has(title.titleId) ? 'pending' : 'skipped' });
+    }
+    this.updateJob({ state: this.state, total_titles: this.selection.size });
+    this.jobLog.write('info', `Selection changed: titles ${[...this.selection].join(', ') || 'none'}`);
+    return undefined;
   }
 
   /** Starts the job; the promise settles with its final state and never rejects. */
@@ -84,6 +130,7 @@ export class JobRunner {
     if (this.stopReason) return;
     this.stopReason = reason;
     this.abort.abort(reason);
+    this.releaseReady?.();
   }
 
   private async execute(): Promise<JobState> {
@@ -93,25 +140,38 @@ export class JobRunner {
     const missing = (await options.ripper.checkInstalled()) ?? (await options.transcode?.transcoder.checkInstalled());
     if (missing) return this.fail(missing);
 
-    let titles: DiscTitle[];
     let discType = spec.discType;
+    this.jobLog.write('info', `Reading the titles of "${spec.volumeLabel || 'unnamed disc'}" in ${spec.drive} with ${options.ripper.toolName}`);
     try {
       const scan = await this.phase('The disc scan', (signal, alive) => options.ripper.scan({
         device: spec.drive, signal, onLog: (line) => { alive(); this.toolLog(options.ripper.toolName, line); },
       }));
-      titles = scan.titles;
+      this.titles = scan.titles;
       if (scan.discType && scan.discType !== 'unknown') discType = scan.discType;
     } catch (error) {
-      if (this.stopReason) return this.finishStopped([]);
+      if (this.stopReason) return this.finishStopped();
       return this.fail(error instanceof RipError ? error.message : 'Could not read the disc', error);
     }
-    const selected = titles.filter((title) => title.durationSeconds >= options.minTitleSeconds);
+    const titles = this.titles;
+    const known = new Set(titles.map((title) => title.titleId));
+    const initial = spec.selection?.filter((id) => known.has(id))
+      ?? titles.filter((title) => title.durationSeconds >= options.minTitleSeconds).map((title) => title.titleId);
+    for (const id of initial) this.selection.add(id);
     this.emit({
       type: 'titles_discovered', agent_id: spec.agentId, job_id: spec.jobId,
-      titles: titles.map((title) => discoveredTitle(title, selected.includes(title))),
+      titles: titles.map((title) => discoveredTitle(title, this.selection.has(title.titleId))),
     });
-    this.log.info({ titles: titles.length, selected: selected.length, discType }, 'Disc scanned');
-    if (selected.length === 0) {
+    this.log.info({ titles: titles.length, selected: this.selection.size, discType }, 'Disc scanned');
+    this.jobLog.write('info', `Found ${titles.length} title(s); ${this.selection.size} selected (at least ${options.minTitleSeconds} s long or chosen)`);
+
+    if (!spec.autoRip) {
+      this.updateJob({ state: 'ready', total_titles: this.selection.size, ...(discType !== spec.discType ? { disc_type: discType } : {}) });
+      this.jobLog.write('info', 'Waiting for "rip now"');
+      await new Promise<void>((resolve) => { this.releaseReady = resolve; });
+      this.releaseReady = undefined;
+      if (this.stopReason) return this.finishStopped();
+    }
+    if (this.selection.size === 0) {
       return this.fail(`No title is at least ${options.minTitleSeconds} s long (the disc has ${titles.length})`);
     }
 
@@ -122,32 +182,47 @@ export class JobRunner {
       return this.fail(`Cannot write to the output directory: ${describeFsError(error)}`, error);
     }
     this.updateJob({
-      state: 'ripping', total_titles: selected.length, progress_percent: 0, output_dir: relative(options.outputDir, folder),
+      state: 'ripping', total_titles: this.selection.size, progress_percent: 0, output_dir: relative(options.outputDir, folder),
       // The ripper knows the disc better than a look at its file system (a Blu-ray's UDF, an unusual DVD).
       ...(discType !== spec.discType ? { disc_type: discType } : {}),
     });
 
     const ripped = new Map<DiscTitle, string>();
     const errors: string[] = [];
-    for (const [index, title] of selected.entries()) {
-      if (this.stopReason) break;
-      const outcome = await this.ripOne(title, index, selected, folder, discType);
+    // The selection may change while ripping: each round takes the next selected title not yet started.
+    for (let title = this.nextTitle(); title && !this.stopReason; title = this.nextTitle()) {
+      this.started.add(title.titleId);
+      const order = this.selectedTitles();
+      const outcome = await this.ripOne(title, order.indexOf(title), order, folder, discType);
       if (typeof outcome === 'string') ripped.set(title, outcome);
       else errors.push(outcome.error);
       if (typeof outcome !== 'string' && outcome.fatal) break;
     }
-    if (this.stopReason) return this.finishStopped(selected, folder);
-    if (errors.length > 0) return this.failTitles(errors, selected.length, folder);
+    const total = this.selectedTitles().length;
+    if (this.stopReason) return this.finishStopped(folder);
+    if (errors.length > 0) return this.failTitles(errors, total, folder);
+    if (ripped.size === 0) return this.fail('No title was left selected to rip');
 
     if (options.transcode) {
       const transcodeErrors = await this.transcodeAll(options.transcode, ripped, folder);
-      if (this.stopReason) return this.finishStopped(selected, folder);
-      if (transcodeErrors.length > 0) return this.failTitles(transcodeErrors, selected.length, folder);
+      if (this.stopReason) return this.finishStopped(folder);
+      if (transcodeErrors.length > 0) return this.failTitles(transcodeErrors, total, folder);
     }
 
+    // The log first: whoever sees the final state may read the log at once.
+    this.jobLog.write('info', `Done: ${ripped.size} title(s) in ${relative(options.outputDir, folder)}`);
+    this.jobLog.flush();
     this.updateJob({ state: 'completed', progress_percent: 100, eta_seconds: 0 });
     this.log.info({ folder }, 'Job completed');
     return 'completed';
+  }
+
+  private selectedTitles(): DiscTitle[] {
+    return this.titles.filter((title) => this.selection.has(title.titleId));
+  }
+
+  private nextTitle(): DiscTitle | undefined {
+    return this.selectedTitles().find((title) => !this.started.has(title.titleId));
   }
 
   /** Rips one title; returns its file, or the error people should see (fatal when no later title can succeed). */
@@ -159,6 +234,7 @@ export class JobRunner {
     const partialFile = finalFile + PARTIAL_SUFFIX;
     let expected = title.expectedSizeBytes;
     this.updateTitle(title, { state: 'ripping', match_progress: 0, duration_seconds: title.durationSeconds, expected_size_bytes: expected });
+    this.jobLog.write('info', `Ripping title ${title.titleId}${title.name ? ` "${title.name}"` : ''} (${clock(title.durationSeconds)}, ${title.chapters} chapters)`);
     this.updateJob({ state: 'ripping', current_title: title.titleId, progress_percent: jobProgress(selected, index, 0).percent });
     this.lastProgressAt = -Infinity;
     try {
@@ -179,6 +255,7 @@ export class JobRunner {
       const size = (await stat(finalFile)).size;
       this.updateTitle(title, { state: 'completed', match_progress: 100, actual_size_bytes: size, expected_size_bytes: size, output_filename: basename(finalFile) });
       this.log.info({ title: title.titleId, file: finalFile, bytes: size }, 'Title ripped');
+      this.jobLog.write('info', `Title ${title.titleId} ripped: ${basename(finalFile)} (${megabytes(size)})`);
       return finalFile;
     } catch (error) {
       await rm(partialFile, { force: true });
@@ -198,6 +275,7 @@ export class JobRunner {
       const finalFile = pathInside(folder, titleFileName(this.spec.volumeLabel, title.titleId, `${safeName(step.profile.name)}.mkv`));
       const partialFile = finalFile + PARTIAL_SUFFIX;
       this.updateTitle(title, { state: 'transcoding', match_progress: 0 });
+      this.jobLog.write('info', `Transcoding title ${title.titleId} with the ${step.profile.name} profile`);
       this.updateJob({ state: 'transcoding', current_title: title.titleId, progress_percent: jobProgress(titles, index, 0).percent });
       this.lastProgressAt = -Infinity;
       try {
@@ -214,6 +292,7 @@ export class JobRunner {
         const size = (await stat(finalFile)).size;
         this.updateTitle(title, { state: 'completed', match_progress: 100, actual_size_bytes: size, output_filename: basename(finalFile) });
         this.log.info({ title: title.titleId, file: finalFile, bytes: size, keptRip: step.keepRip }, 'Title transcoded');
+        this.jobLog.write('info', `Title ${title.titleId} transcoded: ${basename(finalFile)} (${megabytes(size)})${step.keepRip ? '' : '; the rip was removed'}`);
       } catch (error) {
         await rm(partialFile, { force: true });
         const outcome = await this.titleFailed(title, error, folder);
@@ -298,11 +377,13 @@ export class JobRunner {
     if (free !== undefined && free < FULL_DISK_BYTES) {
       const message = `The output disk is full (${Math.round(free / 1024 / 1024)} MB free)`;
       this.log.error({ title: title.titleId, free, err: error instanceof RipError ? error.detail : error }, message);
+      this.jobLog.write('error', `Title ${title.titleId}: ${message}`);
       this.updateTitle(title, { state: 'failed', error: message });
       return { error: message, fatal: true };
     }
     const message = error instanceof RipError ? error.message : `Could not finish title ${title.titleId}: ${describeFsError(error)}`;
     this.log.warn({ title: title.titleId, err: error instanceof RipError ? error.detail : error }, message);
+    this.jobLog.write('error', `Title ${title.titleId}: ${message}`);
     this.updateTitle(title, { state: 'failed', error: message });
     return { error: message };
   }
@@ -327,13 +408,15 @@ export class JobRunner {
     return this.fail(`${summary}: ${errors[0]}`);
   }
 
-  private async finishStopped(selected: DiscTitle[], folder?: string): Promise<JobState> {
+  private async finishStopped(folder?: string): Promise<JobState> {
     const reason = this.stopReason as StopReason;
-    for (const title of selected) {
+    for (const title of this.selectedTitles()) {
       // Titles never started are cancelled too, so none stays pending.
-      if (!this.touchedTitles.has(title.titleId)) this.updateTitle(title, { state: 'cancelled', error: reason.message });
+      if (!this.started.has(title.titleId)) this.updateTitle(title, { state: 'cancelled', error: reason.message });
     }
     if (folder) await removeIfEmpty(folder);
+    this.jobLog.write('warn', `Stopped: ${reason.message}`);
+    this.jobLog.flush();
     this.updateJob({ state: reason.state, error_message: reason.message });
     this.log.info({ reason: reason.message }, 'Job stopped');
     return reason.state;
@@ -341,20 +424,23 @@ export class JobRunner {
 
   private fail(message: string, error?: unknown): JobState {
     this.log.warn({ err: error instanceof RipError ? error.detail : error }, `Job failed: ${message}`);
+    this.jobLog.write('error', `Failed: ${message}`);
+    this.jobLog.flush();
     this.updateJob({ state: 'failed', error_message: message.slice(0, 500) });
     return 'failed';
   }
 
   private toolLog(tool: string, line: string): void {
     this.log.trace({ tool }, line);
+    this.jobLog.tool(tool, line);
   }
 
   private updateTitle(title: DiscTitle, fields: Omit<TitleUpdate, 'type' | 'agent_id' | 'job_id' | 'title_id'>, progressOnly = false): void {
-    this.touchedTitles.add(title.titleId);
     this.emit({ type: 'title_update', agent_id: this.spec.agentId, job_id: this.spec.jobId, title_id: title.titleId, ...fields }, progressOnly);
   }
 
   private updateJob(fields: Omit<JobUpdate, 'type' | 'agent_id' | 'job_id'>, progressOnly = false): void {
+    this.state = fields.state;
     this.emit({ type: 'job_update', agent_id: this.spec.agentId, job_id: this.spec.jobId, ...fields }, progressOnly);
   }
 
@@ -377,6 +463,16 @@ function describeFsError(error: unknown): string {
     case 'ENOENT': return 'a file or folder is missing';
     default: return code ? `error ${code}` : 'unexpected error';
   }
+}
+
+function clock(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  return `${h}:${String(m).padStart(2, '0')}:${String(seconds % 60).padStart(2, '0')}`;
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
 function round2(value: number): number {

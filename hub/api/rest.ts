@@ -2,7 +2,8 @@
 // Every answer is JSON; errors are short sentences for people, never internals.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { FINISHED_JOB_STATES, JobState, type AgentRecord, type DriveRecord, type StationCommand } from '../../shared/index.js';
+import type { z } from 'zod';
+import { FINISHED_JOB_STATES, JobState, RipBody, SelectTitlesBody, decodeMessage, type AgentRecord, type DriveRecord, type StationCommand } from '../../shared/index.js';
 import { AgentUnavailableError, CommandTimeoutError, type AgentServer } from '../link/agent-server.js';
 import type { StationStore } from '../store/station-store.js';
 
@@ -20,7 +21,9 @@ class HttpError extends Error {
   }
 }
 
-type Handler = (params: string[], url: URL) => Promise<unknown> | unknown;
+type Handler = (params: string[], url: URL, request: IncomingMessage) => Promise<unknown> | unknown;
+
+const MAX_BODY_BYTES = 64 * 1024;
 
 const MAX_PAGE = 500;
 
@@ -34,8 +37,15 @@ export class RestApi {
       { method: 'GET', pattern: /^\/api\/drives$/, handler: () => this.drives() },
       { method: 'GET', pattern: /^\/api\/jobs$/, handler: (_, url) => this.jobs(url) },
       { method: 'GET', pattern: /^\/api\/jobs\/([^/]+)$/, handler: ([id]) => this.job(id) },
+      { method: 'GET', pattern: /^\/api\/jobs\/([^/]+)\/log$/, handler: ([id]) => this.jobLog(id) },
       { method: 'POST', pattern: /^\/api\/jobs\/([^/]+)\/cancel$/, handler: ([id]) => this.cancel(id) },
-      { method: 'POST', pattern: /^\/api\/drives\/([^/]+)\/([^/]+)\/eject$/, handler: ([agent, drive]) => this.eject(agent, drive) },
+      { method: 'POST', pattern: /^\/api\/jobs\/([^/]+)\/titles$/, handler: async ([id], _url, request) => this.selectTitles(id, await readBody(request, SelectTitlesBody)) },
+      { method: 'POST', pattern: /^\/api\/drives\/([^/]+)\/([^/]+)\/eject$/, handler: ([agent, drive]) => this.driveCommand(agent, drive, (drive_id) => ({ name: 'eject', drive_id })) },
+      { method: 'POST', pattern: /^\/api\/drives\/([^/]+)\/([^/]+)\/rip$/, handler: async ([agent, drive], _url, request) => {
+        const body = await readBody(request, RipBody, true);
+        return this.driveCommand(agent, drive, (drive_id) => ({ name: 'rip', drive_id, ...(body.titles ? { titles: body.titles } : {}) }));
+      } },
+      { method: 'POST', pattern: /^\/api\/drives\/([^/]+)\/([^/]+)\/rescan$/, handler: ([agent, drive]) => this.driveCommand(agent, drive, (drive_id) => ({ name: 'rescan', drive_id })) },
     ];
   }
 
@@ -54,7 +64,7 @@ export class RestApi {
       const params = (route.pattern.exec(url.pathname) ?? []).slice(1).map(decodePathPart);
       // The revision this answer reflects: live events with a higher one come after it.
       response.setHeader('X-Discbridge-Revision', String(this.options.store.revision));
-      send(response, 200, await route.handler(params, url));
+      send(response, 200, await route.handler(params, url, request));
     } catch (error) {
       if (error instanceof HttpError) {
         send(response, error.status, { error: error.message });
@@ -121,6 +131,19 @@ export class RestApi {
     return this.reachable(job);
   }
 
+  private jobLog(id: string | undefined) {
+    const lines = this.options.store.getJobLog(jobIdOf(id));
+    if (!lines) throw new HttpError(404, 'No such job');
+    return { lines };
+  }
+
+  private async selectTitles(id: string | undefined, body: { selected: number[] }) {
+    const ref = this.options.store.jobRef(jobIdOf(id));
+    if (!ref) throw new HttpError(404, 'No such job');
+    if (FINISHED_JOB_STATES.has(ref.state)) throw new HttpError(409, 'The job has finished; its selection can no longer change');
+    return this.command(ref.agent_id, { name: 'select_titles', job_id: ref.agent_job_id, titles: body.selected });
+  }
+
   private async cancel(id: string | undefined) {
     const ref = this.options.store.jobRef(jobIdOf(id));
     if (!ref) throw new HttpError(404, 'No such job');
@@ -128,12 +151,12 @@ export class RestApi {
     return this.command(ref.agent_id, { name: 'cancel', job_id: ref.agent_job_id });
   }
 
-  private async eject(agentId: string | undefined, driveId: string | undefined) {
+  private async driveCommand(agentId: string | undefined, driveId: string | undefined, command: (driveId: string) => StationCommand) {
     if (!agentId || !driveId) throw new HttpError(404, 'No such drive');
     if (!this.options.store.listDrives().some((drive) => drive.agent_id === agentId && drive.drive_id === driveId)) {
       throw new HttpError(404, 'No such drive');
     }
-    return this.command(agentId, { name: 'eject', drive_id: driveId });
+    return this.command(agentId, command(driveId));
   }
 
   private async command(agentId: string, command: StationCommand) {
@@ -147,6 +170,22 @@ export class RestApi {
       throw error;
     }
   }
+}
+
+/** Reads and validates a JSON body; an empty body is `{}` when `optional`. */
+async function readBody<S extends z.ZodType>(request: IncomingMessage, schema: S, optional = false): Promise<z.infer<S>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `The request body is over ${MAX_BODY_BYTES / 1024} KiB`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '' && optional) return schema.parse({});
+  const decoded = decodeMessage(schema, text);
+  if (!decoded.ok) throw new HttpError(400, decoded.error.replace('Invalid message', 'Invalid request body'));
+  return decoded.value;
 }
 
 function decodePathPart(part: string): string {

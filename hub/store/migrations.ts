@@ -75,4 +75,14 @@ export const MIGRATIONS: readonly string[] = [
   -- Hub-wide values that must survive restarts, such as the revision dashboards follow.
   CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
   `,
+  `
+  CREATE TABLE job_logs (
+    job_id INTEGER NOT NULL REFERENCES jobs(job_id),
+    line   INTEGER NOT NULL,
+    at     INTEGER NOT NULL,
+    level  TEXT NOT NULL,
+    text   TEXT NOT NULL,
+    PRIMARY KEY (job_id, line)
+  );
+  `,
 ];

@@ -5,7 +5,7 @@
 // Progress-only updates are latest-wins: they change the job and title rows but add no event and no revision.
 import {
   FINISHED_JOB_STATES,
-  type AgentEvent, type AgentHello, type AgentProgress, type DriveRecord, type JobDetail, type JobRecord, type JobState,
+  type AgentEvent, type AgentHello, type AgentProgress, type LogLine, type DriveRecord, type JobDetail, type JobRecord, type JobState,
   type StationEvent, type TitleRecord, type TitleState,
 } from '../../shared/index.js';
 import type { Logger } from 'pino';
@@ -253,6 +253,17 @@ export class StationStore {
         this.pending.push(() => this.writeJobUpdate(jobId, publicEvent as typeof event, at));
         break;
       }
+      case 'job_log': {
+        const jobId = this.hubJobId(agentId, event.job_id, at);
+        publicEvent = { ...event, job_id: jobId };
+        this.pending.push(() => {
+          const insert = this.statement(
+            'INSERT INTO job_logs (job_id, line, at, level, text) VALUES (?, (SELECT COALESCE(MAX(line), 0) + 1 FROM job_logs WHERE job_id = ?), ?, ?, ?)',
+          );
+          for (const line of event.lines) insert.run(jobId, jobId, line.at, line.level, line.text);
+        });
+        break;
+      }
       case 'title_update': {
         const jobId = this.hubJobId(agentId, event.job_id, at);
         publicEvent = { ...event, job_id: jobId };
@@ -351,12 +362,13 @@ export class StationStore {
       `INSERT INTO titles (job_id, title_id, chapters, selected, state) VALUES (?, ?, 0, 1, ?) ON CONFLICT (job_id, title_id) DO NOTHING`,
     ).run(event.job_id, event.title_id, event.state);
     this.statement(
-      `UPDATE titles SET state = ?, match_progress = COALESCE(?, match_progress), duration_seconds = COALESCE(?, duration_seconds),
+      `UPDATE titles SET state = ?, selected = CASE ? WHEN 'pending' THEN 1 WHEN 'skipped' THEN 0 ELSE selected END,
+         match_progress = COALESCE(?, match_progress), duration_seconds = COALESCE(?, duration_seconds),
          expected_size_bytes = COALESCE(?, expected_size_bytes), actual_size_bytes = COALESCE(?, actual_size_bytes),
          output_filename = COALESCE(?, output_filename), error = COALESCE(?, error)
        WHERE job_id = ? AND title_id = ?`,
     ).run(
-      event.state, event.match_progress ?? null, event.duration_seconds ?? null, event.expected_size_bytes ?? null,
+      event.state, event.state, event.match_progress ?? null, event.duration_seconds ?? null, event.expected_size_bytes ?? null,
       event.actual_size_bytes ?? null, event.output_filename ?? null, event.error ?? null, event.job_id, event.title_id,
     );
   }
@@ -412,6 +424,15 @@ export class StationStore {
         }) as TitleRecord;
       });
     return { ...toJobRecord(row), titles };
+  }
+
+  /** A job's log lines in order, or undefined for an unknown job. */
+  getJobLog(jobId: number, limit = 5000): LogLine[] | undefined {
+    this.flush();
+    if (!this.statement('SELECT 1 FROM jobs WHERE job_id = ?').get(jobId)) return undefined;
+    // The newest lines when there are more than the limit: the end of a log says most.
+    return (this.statement('SELECT at, level, text FROM (SELECT * FROM job_logs WHERE job_id = ? ORDER BY line DESC LIMIT ?) ORDER BY line')
+      .all(jobId, limit) as LogLine[]);
   }
 
   jobRef(jobId: number): JobRef | undefined {

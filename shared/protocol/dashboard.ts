@@ -1,7 +1,7 @@
 // What the hub sends to dashboard sockets at /ws: a hello, then station events and agent status as they happen.
 import { z } from 'zod';
 import { AgentId, HumanMessage, Label, Revision } from './fields.js';
-import { StationEvent, DriveEvent, TitlesDiscovered, TitleUpdate, JobUpdate } from './events.js';
+import { StationEvent, DriveEvent, JobLog, TitlesDiscovered, TitleUpdate, JobUpdate } from './events.js';
 import { AgentState } from './states.js';
 
 export const DashboardHello = z.object({
@@ -33,7 +33,7 @@ export const ErrorMessage = z.object({
 export type ErrorMessage = z.infer<typeof ErrorMessage>;
 
 export const DashboardMessage = z.discriminatedUnion('type', [
-  DashboardHello, AgentUpdate, ErrorMessage, DriveEvent, TitlesDiscovered, TitleUpdate, JobUpdate,
+  DashboardHello, AgentUpdate, ErrorMessage, DriveEvent, TitlesDiscovered, TitleUpdate, JobUpdate, JobLog,
 ]);
 export type DashboardMessage = z.infer<typeof DashboardMessage>;
 export type { StationEvent };

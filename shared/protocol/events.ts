@@ -90,5 +90,26 @@ export const TitleFields = z.object({
 export const TitleUpdate = z.object({ type: z.literal('title_update'), ...TitleFields.shape, rev: Revision.optional() });
 export type TitleUpdate = z.infer<typeof TitleUpdate>;
 
-export const StationEvent = z.discriminatedUnion('type', [DriveEvent, TitlesDiscovered, TitleUpdate, JobUpdate]);
+export const LogLevel = z.enum(['info', 'warn', 'error']);
+export type LogLevel = z.infer<typeof LogLevel>;
+
+export const LogLine = z.object({
+  /** Epoch ms, the station's clock. */
+  at: z.number().int().nonnegative(),
+  level: LogLevel,
+  text: z.string().max(500),
+});
+export type LogLine = z.infer<typeof LogLine>;
+
+/** Lines of a job's log, in order, as they are written: what the station did and what its tools said. */
+export const JobLog = z.object({
+  type: z.literal('job_log'),
+  agent_id: AgentId,
+  job_id: JobId,
+  lines: z.array(LogLine).min(1).max(100),
+  rev: Revision.optional(),
+});
+export type JobLog = z.infer<typeof JobLog>;
+
+export const StationEvent = z.discriminatedUnion('type', [DriveEvent, TitlesDiscovered, TitleUpdate, JobUpdate, JobLog]);
 export type StationEvent = z.infer<typeof StationEvent>;

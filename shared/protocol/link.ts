@@ -86,9 +86,17 @@ export type Welcome = z.infer<typeof Welcome>;
 export const Ack = z.object({ kind: z.literal('ack'), seq: Seq });
 export type Ack = z.infer<typeof Ack>;
 
+export const TitleSelection = z.array(z.number().int().nonnegative()).max(1000);
+
 export const StationCommand = z.discriminatedUnion('name', [
   z.object({ name: z.literal('cancel'), job_id: JobId }),
   z.object({ name: z.literal('eject'), drive_id: DriveId }),
+  /** Rip the disc in the drive now: a job that is `ready`, or a new one; `titles` replaces the selection. */
+  z.object({ name: z.literal('rip'), drive_id: DriveId, titles: TitleSelection.optional() }),
+  /** Read the disc's titles again, without ripping: the new job waits in `ready`. */
+  z.object({ name: z.literal('rescan'), drive_id: DriveId }),
+  /** Change which titles a job rips; titles already started keep their course. */
+  z.object({ name: z.literal('select_titles'), job_id: JobId, titles: TitleSelection }),
 ]);
 export type StationCommand = z.infer<typeof StationCommand>;
 

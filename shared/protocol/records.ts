@@ -2,7 +2,8 @@
 // Job and title records reuse the event field sets, so a field has one name and one type everywhere.
 import { z } from 'zod';
 import { AgentId, DriveId, JobId, Label } from './fields.js';
-import { JobFields, TitleFields, DiscoveredTitle } from './events.js';
+import { JobFields, TitleFields, DiscoveredTitle, LogLine } from './events.js';
+import { TitleSelection } from './link.js';
 import { AgentState, DiscType } from './states.js';
 
 const IsoTime = z.iso.datetime();
@@ -56,6 +57,14 @@ export const JobPage = z.object({
   next_before: JobId.optional(),
 });
 export type JobPage = z.infer<typeof JobPage>;
+
+export const JobLogPage = z.object({ lines: z.array(LogLine) });
+export type JobLogPage = z.infer<typeof JobLogPage>;
+
+/** Body of POST /api/drives/:agent/:drive/rip. */
+export const RipBody = z.object({ titles: TitleSelection.optional() }).strict();
+/** Body of POST /api/jobs/:id/titles. */
+export const SelectTitlesBody = z.object({ selected: TitleSelection }).strict();
 
 export const ApiError = z.object({ error: z.string() });
 export type ApiError = z.infer<typeof ApiError>;

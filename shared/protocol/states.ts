@@ -4,6 +4,8 @@ import { z } from 'zod';
 
 export const JobState = z.enum([
   'identifying',
+  /** Titles are known and the job waits for "rip now" (DISCBRIDGE_AUTO_RIP=false, or after a rescan). */
+  'ready',
   'ripping',
   'transcoding',
   'completed',
