@@ -8,7 +8,7 @@ import { DriveWatcher } from './drives/drive-watcher.js';
 import { ejectDisc } from './drives/eject.js';
 import { JobRunner, type TranscodeStep } from './jobs/job-runner.js';
 import { TOOL_OWNER_VARIABLE, killOrphanTools, recoverInterruptedJobs } from './jobs/recovery.js';
-import { HubLink } from './link/hub-link.js';
+import { HubLink, type LinkTls } from './link/hub-link.js';
 import type { Ripper } from './rippers/ripper.js';
 import { AgentStore } from './store/agent-store.js';
 
@@ -18,6 +18,8 @@ export interface AgentConfig {
   version: string;
   hubUrl: string;
   token: string;
+  /** For a wss:// hub: a CA file to trust, and a certificate fingerprint to insist on. */
+  tls: LinkTls;
   dataDir: string;
   outputDir: string;
   drives: readonly string[];
@@ -28,6 +30,8 @@ export interface AgentConfig {
   stallSeconds: number;
   /** Rip as soon as a disc's titles are known; otherwise each job waits in `ready` for "rip now". */
   autoRip: boolean;
+  /** Jobs that may run at once on this station; 0 means one per drive. */
+  maxJobs: number;
   /** Keep the partial files of jobs cut short by a crash, for inspection. */
   keepPartialFiles: boolean;
 }
@@ -70,7 +74,7 @@ export class Agent {
     }
 
     this.link = new HubLink({
-      url: config.hubUrl, token: config.token, heartbeatMs: config.heartbeatMs, store,
+      url: config.hubUrl, token: config.token, tls: config.tls, heartbeatMs: config.heartbeatMs, store,
       hello: () => this.hello(), logger: logger.child({ component: 'link' }),
     });
     this.link.on('command', (command) => void this.onCommand(command));
@@ -141,7 +145,23 @@ export class Agent {
       this.logger.warn({ drive }, 'A disc was reported inserted while the drive is busy; not starting a second job');
       return;
     }
+    const busy = this.overJobLimit();
+    if (busy) {
+      // Never a silent queue: the disc gets a job that says at once why it is not ripped.
+      this.logger.warn({ drive }, busy);
+      const jobId = this.store?.nextJobId() ?? 0;
+      this.emit({ type: 'job_update', agent_id: this.config.agentId, job_id: jobId, state: 'identifying', drive_id: drive, volume_label: identity.volumeLabel, disc_type: identity.discType });
+      this.emit({ type: 'job_update', agent_id: this.config.agentId, job_id: jobId, state: 'failed', error_message: `${busy}; press "rip now" when a job has finished` });
+      return;
+    }
     this.startJob(drive, identity, this.config.autoRip);
+  }
+
+  /** Why no further job may start now, or undefined. */
+  private overJobLimit(): string | undefined {
+    const limit = this.config.maxJobs || Math.max(1, this.watcher?.list().length ?? 1);
+    const running = [...this.driveStates.values()].filter((state) => state.job && state.job.currentState !== 'ready').length;
+    return running >= limit ? `Station is busy: ${running} job(s) running, the limit is ${limit} (DISCBRIDGE_MAX_JOBS)` : undefined;
   }
 
   private onRemoved(drive: string): void {
@@ -210,6 +230,8 @@ export class Agent {
           return refusal ? reply(false, refusal) : reply(true);
         }
         if (job && job.currentState !== 'ready') return reply(false, 'Drive is busy');
+        const busy = command.name === 'rip' ? this.overJobLimit() : undefined;
+        if (busy) return reply(false, busy);
         if (job) {
           // A rescan replaces the job that waits with a fresh one.
           job.stop({ state: 'cancelled', message: 'Replaced by a rescan' });

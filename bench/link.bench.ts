@@ -67,7 +67,7 @@ describe.skipIf(skip !== undefined)('link', () => {
   it('hub memory through bursts, with and without a stuck dashboard', async () => {
     const rows: Record<string, string | number>[] = [];
     for (const stuckClient of [false, true]) {
-      const station = new Station(VirtualDrive.reserve(), { name: 'bench-memory', hubEnv: { DISCBRIDGE_LOG_LEVEL: 'info' } });
+      const station = new Station(VirtualDrive.reserve(), { name: 'bench-memory', hubEnv: { DISCBRIDGE_LOG_LEVEL: 'info', DISCBRIDGE_MAX_STATION_MESSAGES: '1000000' } });
       try {
         await station.startHub();
         const good = await station.dashboard();

@@ -9,7 +9,7 @@ import { RipError } from '../agent/rippers/ripper.js';
 import { createLogger } from './logger.js';
 import { scanCommand } from './scan.js';
 import { SettingError, loadSettings, settingsHelp, type Settings } from './settings.js';
-import { hubToken } from './token.js';
+import { localStationToken, passwordCommand, stationCommand } from './stations.js';
 import { VERSION } from './version.js';
 
 const USAGE = `discbridge ${VERSION}: rip stations and a hub for optical discs
@@ -20,6 +20,10 @@ Usage:
   discbridge agent     run only an agent, reporting to DISCBRIDGE_HUB_URL
   discbridge scan DEVICE [--json]
                        print what the configured ripper sees on a disc, without ripping it
+  discbridge station add ID [--name NAME]
+                       allow a station: prints its token (give it as DISCBRIDGE_TOKEN) once
+  discbridge station revoke ID | discbridge station list
+  discbridge password  set the dashboard password, read from standard input
   discbridge --help    this text
   discbridge --version
 
@@ -41,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (!['start', 'hub', 'agent', 'scan'].includes(command)) {
+  if (!['start', 'hub', 'agent', 'scan', 'station', 'password'].includes(command)) {
     process.stderr.write(`Unknown command "${command}". Run discbridge --help.\n`);
     return 2;
   }
@@ -55,6 +59,8 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
+  if (command === 'station') return stationCommand(argv.slice(1), settings.dataDir);
+  if (command === 'password') return passwordCommand(settings.dataDir);
   if (command === 'scan') {
     const device = argv.find((arg, i) => i > 0 && !arg.startsWith('--'));
     if (!device) {
@@ -92,13 +98,14 @@ async function main(argv: string[]): Promise<number> {
 
 async function startHub(settings: Settings, logger: Logger): Promise<Hub> {
   const dataDir = resolve(settings.dataDir);
-  const { token, file } = hubToken(dataDir, settings.token);
   const hub = new Hub({
-    host: settings.host, port: settings.port, dataDir, token, serverName: 'discbridge', version: VERSION, heartbeatMs: settings.heartbeatMs,
-    missedHeartbeats: settings.missedHeartbeats,
+    host: settings.host, port: settings.port, dataDir, sharedToken: settings.token, serverName: 'discbridge', version: VERSION,
+    heartbeatMs: settings.heartbeatMs, missedHeartbeats: settings.missedHeartbeats, viewRequiresLogin: settings.viewRequiresLogin,
+    maxConnections: settings.maxConnections, maxConnectionsPerAddress: settings.maxConnectionsPerAddress, maxStationMessagesPerSecond: settings.maxStationMessages,
+    tls: settings.tlsCert && settings.tlsKey ? { cert: settings.tlsCert, key: settings.tlsKey } : undefined,
   }, logger.child({ side: 'hub' }));
   await hub.start();
-  if (file) logger.info({ file }, 'Agents on other machines need the station token stored in this file (set it as DISCBRIDGE_TOKEN)');
+  if (!settings.token) logger.info('Stations on other machines need a token: run "discbridge station add ID" on this machine');
   return hub;
 }
 
@@ -107,18 +114,30 @@ async function startAgent(settings: Settings, logger: Logger, local: boolean): P
   let token = settings.token;
   let hubUrl = settings.hubUrl;
   if (local) {
-    token = hubToken(dataDir, settings.token).token;
-    hubUrl = `ws://127.0.0.1:${settings.port}`;
+    token ??= localStationToken(dataDir, settings.agentId, settings.agentName);
+    hubUrl = `${settings.tlsCert ? 'wss' : 'ws'}://127.0.0.1:${settings.port}`;
   }
-  if (!token) throw new SettingError('DISCBRIDGE_TOKEN is required for an agent: use the token of the hub it reports to');
+  if (!token) throw new SettingError('DISCBRIDGE_TOKEN is required for an agent: run "discbridge station add ID" on the hub and use the token it prints');
+  const agentId = stationOf(token, settings.agentId);
   const agent = new Agent({
-    agentId: settings.agentId, name: settings.agentName, version: VERSION, hubUrl, token,
+    agentId, tls: { ...(settings.tlsCa ? { ca: settings.tlsCa } : {}), ...(settings.tlsPin ? { pin: settings.tlsPin } : {}) }, name: settings.agentName, version: VERSION, hubUrl, token,
     dataDir: resolve(dataDir, 'agent'), outputDir: resolve(settings.outputDir), drives: settings.drives,
     pollMs: settings.pollMs, debounceMs: settings.debounceMs, minTitleSeconds: settings.minTitleSeconds, heartbeatMs: settings.heartbeatMs,
-    stallSeconds: settings.stallSeconds, keepPartialFiles: settings.keepPartial, autoRip: settings.autoRip,
+    stallSeconds: settings.stallSeconds, keepPartialFiles: settings.keepPartial, autoRip: settings.autoRip, maxJobs: settings.maxJobs,
   }, { ripper: createRipper(settings), transcode: createTranscodeStep(settings) }, logger.child({ side: 'agent' }));
   await agent.start();
   return agent;
+}
+
+/** A station token ("id:secret") names its station; a configured id must agree with it. */
+function stationOf(token: string, configuredId: string): string {
+  const split = token.lastIndexOf(':');
+  if (split <= 0) return configuredId;
+  const fromToken = token.slice(0, split);
+  if (process.env.DISCBRIDGE_AGENT_ID && process.env.DISCBRIDGE_AGENT_ID !== fromToken) {
+    throw new SettingError(`DISCBRIDGE_AGENT_ID is ${process.env.DISCBRIDGE_AGENT_ID}, but DISCBRIDGE_TOKEN belongs to station ${fromToken}`);
+  }
+  return fromToken;
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code), (error: unknown) => {

@@ -52,6 +52,12 @@ const bool = (raw: unknown): boolean => {
   throw new Error('expected true or false');
 };
 
+const fingerprint = (raw: unknown): string => {
+  const value = text(200)(raw).toUpperCase();
+  if (!/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/.test(value)) throw new Error('expected a SHA-256 fingerprint: 32 hex pairs separated by colons');
+  return value;
+};
+
 const agentId = (raw: unknown): string => {
   const value = text(64)(raw);
   if (!/^[A-Za-z0-9._-]+$/.test(value)) throw new Error('expected letters, digits, dot, dash or underscore (at most 64)');
@@ -78,7 +84,15 @@ export const SETTINGS = {
   host: { env: 'DISCBRIDGE_HOST', key: 'host', roles: ['hub'], describe: 'Address the hub listens on', defaultText: '0.0.0.0 (all)', default: () => '0.0.0.0', parse: text(255) },
   dataDir: { env: 'DISCBRIDGE_DATA_DIR', key: 'data_dir', roles: ['hub', 'agent'], describe: 'Folder for the SQLite files and the generated token', defaultText: './data', default: () => './data', parse: text() },
   hubUrl: { env: 'DISCBRIDGE_HUB_URL', key: 'hub_url', roles: ['agent'], describe: 'Hub the agent reports to', defaultText: 'ws://localhost:8000', default: () => 'ws://localhost:8000', parse: url },
-  token: { env: 'DISCBRIDGE_TOKEN', key: 'token', roles: ['hub', 'agent'], describe: 'Shared secret agents present to the hub; the hub generates one into DATA_DIR/hub-token when unset', defaultText: '(generated)', default: () => undefined, parse: text(256) },
+  token: { env: 'DISCBRIDGE_TOKEN', key: 'token', roles: ['hub', 'agent'], describe: 'Agent: its station token (from "discbridge station add"). Hub: an optional token any station may use', defaultText: 'none', default: () => undefined, parse: text(512) },
+  tlsCert: { env: 'DISCBRIDGE_TLS_CERT', key: 'tls_cert', roles: ['hub'], describe: 'PEM certificate: with DISCBRIDGE_TLS_KEY the hub serves https and wss', defaultText: 'none (plain http)', default: () => undefined, parse: text() },
+  tlsKey: { env: 'DISCBRIDGE_TLS_KEY', key: 'tls_key', roles: ['hub'], describe: 'PEM private key of DISCBRIDGE_TLS_CERT', defaultText: 'none', default: () => undefined, parse: text() },
+  tlsCa: { env: 'DISCBRIDGE_TLS_CA', key: 'tls_ca', roles: ['agent'], describe: 'PEM file of the CA (or the self-signed certificate) the agent trusts for a wss:// hub', defaultText: 'the system CAs', default: () => undefined, parse: text() },
+  tlsPin: { env: 'DISCBRIDGE_TLS_PIN', key: 'tls_pin', roles: ['agent'], describe: 'SHA-256 fingerprint the hub certificate must have (AA:BB:…), on top of the CA check', defaultText: 'none', default: () => undefined, parse: fingerprint },
+  viewRequiresLogin: { env: 'DISCBRIDGE_VIEW_REQUIRES_LOGIN', key: 'view_requires_login', roles: ['hub'], describe: 'Require sign-in to view the dashboard too (changes always need it)', defaultText: 'false', default: () => false, parse: bool },
+  maxConnections: { env: 'DISCBRIDGE_MAX_CONNECTIONS', key: 'max_connections', roles: ['hub'], describe: 'WebSocket connections the hub holds at most (stations and dashboards)', defaultText: '500', default: () => 500, parse: int(1, 100_000) },
+  maxStationMessages: { env: 'DISCBRIDGE_MAX_STATION_MESSAGES', key: 'max_station_messages', roles: ['hub'], describe: 'Messages a second one station may send (bursts up to ten times that); a station over it is disconnected', defaultText: '2000', default: () => 2000, parse: int(10, 1_000_000) },
+  maxConnectionsPerAddress: { env: 'DISCBRIDGE_MAX_CONNECTIONS_PER_ADDRESS', key: 'max_connections_per_address', roles: ['hub'], describe: 'WebSocket connections from one address at most', defaultText: '50', default: () => 50, parse: int(1, 100_000) },
   agentId: { env: 'DISCBRIDGE_AGENT_ID', key: 'agent_id', roles: ['agent'], describe: 'Unique id of this station', defaultText: 'the host name', default: hostId, parse: agentId },
   agentName: { env: 'DISCBRIDGE_AGENT_NAME', key: 'agent_name', roles: ['agent'], describe: 'Display name of this station', defaultText: 'the host name', default: () => hostname(), parse: text(256) },
   drives: { env: 'DISCBRIDGE_DRIVES', key: 'drives', roles: ['agent'], describe: 'Drives to watch: comma-separated device paths or globs', defaultText: '/dev/sr*', default: () => ['/dev/sr*'], parse: list },
@@ -95,6 +109,7 @@ export const SETTINGS = {
   transcode: { env: 'DISCBRIDGE_TRANSCODE', key: 'transcode', roles: ['agent'], describe: 'Transcode each ripped title with ffmpeg: none, h264, h265 or h264-aac', defaultText: 'none', default: () => 'none' as const, parse: oneOf('none', 'h264', 'h265', 'h264-aac') },
   keepRip: { env: 'DISCBRIDGE_KEEP_RIP', key: 'keep_rip', roles: ['agent'], describe: 'Keep the ripped file after a successful transcode', defaultText: 'true', default: () => true, parse: bool },
   autoRip: { env: 'DISCBRIDGE_AUTO_RIP', key: 'auto_rip', roles: ['agent'], describe: 'Rip each inserted disc at once; false: wait in "ready" for "rip now" (to choose titles first)', defaultText: 'true', default: () => true, parse: bool },
+  maxJobs: { env: 'DISCBRIDGE_MAX_JOBS', key: 'max_jobs', roles: ['agent'], describe: 'Jobs that may rip at once on this station; over it a disc gets "busy", never a silent queue (0: one per drive)', defaultText: '0', default: () => 0, parse: int(0, 64) },
   keepPartial: { env: 'DISCBRIDGE_KEEP_PARTIAL', key: 'keep_partial', roles: ['agent'], describe: 'Keep the partial files of jobs cut short by a crash (default: remove them at the next start)', defaultText: 'false', default: () => false, parse: bool },
   stallSeconds: { env: 'DISCBRIDGE_STALL_SECONDS', key: 'stall_seconds', roles: ['agent'], describe: 'A scan, rip or transcode that makes no progress for this long is stopped and fails', defaultText: '300', default: () => 300, parse: int(5, 86_400) },
   heartbeatMs: { env: 'DISCBRIDGE_HEARTBEAT_MS', key: 'heartbeat_ms', roles: ['hub', 'agent'], describe: 'Ping interval on every socket; an agent reconnects when its hub has been silent for two intervals', defaultText: '5000', default: () => 5000, parse: int(200, 300_000) },
@@ -102,7 +117,8 @@ export const SETTINGS = {
   logLevel: { env: 'DISCBRIDGE_LOG_LEVEL', key: 'log_level', roles: ['hub', 'agent'], describe: 'Log detail', defaultText: 'info', default: () => 'info' as const, parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace') },
 } satisfies Record<string, Setting<unknown>>;
 
-export type Settings = { [K in keyof typeof SETTINGS]: ReturnType<(typeof SETTINGS)[K]['parse']> | (K extends 'config' | 'token' ? undefined : never) };
+type Optional = 'config' | 'token' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsPin';
+export type Settings = { [K in keyof typeof SETTINGS]: ReturnType<(typeof SETTINGS)[K]['parse']> | (K extends Optional ? undefined : never) };
 
 /** Reads every setting from the environment and the config file, or throws a SettingError naming the bad one. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {

@@ -1,11 +1,16 @@
 // The hub: one HTTP server carrying the agent socket, the dashboard socket and the REST API, over one SQLite store.
 // Like every component here, the constructor only sets fields; start() and stop() do the work.
-import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DASHBOARD_PATH, LINK_PATH, type StationEvent } from '../shared/index.js';
 import { RestApi } from './api/rest.js';
+import { AccessControl } from './auth/access.js';
+import { StationRegistry } from './auth/station-registry.js';
+import { ConnectionLimits } from './http/connection-limits.js';
 import { DashboardServer } from './dashboard/dashboard-server.js';
 import { refuseUpgrade } from './http/auth.js';
 import { AgentServer } from './link/agent-server.js';
@@ -16,7 +21,14 @@ export interface HubConfig {
   host: string;
   port: number;
   dataDir: string;
-  token: string;
+  /** A token every station may use (then its hello names it). Per-station tokens are safer: see StationRegistry. */
+  sharedToken?: string | undefined;
+  /** PEM files: with both, the hub serves https and wss. */
+  tls?: { cert: string; key: string } | undefined;
+  viewRequiresLogin: boolean;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  maxStationMessagesPerSecond: number;
   serverName: string;
   version: string;
   heartbeatMs: number;
@@ -39,6 +51,8 @@ export class Hub {
   private store: StationStore | undefined;
   private agents: AgentServer | undefined;
   private dashboards: DashboardServer | undefined;
+  private revocationTimer: NodeJS.Timeout | undefined;
+  private limits: ConnectionLimits | undefined;
 
   constructor(private readonly config: HubConfig, private readonly logger: Logger) {}
 
@@ -51,15 +65,19 @@ export class Hub {
     const { config, logger } = this;
     const dbFile = join(config.dataDir, 'hub.sqlite');
     this.db = openDatabase(dbFile);
-    const store = new StationStore(this.db, logger.child({ component: 'store' }));
+    const db = this.db;
+    const store = new StationStore(db, logger.child({ component: 'store' }));
     store.start();
+    const registry = new StationRegistry(db, config.sharedToken);
+    const access = new AccessControl(db, { viewRequiresLogin: config.viewRequiresLogin, secure: config.tls !== undefined });
+    const limits = new ConnectionLimits(config.maxConnections, config.maxConnectionsPerAddress);
     const dashboards = new DashboardServer({
       serverName: config.serverName, version: config.version, heartbeatMs: config.heartbeatMs, missedHeartbeats: config.missedHeartbeats,
       softBufferBytes: config.dashboardSoftBufferBytes ?? 1024 * 1024, hardBufferBytes: config.dashboardHardBufferBytes ?? 8 * 1024 * 1024,
-      stuckMs: config.dashboardStuckMs ?? 10_000, revision: () => store.revision, logger: logger.child({ component: 'dashboard' }),
+      stuckMs: config.dashboardStuckMs ?? 10_000, revision: () => store.revision, access, logger: logger.child({ component: 'dashboard' }),
     });
     const agents = new AgentServer({
-      token: config.token, serverName: config.serverName, version: config.version, heartbeatMs: config.heartbeatMs,
+      registry, maxMessagesPerSecond: config.maxStationMessagesPerSecond, serverName: config.serverName, version: config.version, heartbeatMs: config.heartbeatMs,
       missedHeartbeats: config.missedHeartbeats, helloTimeoutMs: 10_000, store, logger: logger.child({ component: 'link' }),
       onEvent: (event, progressOnly) => dashboards.broadcast(event, progressOnly ? progressKey(event) : undefined),
       onAgentState: (hello, online, refusal) => dashboards.broadcast({
@@ -67,11 +85,11 @@ export class Hub {
         ...(refusal ? { error: refusal } : {}), rev: store.nextRevision(),
       }),
     });
-    const api = new RestApi({ store, agents, dashboards, logger: logger.child({ component: 'api' }), commandTimeoutMs: 10_000 });
+    const api = new RestApi({ store, agents, dashboards, access, limits, logger: logger.child({ component: 'api' }), commandTimeoutMs: 10_000 });
     dashboards.start();
     agents.start();
 
-    const server = createServer((request, response) => {
+    const handler: RequestListener = (request, response) => {
       api.handle(request, response).then((handled) => {
         if (handled) return;
         response.writeHead(404, { 'Content-Type': 'application/json' });
@@ -80,9 +98,19 @@ export class Hub {
         logger.error({ err: error }, 'HTTP request failed');
         response.destroy();
       });
-    });
-    server.on('upgrade', (request, socket, head) => {
+    };
+    const server: Server = config.tls
+      ? createTlsServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, handler)
+      : createServer(handler);
+    server.on('upgrade', (request: IncomingMessage, socket, head) => {
       const path = new URL(request.url ?? '/', 'http://hub').pathname;
+      socket.on('error', () => socket.destroy());
+      const refusal = limits.admit(request, socket);
+      if (refusal) {
+        logger.warn({ peer: request.socket.remoteAddress, open: limits.open }, `Refused a connection: ${refusal}`);
+        refuseUpgrade(socket, 503, refusal);
+        return;
+      }
       if (path === LINK_PATH) agents.handleUpgrade(request, socket, head);
       else if (path === DASHBOARD_PATH) dashboards.handleUpgrade(request, socket, head);
       else refuseUpgrade(socket, 404, `No WebSocket at ${path}; dashboards use ${DASHBOARD_PATH}`);
@@ -94,11 +122,22 @@ export class Hub {
         resolve();
       });
     });
-    Object.assign(this, { server, store, agents, dashboards });
-    logger.info({ url: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${this.port}/`, db: dbFile }, 'Hub is listening');
+    // `discbridge station revoke` writes from another process; SQLite's data_version says when anything changed.
+    let version = db.pragma('data_version', { simple: true });
+    this.revocationTimer = setInterval(() => {
+      const now = db.pragma('data_version', { simple: true });
+      if (now === version) return;
+      version = now;
+      agents.disconnectRevoked();
+    }, 500);
+    this.revocationTimer.unref();
+    Object.assign(this, { server, store, agents, dashboards, limits });
+    const scheme = config.tls ? 'https' : 'http';
+    logger.info({ url: `${scheme}://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${this.port}/`, db: dbFile }, 'Hub is listening');
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.revocationTimer);
     await this.agents?.stop();
     await this.dashboards?.stop();
     await new Promise<void>((resolve) => {

@@ -5,6 +5,8 @@
 // It reconnects by itself (backoff with full jitter) and treats a hub that has been silent for two heartbeat
 // intervals as gone, since a dead network path often never closes the socket.
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import {
@@ -14,9 +16,17 @@ import {
 import type { AgentStore } from '../store/agent-store.js';
 import { Backoff } from './backoff.js';
 
+export interface LinkTls {
+  /** PEM file of the CA, or of the hub's self-signed certificate, to trust. */
+  ca?: string;
+  /** The SHA-256 fingerprint the hub's certificate must have. */
+  pin?: string;
+}
+
 export interface HubLinkOptions {
   url: string;
   token: string;
+  tls: LinkTls;
   hello: () => AgentHello;
   store: AgentStore;
   heartbeatMs: number;
@@ -83,10 +93,17 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   private connect(): void {
     const url = linkUrl(this.options.url);
     const log = this.options.logger;
+    const { ca, pin } = this.options.tls;
     const socket = new WebSocket(url, {
       headers: { Authorization: `Bearer ${this.options.token}` },
       handshakeTimeout: 10_000,
       maxPayload: 1024 * 1024,
+      ...(ca ? { ca: readFileSync(ca) } : {}),
+      // Checked after the certificate chain and before any byte of the request (the token) is sent.
+      ...(pin ? {
+        checkServerIdentity: (host: string, cert: PeerCertificate) =>
+          checkServerIdentity(host, cert) ?? (cert.fingerprint256 === pin ? undefined : new Error(`the hub's certificate is not the one pinned (${cert.fingerprint256})`)),
+      } : {}),
     });
     this.socket = socket;
     this.live = false;
@@ -124,7 +141,12 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       socket.terminate();
     });
     socket.on('error', (error) => {
-      log.debug({ hub: url, err: error.message }, 'Link error');
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      if (/CERT|SELF_SIGNED|TLS|SSL/.test(code) || /certificate/i.test(error.message)) {
+        log.error({ hub: url, err: error.message }, 'Cannot trust the hub\'s TLS certificate: set DISCBRIDGE_TLS_CA (and DISCBRIDGE_TLS_PIN) to the hub\'s certificate');
+      } else {
+        log.debug({ hub: url, err: error.message }, 'Link error');
+      }
     });
     socket.on('close', (code, reasonBuffer) => {
       clearTimeout(this.silenceTimer);

@@ -3,7 +3,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { FINISHED_JOB_STATES, JobState, RipBody, SelectTitlesBody, decodeMessage, type AgentRecord, type DriveRecord, type StationCommand } from '../../shared/index.js';
+import { originAllowed, type AccessControl } from '../auth/access.js';
+import { FINISHED_JOB_STATES, JobState, LoginBody, RipBody, SelectTitlesBody, decodeMessage, type AgentRecord, type DriveRecord, type StationCommand } from '../../shared/index.js';
 import { AgentUnavailableError, CommandTimeoutError, type AgentServer } from '../link/agent-server.js';
 import type { StationStore } from '../store/station-store.js';
 
@@ -11,6 +12,8 @@ export interface RestApiOptions {
   store: StationStore;
   agents: AgentServer;
   dashboards: { stats(): { clients: number; slow: number; dropped: number } };
+  access: AccessControl;
+  limits: { open: number; refused: number };
   logger: Logger;
   commandTimeoutMs: number;
 }
@@ -21,18 +24,24 @@ class HttpError extends Error {
   }
 }
 
-type Handler = (params: string[], url: URL, request: IncomingMessage) => Promise<unknown> | unknown;
+type Handler = (params: string[], url: URL, request: IncomingMessage, response: ServerResponse) => Promise<unknown> | unknown;
+
+/** Who may call a route: anyone, whoever may view, or whoever may change state. */
+type Guard = 'open' | 'view' | 'change';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
 const MAX_PAGE = 500;
 
 export class RestApi {
-  private readonly routes: { method: string; pattern: RegExp; handler: Handler }[];
+  private readonly routes: { method: string; pattern: RegExp; handler: Handler; guard?: Guard }[];
 
   constructor(private readonly options: RestApiOptions) {
     this.routes = [
-      { method: 'GET', pattern: /^\/health$/, handler: () => this.health() },
+      { method: 'GET', pattern: /^\/health$/, handler: () => this.health(), guard: 'open' },
+      { method: 'GET', pattern: /^\/api\/session$/, handler: (_p, _u, request) => this.session(request), guard: 'open' },
+      { method: 'POST', pattern: /^\/api\/login$/, handler: async (_p, _u, request, response) => this.login(request, response, await readBody(request, LoginBody)), guard: 'open' },
+      { method: 'POST', pattern: /^\/api\/logout$/, handler: (_p, _u, request, response) => this.logout(request, response), guard: 'open' },
       { method: 'GET', pattern: /^\/api\/agents$/, handler: () => this.agents() },
       { method: 'GET', pattern: /^\/api\/drives$/, handler: () => this.drives() },
       { method: 'GET', pattern: /^\/api\/jobs$/, handler: (_, url) => this.jobs(url) },
@@ -61,10 +70,12 @@ export class RestApi {
         response.setHeader('Allow', allowed);
         throw new HttpError(405, `Use ${allowed} here`);
       }
+      if (!originAllowed(request)) throw new HttpError(403, 'Cross-origin request refused');
+      this.authorize(route.guard ?? (route.method === 'GET' ? 'view' : 'change'), request);
       const params = (route.pattern.exec(url.pathname) ?? []).slice(1).map(decodePathPart);
       // The revision this answer reflects: live events with a higher one come after it.
       response.setHeader('X-Discbridge-Revision', String(this.options.store.revision));
-      send(response, 200, await route.handler(params, url, request));
+      send(response, 200, await route.handler(params, url, request, response));
     } catch (error) {
       if (error instanceof HttpError) {
         send(response, error.status, { error: error.message });
@@ -76,6 +87,42 @@ export class RestApi {
     return true;
   }
 
+  private authorize(guard: Guard, request: IncomingMessage): void {
+    if (guard === 'view' && !this.options.access.canView(request)) throw new HttpError(401, 'Sign in to view this hub');
+    if (guard === 'change') {
+      const refusal = this.options.access.changeRefusal(request);
+      if (refusal) throw new HttpError(refusal.status, refusal.error);
+    }
+  }
+
+  private session(request: IncomingMessage) {
+    const { access } = this.options;
+    return {
+      signed_in: access.signedIn(request),
+      password_set: access.passwordIsSet(),
+      can_view: access.canView(request),
+      can_change: access.changeRefusal(request) === undefined,
+      view_requires_login: access.options.viewRequiresLogin,
+    };
+  }
+
+  private async login(request: IncomingMessage, response: ServerResponse, body: { password: string }) {
+    const result = await this.options.access.login(request, body.password);
+    if (!result.ok) {
+      this.options.logger.warn({ peer: request.socket.remoteAddress, status: result.status }, `Sign-in refused: ${result.error}`);
+      throw new HttpError(result.status, result.error);
+    }
+    response.setHeader('Set-Cookie', this.options.access.sessionCookie(result.session));
+    this.options.logger.info({ peer: request.socket.remoteAddress }, 'Signed in');
+    return { signed_in: true };
+  }
+
+  private logout(request: IncomingMessage, response: ServerResponse) {
+    this.options.access.logout(request);
+    response.setHeader('Set-Cookie', this.options.access.sessionCookie(undefined));
+    return { signed_in: false };
+  }
+
   private health() {
     const memory = process.memoryUsage();
     return {
@@ -84,6 +131,7 @@ export class RestApi {
       revision: this.options.store.revision,
       stations_online: this.options.agents.onlineCount,
       dashboards: this.options.dashboards.stats(),
+      connections: { open: this.options.limits.open, refused: this.options.limits.refused },
       memory: { rss_bytes: memory.rss, heap_used_bytes: memory.heapUsed },
     };
   }

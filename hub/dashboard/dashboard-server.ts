@@ -7,6 +7,9 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { DASHBOARD_PROTOCOL, type DashboardMessage } from '../../shared/index.js';
+import { originAllowed, type AccessControl } from '../auth/access.js';
+import { TokenBucket } from '../auth/rate-limit.js';
+import { refuseUpgrade } from '../http/auth.js';
 import { startHeartbeat, trackHeartbeat } from '../http/heartbeat.js';
 
 export interface DashboardServerOptions {
@@ -22,8 +25,12 @@ export interface DashboardServerOptions {
   stuckMs: number;
   /** The hub's revision now, for the hello. */
   revision: () => number;
+  access: AccessControl;
   logger: Logger;
 }
+
+/** A dashboard has little to say: a few messages a second is plenty. */
+const MESSAGES_PER_SECOND = 5;
 
 interface SlowClient {
   since: number;
@@ -61,6 +68,15 @@ export class DashboardServer {
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!originAllowed(request)) {
+      this.options.logger.warn({ peer: request.socket.remoteAddress, origin: request.headers.origin }, 'Refused a dashboard from another origin');
+      refuseUpgrade(socket, 403, 'Cross-origin connection refused');
+      return;
+    }
+    if (!this.options.access.canView(request)) {
+      refuseUpgrade(socket, 401, 'Sign in to view this hub');
+      return;
+    }
     this.wss.handleUpgrade(request, socket, head, (ws) => this.wss.emit('connection', ws, request));
   }
 
@@ -126,7 +142,12 @@ export class DashboardServer {
       this.options.logger.info({ peer }, 'Dashboard client disconnected');
     });
     socket.on('error', (error) => this.options.logger.warn({ peer, err: error.message }, 'Dashboard socket error'));
+    const rate = new TokenBucket(MESSAGES_PER_SECOND, MESSAGES_PER_SECOND * 4);
     socket.on('message', () => {
+      if (!rate.take()) {
+        socket.close(1008, 'Too many messages');
+        return;
+      }
       // Commands arrive over REST for now; the socket says so rather than ignoring them.
       this.send(socket, JSON.stringify({ type: 'error', message: 'Unknown command: send commands through the REST API' } satisfies DashboardMessage));
     });

@@ -1,5 +1,5 @@
-// Checks a station's token on the HTTP upgrade, before any WebSocket exists: a wrong token gets 401 and no socket.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// What both sockets need on the HTTP upgrade, before any WebSocket exists: the presented token, and a plain HTTP
+// refusal (401, 403, 503…) that leaves no socket behind.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
@@ -7,14 +7,6 @@ export function bearerToken(request: IncomingMessage): string | undefined {
   const header = request.headers.authorization;
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   return match?.[1];
-}
-
-/** Compares in constant time: hashing first makes the lengths equal, so the comparison leaks nothing. */
-export function tokensMatch(given: string | undefined, expected: string): boolean {
-  if (given === undefined) return false;
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
 }
 
 /** Answers an upgrade request with a plain HTTP status and closes the connection. */
@@ -26,4 +18,6 @@ export function refuseUpgrade(socket: Duplex, status: number, reason: string): v
   );
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable',
+};

@@ -9,12 +9,16 @@ import {
   AgentMessage, LINK_PROTOCOL, LinkCloseCode, decodeMessage,
   type AgentEvent, type AgentHello, type CommandResult, type HubMessage, type StationCommand, type StationEvent,
 } from '../../shared/index.js';
-import { bearerToken, refuseUpgrade, tokensMatch } from '../http/auth.js';
+import type { StationIdentity, StationRegistry } from '../auth/station-registry.js';
+import { TokenBucket } from '../auth/rate-limit.js';
+import { bearerToken, refuseUpgrade } from '../http/auth.js';
 import { startHeartbeat, trackHeartbeat } from '../http/heartbeat.js';
 import type { StationStore } from '../store/station-store.js';
 
 export interface AgentServerOptions {
-  token: string;
+  registry: StationRegistry;
+  /** Messages a second a station may send (bursts up to ten times that). */
+  maxMessagesPerSecond: number;
   serverName: string;
   version: string;
   heartbeatMs: number;
@@ -53,7 +57,7 @@ export class AgentServer {
   constructor(private readonly options: AgentServerOptions) {}
 
   start(): void {
-    this.wss.on('connection', (socket, request) => this.onConnection(socket, request));
+    this.wss.on('connection', (socket: WebSocket, request: IncomingMessage, identity: StationIdentity) => this.onConnection(socket, request, identity));
     this.stopHeartbeat = startHeartbeat(this.wss, this.options.heartbeatMs, this.options.missedHeartbeats, (socket) => {
       const agent = [...this.connections.values()].find((c) => c.socket === socket)?.hello.agent_id;
       this.options.logger.warn({ agent, missed: this.options.missedHeartbeats }, 'A station stopped answering heartbeats; marking it offline');
@@ -82,12 +86,23 @@ export class AgentServer {
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (!tokensMatch(bearerToken(request), this.options.token)) {
-      this.options.logger.warn({ peer: request.socket.remoteAddress }, 'Refused an agent with a missing or wrong token');
+    const identity = this.options.registry.verify(bearerToken(request));
+    if (!identity) {
+      this.options.logger.warn({ peer: request.socket.remoteAddress }, 'Refused a station with a missing, wrong or revoked token');
       refuseUpgrade(socket, 401, 'A valid station token is required');
       return;
     }
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.wss.emit('connection', ws, request));
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.wss.emit('connection', ws, request, identity));
+  }
+
+  /** Disconnects, at once, every station whose token has been revoked. */
+  disconnectRevoked(): void {
+    const revoked = this.options.registry.revoked();
+    for (const [agentId, connection] of this.connections) {
+      if (!revoked.has(agentId)) continue;
+      this.options.logger.warn({ agent: agentId }, 'Disconnecting a station whose token was revoked');
+      connection.socket.close(LinkCloseCode.Revoked, 'This station\'s token was revoked');
+    }
   }
 
   /**
@@ -115,17 +130,23 @@ export class AgentServer {
     else pending.resolve(outcome);
   }
 
-  private onConnection(socket: WebSocket, request: IncomingMessage): void {
+  private onConnection(socket: WebSocket, request: IncomingMessage, identity: StationIdentity): void {
     trackHeartbeat(socket);
     const peer = request.socket.remoteAddress;
     const log = this.options.logger.child({ peer });
     let connection: Connection | undefined;
+    const rate = new TokenBucket(this.options.maxMessagesPerSecond, this.options.maxMessagesPerSecond * 10);
     const helloTimer = setTimeout(() => {
       log.warn('An agent connected but sent no hello; closing');
       socket.close(LinkCloseCode.BadHello, 'Expected hello');
     }, this.options.helloTimeoutMs);
 
     socket.on('message', (data, isBinary) => {
+      if (!rate.take()) {
+        log.warn({ agent: connection?.hello.agent_id }, 'Closing a station that sends more messages than allowed');
+        socket.close(1008, 'Too many messages');
+        return;
+      }
       const decoded = decodeMessage(AgentMessage, isBinary ? '' : data.toString());
       if (!decoded.ok) {
         log.warn({ agent: connection?.hello.agent_id, reason: decoded.error }, 'Closing an agent that sent an invalid message');
@@ -139,6 +160,11 @@ export class AgentServer {
           return;
         }
         clearTimeout(helloTimer);
+        if (!identity.shared && message.agent_id !== identity.agentId) {
+          log.warn({ token: identity.agentId, claimed: message.agent_id }, 'Closing a station that claims another station\'s id');
+          socket.close(LinkCloseCode.WrongStation, `This token belongs to station ${identity.agentId}`.slice(0, 120));
+          return;
+        }
         connection = this.accept(socket, message, log);
         return;
       }

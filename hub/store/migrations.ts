@@ -85,4 +85,15 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (job_id, line)
   );
   `,
+  `
+  -- Stations allowed to connect: a hash of each one's token, never the token.
+  CREATE TABLE stations (
+    agent_id   TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    token_hash BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE TABLE secrets (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  `,
 ];

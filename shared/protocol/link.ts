@@ -118,6 +118,8 @@ export const LinkCloseCode = {
   BadHello: 4002,
   Replaced: 4003,
   BadMessage: 4004,
+  Revoked: 4005,
+  WrongStation: 4006,
 } as const;
 
 export const LINK_PATH = '/agent';

@@ -63,6 +63,19 @@ export type JobLogPage = z.infer<typeof JobLogPage>;
 
 /** Body of POST /api/drives/:agent/:drive/rip. */
 export const RipBody = z.object({ titles: TitleSelection.optional() }).strict();
+/** Body of POST /api/login. */
+export const LoginBody = z.object({ password: z.string().min(1).max(1024) }).strict();
+
+/** GET /api/session: what this browser may do. */
+export const SessionInfo = z.object({
+  signed_in: z.boolean(),
+  password_set: z.boolean(),
+  can_view: z.boolean(),
+  can_change: z.boolean(),
+  view_requires_login: z.boolean(),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
+
 /** Body of POST /api/jobs/:id/titles. */
 export const SelectTitlesBody = z.object({ selected: TitleSelection }).strict();
 

@@ -110,6 +110,8 @@ export class DashboardState {
   /** True while a snapshot is being fetched: live messages wait in `buffer`. */
   syncing = true;
   private buffer: DashboardMessage[] = [];
+  /** The revision a socket's hello gave while a snapshot was being fetched: the snapshot must reach it. */
+  private helloRev: number | undefined;
   private bufferOverflowed = false;
   private dirty: Dirty = freshDirty();
 
@@ -190,8 +192,9 @@ export class DashboardState {
     this.syncing = false;
     const buffered = this.buffer;
     this.buffer = [];
-    let resync = this.bufferOverflowed;
+    let resync = this.bufferOverflowed || (this.helloRev !== undefined && snapshot.rev < this.helloRev);
     this.bufferOverflowed = false;
+    this.helloRev = undefined;
     for (const message of buffered) {
       if ('rev' in message && message.rev !== undefined && message.rev < snapshot.rev) continue;
       if (this.apply(message, now).resync) resync = true;
@@ -248,8 +251,13 @@ export class DashboardState {
    */
   apply(message: DashboardMessage, now: number): ApplyResult {
     if (message.type === 'hello') {
+      // A snapshot on its way: it must be at least as new as this hello, or what came between is missing.
+      if (this.syncing) {
+        this.helloRev = message.rev;
+        return { resync: false };
+      }
       // A (re)connected socket: anything may have happened while it was down, unless the revision says nothing did.
-      return { resync: this.rev === undefined || message.rev !== this.rev || this.syncing };
+      return { resync: this.rev === undefined || message.rev !== this.rev };
     }
     if (message.type === 'error') return { resync: false };
     if (this.syncing) {
@@ -443,6 +451,19 @@ export class DashboardState {
     lines.push(...message.lines);
     if (lines.length > LOG_LINES_KEPT) lines.splice(0, lines.length - LOG_LINES_KEPT);
     this.dirty.logs.add(message.job_id);
+  }
+
+  /** Redraws a drive's card: the page's own state for it changed (an action in flight, a notice, a countdown). */
+  redrawDrive(key: string): void {
+    this.dirty.drives.add(key);
+  }
+
+  redrawJob(jobId: number): void {
+    this.dirty.jobs.add(jobId);
+  }
+
+  redrawHistory(): void {
+    this.dirty.history = true;
   }
 
   // ---- Helpers

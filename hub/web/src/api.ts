@@ -1,0 +1,102 @@
+// The hub's REST API as the page uses it: GETs validated with the shared zod schemas (so an answer that does not
+// match the protocol is an error here, not a broken view), each with the hub revision it reflects
+// (X-Discbridge-Revision), and the commands (rip, cancel, eject, rescan, select titles) whose refusals come back as
+// the hub's own short sentence ("Drive is busy").
+import { z } from 'zod';
+import {
+  AgentRecord, ApiError, DriveRecord, JobDetail, JobLogPage, JobPage, type JobState, type RipBody, type SelectTitlesBody,
+} from '../../../shared/index.js';
+
+/** A failed request, with the sentence to show a person. */
+export class RequestError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export interface Revisioned<T> {
+  data: T;
+  /** The hub revision the answer reflects. */
+  rev: number;
+}
+
+const GET_TIMEOUT_MS = 15_000;
+/** Commands wait for the station's answer, which the hub gives up on after 10 s. */
+const COMMAND_TIMEOUT_MS = 20_000;
+
+async function request(path: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    return await fetch(path, { ...init, signal: controller.signal, credentials: 'same-origin', cache: 'no-store' });
+  } catch (error) {
+    if (controller.signal.aborted) throw new RequestError(0, 'The hub did not answer in time');
+    throw new RequestError(0, navigator.onLine === false ? 'This device is offline' : 'Cannot reach the hub');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The hub's `{error}` sentence, or a plain description of the status. */
+async function refusal(response: Response): Promise<RequestError> {
+  const body = await response.json().catch(() => undefined);
+  const parsed = ApiError.safeParse(body);
+  if (parsed.success && parsed.data.error) return new RequestError(response.status, parsed.data.error);
+  const plain: Record<number, string> = { 401: 'Sign in to do that', 403: 'Not allowed', 404: 'Not found', 503: 'The station is offline', 504: 'The station did not answer' };
+  return new RequestError(response.status, plain[response.status] ?? `The hub answered ${response.status}`);
+}
+
+async function get<S extends z.ZodType>(path: string, schema: S): Promise<Revisioned<z.infer<S>>> {
+  const response = await request(path, { headers: { Accept: 'application/json' } }, GET_TIMEOUT_MS);
+  if (!response.ok) throw await refusal(response);
+  const rev = Number(response.headers.get('X-Discbridge-Revision'));
+  const result = schema.safeParse(await response.json().catch(() => undefined));
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new RequestError(response.status, `The hub's answer to ${path} does not match the protocol${issue ? ` (at ${issue.path.join('.') || 'the top'}: ${issue.message})` : ''}`);
+  }
+  if (!Number.isInteger(rev) || rev < 0) throw new RequestError(response.status, `The hub's answer to ${path} has no revision`);
+  return { data: result.data, rev };
+}
+
+async function post(path: string, body?: unknown): Promise<void> {
+  const response = await request(path, {
+    method: 'POST',
+    headers: body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  }, COMMAND_TIMEOUT_MS);
+  if (!response.ok) throw await refusal(response);
+}
+
+export interface JobFilter {
+  agent_id?: string | undefined;
+  drive_id?: string | undefined;
+  state?: JobState | undefined;
+  before?: number | undefined;
+  limit?: number;
+}
+
+function query(filter: JobFilter): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(filter)) if (value !== undefined) params.set(key, String(value));
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+const drivePath = (agentId: string, driveId: string, action: string) =>
+  `/api/drives/${encodeURIComponent(agentId)}/${encodeURIComponent(driveId)}/${action}`;
+
+export const api = {
+  agents: () => get('/api/agents', z.array(AgentRecord)),
+  drives: () => get('/api/drives', z.array(DriveRecord)),
+  jobs: (filter: JobFilter) => get(`/api/jobs${query(filter)}`, JobPage),
+  job: (jobId: number) => get(`/api/jobs/${jobId}`, JobDetail),
+  jobLog: (jobId: number) => get(`/api/jobs/${jobId}/log`, JobLogPage),
+
+  cancel: (jobId: number) => post(`/api/jobs/${jobId}/cancel`),
+  eject: (agentId: string, driveId: string) => post(drivePath(agentId, driveId, 'eject')),
+  rescan: (agentId: string, driveId: string) => post(drivePath(agentId, driveId, 'rescan')),
+  rip: (agentId: string, driveId: string, titles?: number[]) =>
+    post(drivePath(agentId, driveId, 'rip'), (titles === undefined ? {} : { titles }) satisfies RipBody),
+  selectTitles: (jobId: number, selected: number[]) => post(`/api/jobs/${jobId}/titles`, { selected } satisfies SelectTitlesBody),
+};

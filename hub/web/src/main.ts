@@ -1,0 +1,397 @@
+// The dashboard page's wiring: builds the views, connects the socket, loads snapshots through REST (on start, after
+// every reconnect and on a revision gap, keeping the old view on screen until the new one is complete), feeds live
+// messages to the model, renders what changed once per animation frame, and carries out people's actions with
+// confirmation, progress and their result (or the hub's refusal, word for word).
+import { api, RequestError } from './api.js';
+import { Connection, socketUrl, type ConnectionStatus } from './connection.js';
+import { DashboardState, driveKey, isFinished, type DriveView, type HistoryQuery, type JobView, type Snapshot } from './state.js';
+import type { Actions, Notice, ViewContext } from './view/context.js';
+import { confirmDialog, jobPanel, toasts } from './view/dialogs.js';
+import { h } from './view/dom.js';
+import { headerView } from './view/header.js';
+import { historyView, type HistoryControls } from './view/history.js';
+import { stationsView } from './view/stations.js';
+
+const PAGE_SIZE = 50;
+/** Set once the station list first shows real content: the benchmark's "time to first render". */
+export const FIRST_RENDER_MARK = 'discbridge:stations-rendered';
+
+const state = new DashboardState();
+const pending = new Set<string>();
+const notices = new Map<string, Notice>();
+/** Selections being edited (jobs waiting for "rip now"), or being sent (running jobs), by job id. */
+const drafts = new Map<number, Set<number>>();
+
+/** Runs `task` over `items` with at most `limit` at a time. */
+async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+// ---- Views
+
+const actions: Actions = {
+  ripNow: (drive, job) => void ripNow(drive, job),
+  cancel: (job) => void cancel(job),
+  eject: (drive, job) => void eject(drive, job),
+  rescan: (drive) => void rescan(drive),
+  toggleTitle: (job, titleId, selected) => void toggleTitle(job, titleId, selected),
+  openJob: (jobId) => openJob(jobId),
+};
+
+const ctx: ViewContext = {
+  state,
+  now: () => Date.now(),
+  actions,
+  draftSelection: (jobId) => drafts.get(jobId),
+  pending,
+  notice: (key) => notices.get(key),
+};
+
+/** The history page wanted: filters, and the cursors of the newer pages (for "Newer"). */
+let historyQuery: HistoryQuery = {};
+let newerCursors: (number | undefined)[] = [];
+let historyLoading = false;
+
+const historyControls: HistoryControls = {
+  query: (query) => {
+    newerCursors = [];
+    void loadHistory({ ...query });
+  },
+  older: () => {
+    const before = state.history.next_before;
+    if (before === undefined) return;
+    newerCursors.push(historyQuery.before);
+    void loadHistory({ ...historyQuery, before });
+  },
+  newer: () => {
+    const before = newerCursors.pop();
+    const { before: _old, ...filters } = historyQuery;
+    void loadHistory(before === undefined ? filters : { ...filters, before });
+  },
+  page: () => newerCursors.length + 1,
+  loading: () => historyLoading,
+};
+
+const header = headerView(ctx);
+const stations = stationsView(ctx);
+const history = historyView(ctx, historyControls);
+const panel = jobPanel(ctx);
+const confirm = confirmDialog();
+const toast = toasts();
+
+const banner = h('div', { class: 'banner', attrs: { role: 'alert' } });
+banner.hidden = true;
+const app = document.getElementById('app') ?? document.body;
+app.replaceChildren(
+  header.el,
+  banner,
+  h('main', { attrs: { id: 'main' } },
+    h('section', { class: 'stations-section', attrs: { 'aria-label': 'Stations and drives' } }, stations.el),
+    history.el,
+  ),
+  confirm.el, panel.el, toast.el,
+);
+
+// ---- Rendering: what changed, once per frame
+
+let frame = 0;
+let firstRender = true;
+
+function schedule(): void {
+  if (frame === 0) frame = requestAnimationFrame(render);
+}
+
+function render(): void {
+  frame = 0;
+  const dirty = state.takeDirty();
+  if (dirty.structure) stations.render();
+  else if (dirty.drives.size > 0) stations.render(dirty.drives);
+  if (dirty.structure || dirty.drives.size > 0) header.render();
+  if (dirty.history || dirty.structure || state.historyIds.some((id) => dirty.jobs.has(id))) history.render();
+  if (panel.jobId !== undefined) {
+    if (dirty.structure || dirty.jobs.has(panel.jobId)) panel.render();
+    if (dirty.logs.has(panel.jobId)) panel.renderLog();
+  }
+  if (firstRender && state.hasSnapshot) {
+    firstRender = false;
+    performance.mark(FIRST_RENDER_MARK);
+    document.body.dataset.ready = 'true';
+  }
+}
+
+// ---- Snapshots through REST
+
+let resyncing = false;
+let resyncAgain = false;
+let retryTimer: ReturnType<typeof setTimeout> | undefined;
+let socketOpen = false;
+
+async function loadSnapshot(): Promise<Snapshot> {
+  const query = historyQuery;
+  const [agents, drives, page] = await Promise.all([api.agents(), api.drives(), api.jobs({ ...query, limit: PAGE_SIZE })]);
+  const wanted = new Set(drives.data.flatMap((d) => (d.job_id === undefined ? [] : [d.job_id])));
+  if (panel.jobId !== undefined) wanted.add(panel.jobId);
+  const revs = [agents.rev, drives.rev, page.rev];
+  const jobs: Snapshot['jobs'] = [];
+  await eachLimited([...wanted], 6, async (id) => {
+    try {
+      const detail = await api.job(id);
+      revs.push(detail.rev);
+      jobs.push(detail.data);
+    } catch (error) {
+      if (!(error instanceof RequestError && error.status === 404)) throw error;
+    }
+  });
+  return { rev: Math.min(...revs), agents: agents.data, drives: drives.data, jobs, history: { query, ...page.data } };
+}
+
+async function resync(): Promise<void> {
+  if (resyncing) {
+    resyncAgain = true;
+    return;
+  }
+  resyncing = true;
+  clearTimeout(retryTimer);
+  try {
+    do {
+      resyncAgain = false;
+      state.beginResync();
+      showConnection();
+      const snapshot = await loadSnapshot();
+      if (state.applySnapshot(snapshot, Date.now()).resync) resyncAgain = true;
+      historyDetails.clear();
+      loadHistoryDetails();
+    } while (resyncAgain);
+  } catch (error) {
+    // The hub is unreachable or answered nonsense: the old view stays; try again while the socket is up
+    // (a reconnect starts a new reload anyway).
+    console.warn('Reload failed:', error);
+    if (socketOpen) retryTimer = setTimeout(() => void resync(), 2000);
+    if (error instanceof RequestError && error.status !== 0) banner.textContent = error.message;
+  } finally {
+    resyncing = false;
+    showConnection();
+    schedule();
+  }
+}
+
+async function loadHistory(query: HistoryQuery): Promise<void> {
+  historyQuery = query;
+  historyLoading = true;
+  state.redrawHistory();
+  schedule();
+  try {
+    const page = await api.jobs({ ...query, limit: PAGE_SIZE });
+    if (historyQuery !== query) return; // a newer choice overtook this one
+    state.applyHistory({ query, ...page.data }, page.rev, Date.now());
+    loadHistoryDetails();
+  } catch (error) {
+    toast.show('error', `Could not load the history: ${(error as Error).message}`);
+  } finally {
+    if (historyQuery === query) historyLoading = false;
+    state.redrawHistory();
+    schedule();
+  }
+}
+
+/** Titles of the finished jobs on the history page (for files and average speed), fetched once each. */
+const historyDetails = new Set<number>();
+
+function loadHistoryDetails(): void {
+  const wanted = state.historyJobs().filter((job) => isFinished(job.state) && !job.titles && !historyDetails.has(job.job_id)).map((job) => job.job_id);
+  for (const id of wanted) historyDetails.add(id);
+  void eachLimited(wanted, 3, async (id) => loadDetail(id).catch(() => historyDetails.delete(id)));
+}
+
+async function loadDetail(jobId: number): Promise<void> {
+  const detail = await api.job(jobId);
+  state.applyJobDetail(detail.data, detail.rev, Date.now());
+  schedule();
+}
+
+// ---- The live socket
+
+let connectionStatus: ConnectionStatus = { state: 'connecting', attempt: 1, since: Date.now() };
+let warnedInvalid = false;
+
+function showConnection(): void {
+  header.setConnection(connectionStatus, state.syncing || resyncing);
+  const down = connectionStatus.state === 'closed' && state.hasSnapshot;
+  banner.hidden = !down;
+  if (down) banner.textContent = `${connectionStatus.state === 'closed' ? connectionStatus.reason : ''}. Showing what was known then; reconnecting…`;
+}
+
+const connection = new Connection(socketUrl(location), {
+  message(message) {
+    const result = state.apply(message, Date.now());
+    if (result.resync) void resync();
+    if (message.type === 'job_update' && isFinished(message.state)) {
+      // Its final record: the real finish time and the files.
+      void loadDetail(message.job_id).catch(() => undefined);
+    }
+    if (message.type === 'error') console.warn('Hub:', message.message);
+    schedule();
+  },
+  status(next) {
+    connectionStatus = next;
+    socketOpen = next.state === 'open';
+    showConnection();
+  },
+  invalid(error) {
+    console.warn('Ignored a frame that does not match the protocol:', error);
+    if (!warnedInvalid) toast.show('error', `The hub sent a message this page does not understand (${error}); it was ignored.`);
+    warnedInvalid = true;
+  },
+});
+
+// ---- Actions
+
+function jobLabel(job: JobView | undefined, drive?: DriveView): string {
+  return job?.volume_label || drive?.volume_label || (job ? `job ${job.job_id}` : 'the disc');
+}
+
+function setNotice(key: string | undefined, notice: Notice): void {
+  toast.show(notice.kind, notice.text);
+  if (key === undefined) return;
+  notices.set(key, notice);
+  state.redrawDrive(key);
+  schedule();
+  setTimeout(() => {
+    if (notices.get(key) !== notice) return;
+    notices.delete(key);
+    state.redrawDrive(key);
+    schedule();
+  }, notice.kind === 'error' ? 15_000 : 6000);
+}
+
+/** Runs one command: its button shows it in flight; the result or the refusal is shown on the drive and in a toast. */
+async function command(pendingKey: string, noticeKey: string | undefined, run: () => Promise<void>, done: string, failed: string): Promise<boolean> {
+  if (pending.has(pendingKey)) return false;
+  pending.add(pendingKey);
+  if (noticeKey) state.redrawDrive(noticeKey);
+  if (panel.jobId !== undefined) state.redrawJob(panel.jobId);
+  schedule();
+  try {
+    await run();
+    setNotice(noticeKey, { kind: 'ok', text: done });
+    return true;
+  } catch (error) {
+    setNotice(noticeKey, { kind: 'error', text: `${failed}: ${error instanceof Error ? error.message : String(error)}` });
+    return false;
+  } finally {
+    pending.delete(pendingKey);
+    if (noticeKey) state.redrawDrive(noticeKey);
+    if (panel.jobId !== undefined) state.redrawJob(panel.jobId);
+    schedule();
+  }
+}
+
+function keyOfJobDrive(job: JobView): string | undefined {
+  return job.drive_id === undefined ? undefined : driveKey(job.agent_id, job.drive_id);
+}
+
+async function ripNow(drive: DriveView, job: JobView | undefined): Promise<void> {
+  const key = driveKey(drive.agent_id, drive.drive_id);
+  const titles = job?.state === 'ready' ? [...(drafts.get(job.job_id) ?? (job.titles ?? []).filter((t) => t.selected).map((t) => t.title_id))].sort((a, b) => a - b) : undefined;
+  const ok = await command(`rip:${key}`, key, () => api.rip(drive.agent_id, drive.drive_id, titles),
+    `Ripping ${jobLabel(job, drive)}${titles ? ` (${titles.length} title${titles.length === 1 ? '' : 's'})` : ''}`, 'Could not start the rip');
+  if (ok && job) drafts.delete(job.job_id);
+}
+
+async function cancel(job: JobView): Promise<void> {
+  const sure = await confirm.ask({
+    title: `Cancel the rip of ${jobLabel(job)}?`,
+    message: `The station stops ${job.drive_id ? `${job.drive_id} ` : ''}now and deletes the unfinished file. Titles already ripped are kept.`,
+    confirm: 'Cancel rip',
+    keep: 'Keep ripping',
+  });
+  if (!sure) return;
+  await command(`cancel:${job.job_id}`, keyOfJobDrive(job), () => api.cancel(job.job_id), `Cancelled ${jobLabel(job)}`, 'Could not cancel');
+}
+
+async function eject(drive: DriveView, job: JobView | undefined): Promise<void> {
+  const busy = job !== undefined && !isFinished(job.state) && job.state !== 'ready';
+  if (busy) {
+    const sure = await confirm.ask({
+      title: `Eject ${drive.drive_id} while it works?`,
+      message: `${drive.drive_id} is ${job.state === 'identifying' ? 'reading' : 'ripping'} ${jobLabel(job, drive)}. Ejecting now would lose that work; the station may refuse while the drive is busy.`,
+      confirm: 'Eject anyway',
+      keep: 'Keep working',
+    });
+    if (!sure) return;
+  }
+  const key = driveKey(drive.agent_id, drive.drive_id);
+  await command(`eject:${key}`, key, () => api.eject(drive.agent_id, drive.drive_id), `Ejected ${jobLabel(job, drive)} from ${drive.drive_id}`, 'Could not eject');
+}
+
+async function rescan(drive: DriveView): Promise<void> {
+  const key = driveKey(drive.agent_id, drive.drive_id);
+  await command(`rescan:${key}`, key, () => api.rescan(drive.agent_id, drive.drive_id), `Reading the titles of ${drive.volume_label || 'the disc'} again`, 'Could not rescan');
+}
+
+async function toggleTitle(job: JobView, titleId: number, selected: boolean): Promise<void> {
+  const current = drafts.get(job.job_id) ?? new Set((job.titles ?? []).filter((t) => t.selected).map((t) => t.title_id));
+  const next = new Set(current);
+  if (selected) next.add(titleId);
+  else next.delete(titleId);
+  drafts.set(job.job_id, next);
+  const key = keyOfJobDrive(job);
+  if (key) state.redrawDrive(key);
+  state.redrawJob(job.job_id);
+  schedule();
+  if (job.state === 'ready') return; // sent with "rip now"
+  // A running job: the station changes its selection now; titles already started keep their course.
+  await command(`titles:${job.job_id}`, key, () => api.selectTitles(job.job_id, [...next].sort((a, b) => a - b)),
+    `${selected ? 'Added' : 'Removed'} title ${titleId}`, 'Could not change the titles');
+  if (drafts.get(job.job_id) === next) drafts.delete(job.job_id);
+  if (key) state.redrawDrive(key);
+  state.redrawJob(job.job_id);
+  schedule();
+}
+
+function openJob(jobId: number): void {
+  state.pinned.add(jobId);
+  state.watchLog(jobId);
+  panel.open(jobId);
+  void loadDetail(jobId).catch((error: Error) => toast.show('error', `Could not load job ${jobId}: ${error.message}`));
+  void api.jobLog(jobId).then(
+    (log) => {
+      if (panel.jobId !== jobId) return;
+      state.openLog(jobId, log.data.lines);
+      schedule();
+    },
+    (error: Error) => {
+      if (panel.jobId === jobId) state.openLog(jobId, [{ at: Date.now(), level: 'warn', text: `The log could not be loaded: ${error.message}` }]);
+      schedule();
+    },
+  );
+}
+
+panel.onClose((jobId) => {
+  state.pinned.delete(jobId);
+  state.closeLog(jobId);
+});
+
+// ---- Clock: countdowns tick, relative times age
+
+let ticks = 0;
+setInterval(() => {
+  ticks++;
+  header.tick();
+  for (const drive of state.drives.values()) {
+    const job = state.jobOnDrive(drive);
+    if (job && job.eta_at !== undefined && !isFinished(job.state)) state.redrawDrive(driveKey(drive.agent_id, drive.drive_id));
+  }
+  if (panel.jobId !== undefined) state.redrawJob(panel.jobId);
+  if (ticks % 30 === 0) state.redrawHistory();
+  schedule();
+}, 1000);
+
+header.tick();
+showConnection();
+connection.start();
+void resync();
