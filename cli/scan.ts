@@ -1,5 +1,6 @@
 // `discbridge scan DEVICE [--json]`: what the configured ripper sees on a disc, without ripping it.
 import { discoveredTitle } from '../agent/jobs/discovered-title.js';
+import { clock, humanBytes } from '../agent/jobs/human-units.js';
 import type { Ripper } from '../agent/rippers/ripper.js';
 
 export async function scanCommand(ripper: Ripper, device: string, json: boolean, minTitleSeconds: number): Promise<number> {
@@ -27,7 +28,7 @@ export async function scanCommand(ripper: Ripper, device: string, json: boolean,
       title.selected ? 'rip ' : 'skip',
       clock(title.duration_seconds),
       `${title.chapters} ch`,
-      bytes(title.expected_size_bytes),
+      humanBytes(title.expected_size_bytes),
       title.name ?? '',
       title.source_file ?? '',
     ].filter(Boolean).join('  '));
@@ -35,15 +36,4 @@ export async function scanCommand(ripper: Ripper, device: string, json: boolean,
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
-}
-
-function clock(seconds: number): string {
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  return `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}`;
-}
-
-function bytes(count: number): string {
-  return count >= 1e9 ? `${(count / 1e9).toFixed(1)} GB` : `${(count / 1e6).toFixed(1)} MB`;
 }

@@ -9,6 +9,7 @@ import { RipError, type DiscTitle, type Ripper } from '../rippers/ripper.js';
 import type { TranscodeProfile, Transcoder } from '../transcoders/transcoder.js';
 import { discoveredTitle } from './discovered-title.js';
 import { JobLog } from './job-log.js';
+import { clock, humanBytes } from './human-units.js';
 import { pathInside, safeName, titleFileName } from './naming.js';
 import { RateMeter, formatSpeed, jobProgress, type TitleSpan } from './progress-math.js';
 
@@ -255,7 +256,7 @@ export class JobRunner {
       const size = (await stat(finalFile)).size;
       this.updateTitle(title, { state: 'completed', match_progress: 100, actual_size_bytes: size, expected_size_bytes: size, output_filename: basename(finalFile) });
       this.log.info({ title: title.titleId, file: finalFile, bytes: size }, 'Title ripped');
-      this.jobLog.write('info', `Title ${title.titleId} ripped: ${basename(finalFile)} (${megabytes(size)})`);
+      this.jobLog.write('info', `Title ${title.titleId} ripped: ${basename(finalFile)} (${humanBytes(size)})`);
       return finalFile;
     } catch (error) {
       await rm(partialFile, { force: true });
@@ -292,7 +293,7 @@ export class JobRunner {
         const size = (await stat(finalFile)).size;
         this.updateTitle(title, { state: 'completed', match_progress: 100, actual_size_bytes: size, output_filename: basename(finalFile) });
         this.log.info({ title: title.titleId, file: finalFile, bytes: size, keptRip: step.keepRip }, 'Title transcoded');
-        this.jobLog.write('info', `Title ${title.titleId} transcoded: ${basename(finalFile)} (${megabytes(size)})${step.keepRip ? '' : '; the rip was removed'}`);
+        this.jobLog.write('info', `Title ${title.titleId} transcoded: ${basename(finalFile)} (${humanBytes(size)})${step.keepRip ? '' : '; the rip was removed'}`);
       } catch (error) {
         await rm(partialFile, { force: true });
         const outcome = await this.titleFailed(title, error, folder);
@@ -463,16 +464,6 @@ function describeFsError(error: unknown): string {
     case 'ENOENT': return 'a file or folder is missing';
     default: return code ? `error ${code}` : 'unexpected error';
   }
-}
-
-function clock(seconds: number): string {
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  return `${h}:${String(m).padStart(2, '0')}:${String(seconds % 60).padStart(2, '0')}`;
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
 function round2(value: number): number {
