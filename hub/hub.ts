@@ -13,6 +13,7 @@ import { StationRegistry } from './auth/station-registry.js';
 import { ConnectionLimits } from './http/connection-limits.js';
 import { DashboardServer } from './dashboard/dashboard-server.js';
 import { refuseUpgrade } from './http/auth.js';
+import { StaticFiles } from './http/static-files.js';
 import { AgentServer } from './link/agent-server.js';
 import { openDatabase, type Db } from './store/database.js';
 import { StationStore } from './store/station-store.js';
@@ -88,9 +89,11 @@ export class Hub {
     const api = new RestApi({ store, agents, dashboards, access, limits, logger: logger.child({ component: 'api' }), commandTimeoutMs: 10_000 });
     dashboards.start();
     agents.start();
+    const page = new StaticFiles();
 
     const handler: RequestListener = (request, response) => {
-      api.handle(request, response).then((handled) => {
+      // The REST API first, then the dashboard page's files.
+      api.handle(request, response).then((handled) => handled || page.handle(request, response)).then((handled) => {
         if (handled) return;
         response.writeHead(404, { 'Content-Type': 'application/json' });
         response.end(JSON.stringify({ error: 'Not found' }));

@@ -4,7 +4,7 @@
 // the hub's own short sentence ("Drive is busy").
 import { z } from 'zod';
 import {
-  AgentRecord, ApiError, DriveRecord, JobDetail, JobLogPage, JobPage, type JobState, type RipBody, type SelectTitlesBody,
+  AgentRecord, ApiError, DriveRecord, JobDetail, JobLogPage, JobPage, RipBody, SelectTitlesBody, type JobState,
 } from '../../../shared/index.js';
 
 /** A failed request, with the sentence to show a person. */
@@ -97,6 +97,6 @@ export const api = {
   eject: (agentId: string, driveId: string) => post(drivePath(agentId, driveId, 'eject')),
   rescan: (agentId: string, driveId: string) => post(drivePath(agentId, driveId, 'rescan')),
   rip: (agentId: string, driveId: string, titles?: number[]) =>
-    post(drivePath(agentId, driveId, 'rip'), (titles === undefined ? {} : { titles }) satisfies RipBody),
-  selectTitles: (jobId: number, selected: number[]) => post(`/api/jobs/${jobId}/titles`, { selected } satisfies SelectTitlesBody),
+    post(drivePath(agentId, driveId, 'rip'), (titles === undefined ? {} : { titles }) satisfies z.infer<typeof RipBody>),
+  selectTitles: (jobId: number, selected: number[]) => post(`/api/jobs/${jobId}/titles`, { selected } satisfies z.infer<typeof SelectTitlesBody>),
 };

@@ -2,6 +2,7 @@
 // every reconnect and on a revision gap, keeping the old view on screen until the new one is complete), feeds live
 // messages to the model, renders what changed once per animation frame, and carries out people's actions with
 // confirmation, progress and their result (or the hub's refusal, word for word).
+import './zod-config.js'; // first: before any schema is made
 import { api, RequestError } from './api.js';
 import { Connection, socketUrl, type ConnectionStatus } from './connection.js';
 import { DashboardState, driveKey, isFinished, type DriveView, type HistoryQuery, type JobView, type Snapshot } from './state.js';
@@ -204,7 +205,7 @@ const historyDetails = new Set<number>();
 function loadHistoryDetails(): void {
   const wanted = state.historyJobs().filter((job) => isFinished(job.state) && !job.titles && !historyDetails.has(job.job_id)).map((job) => job.job_id);
   for (const id of wanted) historyDetails.add(id);
-  void eachLimited(wanted, 3, async (id) => loadDetail(id).catch(() => historyDetails.delete(id)));
+  void eachLimited(wanted, 3, async (id) => loadDetail(id).catch(() => void historyDetails.delete(id)));
 }
 
 async function loadDetail(jobId: number): Promise<void> {

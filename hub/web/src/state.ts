@@ -43,7 +43,7 @@ export interface HistoryQuery {
 export interface HistoryPage {
   query: HistoryQuery;
   jobs: JobRecord[];
-  next_before?: number;
+  next_before?: number | undefined;
 }
 
 export interface Snapshot {

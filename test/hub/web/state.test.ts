@@ -70,7 +70,15 @@ describe('snapshots', () => {
     const state = loaded(10);
     expect(state.apply({ type: 'hello', server: 'hub', version: '1', protocol: 2, rev: 10 }, NOW)).toEqual({ resync: false });
     expect(state.apply({ type: 'hello', server: 'hub', version: '1', protocol: 2, rev: 12 }, NOW)).toEqual({ resync: true });
-    expect(new DashboardState().apply({ type: 'hello', server: 'hub', version: '1', protocol: 2, rev: 0 }, NOW)).toEqual({ resync: true });
+  });
+
+  it('a hello that arrives while the first snapshot is on its way: the snapshot must be at least that new', () => {
+    const state = new DashboardState();
+    expect(state.apply({ type: 'hello', server: 'hub', version: '1', protocol: 2, rev: 12 }, NOW)).toEqual({ resync: false });
+    // The snapshot was read before the socket opened: what happened between (rev 11, 12) reached neither.
+    expect(state.applySnapshot(snapshot(10), NOW)).toEqual({ resync: true });
+    state.beginResync();
+    expect(state.applySnapshot(snapshot(12), NOW)).toEqual({ resync: false });
   });
 
   it('keeps the old view while a reload runs, buffers live messages, then applies only those newer than the snapshot', () => {

@@ -85,7 +85,7 @@ function historyRow(ctx: ViewContext, jobId: number): Row {
       const list = outputFiles(job);
       const folder = job.output_dir ? `${job.output_dir}/` : '';
       setText(files, list.length === 0 ? (job.titles || !isFinished(job.state) ? (folder || '—') : '…')
-        : list.length === 1 ? `${folder}${list[0]}` : `${folder} · ${list.length} files`);
+        : list.length === 1 ? `${folder}${list[0]}` : `${folder ? `${folder} · ` : ''}${list.length} files`);
       setAttr(files, 'title', list.length > 0 ? list.map((f) => folder + f).join('\n') : undefined);
       setText(error, job.error_message ?? '');
       show(error, job.error_message !== undefined && job.state !== 'completed');

@@ -1,7 +1,7 @@
 // A job's live progress (big percentage, job bar, phase, "title N of M", speed, ETA as a time of day and a
 // countdown) and its title list (per-title bars, duration, size, selection checkboxes, files, errors). Used on the
 // drive cards and in the job panel.
-import { formatBytes, formatDuration, formatEta, formatPercent, formatSpeed, jobStateName, titleStateName } from '../format.js';
+import { formatBytes, formatDuration, formatEta, formatPercent, formatSpeed, titleStateName } from '../format.js';
 import { isFinished, titlePosition, type JobView } from '../state.js';
 import type { TitleRecord, TitleState } from '../../../../shared/index.js';
 import type { ViewContext } from './context.js';
@@ -23,12 +23,10 @@ export interface JobProgress extends Component {
   update(job: JobView): void;
 }
 
-/** The big numbers of a running job. */
+/** The big numbers of a running job (its phase is said by the card or panel heading above it). */
 export function jobProgress(ctx: ViewContext): JobProgress {
   const percent = h('span', 'big-number');
   const percentSign = h('span', 'big-unit', '%');
-  const phaseIcon = h('span', 'phase-icon');
-  const phase = h('span', 'phase-name');
   const position = h('span', 'phase-position');
   const speed = h('span', 'fact-value');
   const etaClock = h('span', 'fact-value');
@@ -39,7 +37,7 @@ export function jobProgress(ctx: ViewContext): JobProgress {
   const el = h('div', 'job-progress',
     h('div', 'job-top',
       h('div', 'big', percent, percentSign),
-      h('div', 'job-phase', h('div', 'phase', phaseIcon, phase), position),
+      h('div', 'job-phase', position),
     ),
     bar.el,
     h('div', 'facts', speedFact, etaFact),
@@ -52,8 +50,6 @@ export function jobProgress(ctx: ViewContext): JobProgress {
       setText(percent, value === undefined ? '–' : formatPercent(value).replace('%', ''));
       show(percentSign, value !== undefined);
       bar.set(job.state === 'identifying' && value === undefined ? undefined : value ?? 0);
-      setIcon(phaseIcon, jobIcon(job));
-      setText(phase, jobStateName(job.state));
       const at = titlePosition(job);
       setText(position, job.state === 'identifying' ? 'Reading the disc…' : at ? `Title ${at.index} of ${at.total}` : '');
       show(speedFact, working);
