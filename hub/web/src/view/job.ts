@@ -110,9 +110,11 @@ function titleRow(ctx: ViewContext, titleId: number): TitleRow {
       setAttr(el, 'data-state', title.state);
       setClass(el, 'unselected', !selected);
       setText(name, title.name ?? '');
-      const size = title.actual_size_bytes !== undefined && title.state !== 'completed'
-        ? `${formatBytes(title.actual_size_bytes)} of ${formatBytes(title.expected_size_bytes)}`
-        : formatBytes(title.actual_size_bytes ?? title.expected_size_bytes);
+      // Sizes before the end are estimates; the file's own size only once it has one.
+      const written = title.actual_size_bytes ?? 0;
+      const size = title.state === 'completed' && title.actual_size_bytes !== undefined ? formatBytes(title.actual_size_bytes)
+        : written > 0 ? `${formatBytes(written)} of ≈${formatBytes(title.expected_size_bytes)}`
+        : `≈${formatBytes(title.expected_size_bytes)}`;
       setText(meta, `${formatDuration(title.duration_seconds)} · ${size}${title.chapters ? ` · ${title.chapters} ch` : ''}`);
       setIcon(stateIcon, TITLE_ICONS[title.state]);
       setText(stateText, titleStateName(title.state));

@@ -58,7 +58,8 @@ function driveCard(ctx: ViewContext, key: string): DriveCard {
   log.prepend(icon('log'));
   const actions = h('div', 'drive-actions', rip, cancel, rescan, eject, log);
   const notice = h('p', { class: 'notice', attrs: { role: 'status' } });
-  const el = h('article', { class: 'drive', attrs: { 'data-drive': key } },
+  const [agentId, driveId] = key.split('\u0000');
+  const el = h('article', { class: 'drive', attrs: { 'data-agent': agentId ?? '', 'data-drive': driveId ?? '' } },
     h('header', 'drive-head', statusIcon, h('div', 'drive-title', status, driveName)),
     disc, stale, progress.el, jobError, titles.el, actions, notice,
   );
@@ -79,6 +80,7 @@ function driveCard(ctx: ViewContext, key: string): DriveCard {
       current = { drive, job };
       const st = driveStatus(drive, job);
       setAttr(el, 'data-status', st);
+      setAttr(el, 'data-job', job ? String(job.job_id) : undefined);
       setAttr(el, 'aria-label', `Drive ${drive.drive_id}: ${statusText(st, job)}`);
       setIcon(statusIcon, STATUS_ICON[st]);
       setText(status, statusText(st, job));
@@ -143,6 +145,7 @@ function stationCard(ctx: ViewContext): StationCard {
     update(agent, drives, onlyDrives) {
       const online = agent.state === 'online';
       setAttr(el, 'data-state', agent.state);
+      setAttr(el, 'data-agent', agent.agent_id);
       setAttr(el, 'aria-label', `Station ${agent.name}: ${online ? 'online' : 'offline'}`);
       setText(name, agent.name);
       setIcon(stateIcon, online ? 'online' : 'offline');
