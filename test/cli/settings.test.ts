@@ -3,6 +3,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SETTINGS, SettingError, loadSettings, settingsHelp } from '../../cli/settings.js';
+import { TOOL_OWNER_VARIABLE } from '../../agent/jobs/recovery.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'discbridge-settings-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,7 +48,9 @@ const DEFAULTS = {
   handbrakePreset: 'Fast 1080p30',
   makemkvcon: 'makemkvcon',
   ffmpeg: 'ffmpeg',
-  heartbeatMs: 10_000,
+  heartbeatMs: 5000,
+  missedHeartbeats: 2,
+  keepPartial: false,
   logLevel: 'info',
 };
 
@@ -88,6 +91,8 @@ describe('loadSettings from the environment and the config file', () => {
         DISCBRIDGE_AGENT_ID: 'station-1.a_b',
         DISCBRIDGE_LOG_LEVEL: 'debug',
         DISCBRIDGE_TOKEN: '  secret  ',
+        DISCBRIDGE_MISSED_HEARTBEATS: '5',
+        DISCBRIDGE_KEEP_PARTIAL: 'true',
       }),
     );
     expect(settings).toMatchObject({
@@ -99,6 +104,8 @@ describe('loadSettings from the environment and the config file', () => {
       agentId: 'station-1.a_b',
       logLevel: 'debug',
       token: 'secret',
+      missedHeartbeats: 5,
+      keepPartial: true,
     });
   });
 
@@ -144,7 +151,9 @@ describe('loadSettings rejects bad values with a SettingError naming the variabl
     ['DISCBRIDGE_POLL_MS', '10', /whole number from 50 to 60000/],
     ['DISCBRIDGE_DEBOUNCE_MS', '60001', /whole number from 0 to 60000/],
     ['DISCBRIDGE_HEARTBEAT_MS', '100', /whole number from 200 to 300000/],
-    ['DISCBRIDGE_TOKEN', 't'.repeat(257), /at most 256 characters/],
+    ['DISCBRIDGE_MISSED_HEARTBEATS', '0', /whole number from 1 to 100/],
+    ['DISCBRIDGE_MISSED_HEARTBEATS', '101', /whole number from 1 to 100/],
+    ['DISCBRIDGE_TOKEN', 't'.repeat(513), /at most 512 characters/],
     ['DISCBRIDGE_HOST', '   ', /non-empty text/],
   ])('%s=%j', (name, value, accepts) => {
     const error = settingError(() => loadSettings(env({ [name]: value })));
@@ -237,7 +246,8 @@ describe('settingsHelp', () => {
       }
     }
     expect(used.size).toBeGreaterThan(0);
-    expect([...used].filter((name) => !known.has(name))).toEqual([]);
+    // The tool-owner marker is not a setting: the agent sets it for the tools it starts (agent/jobs/recovery.ts).
+    expect([...used].filter((name) => !known.has(name) && name !== TOOL_OWNER_VARIABLE)).toEqual([]);
     for (const name of known) expect(help).toContain(name);
   });
 });

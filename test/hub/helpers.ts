@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import pino from 'pino';
 import WebSocket from 'ws';
 import type { z } from 'zod';
-import { Hub } from '../../hub/hub.js';
+import { Hub, type HubConfig } from '../../hub/hub.js';
 import {
-  DASHBOARD_PATH, DashboardMessage, HubMessage, LINK_PATH,
-  type AgentHello, type AgentMessage, type StationEvent,
+  DASHBOARD_PATH, DashboardMessage, HubMessage, LINK_PATH, LINK_PROTOCOL,
+  type AgentHello, type AgentMessage, type StationEvent, type Welcome,
 } from '../../shared/index.js';
 
 export const TOKEN = 'station-token-for-tests';
@@ -33,9 +33,11 @@ export interface TestHub {
   base: string;
 }
 
-export async function startHub(dataDir = tempDir()): Promise<TestHub> {
+export async function startHub(dataDir = tempDir(), extra: Partial<HubConfig> = {}): Promise<TestHub> {
   const hub = new Hub({
-    host: '127.0.0.1', port: 0, dataDir, token: TOKEN, serverName: 'test-hub', version: '0.1.0-test', heartbeatMs: 60_000,
+    host: '127.0.0.1', port: 0, dataDir, sharedToken: TOKEN, serverName: 'test-hub', version: '0.1.0-test', heartbeatMs: 60_000,
+    missedHeartbeats: 2, viewRequiresLogin: false, maxConnections: 500, maxConnectionsPerAddress: 50, maxStationMessagesPerSecond: 2000,
+    ...extra,
   }, silentLogger);
   await hub.start();
   return { hub, dataDir, port: hub.port, base: `http://127.0.0.1:${hub.port}` };
@@ -178,7 +180,7 @@ export function agentPeer(port: number, headers: Record<string, string> = { Auth
 }
 
 export function hello(agentId: string, drives: AgentHello['drives'] = [], extra: Partial<AgentHello> = {}): AgentHello {
-  return { kind: 'hello', agent_id: agentId, name: `Station ${agentId}`, version: '0.1.0', protocol: { min: 1, max: 1 }, drives, ...extra };
+  return { kind: 'hello', agent_id: agentId, name: `Station ${agentId}`, version: '0.1.0', protocol: { ...LINK_PROTOCOL }, drives, ...extra };
 }
 
 /** An agent socket that said hello and got its welcome. */
@@ -210,8 +212,8 @@ export class HubFixture {
     return this.current;
   }
 
-  async start(dataDir?: string): Promise<TestHub> {
-    this.current = await startHub(dataDir);
+  async start(dataDir?: string, extra: Partial<HubConfig> = {}): Promise<TestHub> {
+    this.current = await startHub(dataDir, extra);
     return this.current;
   }
 
@@ -227,11 +229,16 @@ export class HubFixture {
   }
 
   async agent(agentId: string, drives: AgentHello['drives'] = []): Promise<Peer> {
+    return (await this.agentWelcomed(agentId, drives)).peer;
+  }
+
+  /** Like agent(), with the welcome it got (protocol 2: the hub's last_seq and last_job_id for it). */
+  async agentWelcomed(agentId: string, drives: AgentHello['drives'] = []): Promise<{ peer: Peer; welcome: Welcome }> {
     const peer = this.track(agentPeer(this.hub.port));
     await peer.opened;
     peer.send(hello(agentId, drives));
-    await peer.next((m) => m.kind === 'welcome');
-    return peer;
+    const welcome = await peer.next<Welcome>((m) => m.kind === 'welcome');
+    return { peer, welcome };
   }
 
   /** Sends a station event and waits until `dashboard` has it, so the hub has applied it. */

@@ -26,7 +26,7 @@ describe('garbage', () => {
     late.send('\u0000\u0001{{{{');
     expect((await late.closed).code).toBe(LinkCloseCode.BadMessage);
 
-    expect(await api('/health')).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await api('/health')).toMatchObject({ status: 200, body: { status: 'ok' } });
     const agent = await fx.agent('station-1', [sr0]);
     expect(await fx.event(agent, dashboard, 1, job(7, 'ripping'))).toMatchObject({ job_id: 1, state: 'ripping' });
   });
@@ -73,16 +73,33 @@ describe('stop and restart', () => {
     const first = await api('/api/jobs/1');
     expect(jobs.body.jobs.map((j: { job_id: number }) => j.job_id)).toEqual([2, 1]);
 
+    expect(jobs.body.jobs.map((j: { job_id: number; reachable: boolean }) => [j.job_id, j.reachable])).toEqual([[2, true], [1, true]]);
+    const revision = Number((await fetch(`${fx.hub.base}/api/jobs`)).headers.get('X-Discbridge-Revision'));
+
     await fx.restart();
-    expect(await api('/api/jobs')).toEqual(jobs);
+    // The same records, except that the unfinished job now says its station cannot be reached (protocol 2).
+    const after = await api('/api/jobs');
+    expect(after).toEqual({
+      ...jobs,
+      body: { ...jobs.body, jobs: jobs.body.jobs.map((j: { state: string }) => ({ ...j, reachable: j.state !== 'ripping' })) },
+    });
     expect(JobPage.parse(jobs.body)).toEqual(jobs.body);
+    expect(JobPage.parse(after.body)).toEqual(after.body);
+    // The revision survives the restart: 3 events and the agent coming online, then going offline at the stop.
+    expect(revision).toBe(4);
+    const restarted = await fetch(`${fx.hub.base}/api/jobs`);
+    expect(Number(restarted.headers.get('X-Discbridge-Revision'))).toBe(revision + 1);
     expect(await api('/api/jobs/1')).toEqual(first);
     expect(first.body).toMatchObject({ state: 'completed', output_dir: 'The Movie', finished_at: expect.any(String) });
     expect((await api('/api/agents')).body).toMatchObject([{ agent_id: 'station-1', state: 'offline' }]);
     expect((await api('/api/drives')).body).toMatchObject([{ drive_id: '/dev/sr0', job_id: 2, reachable: false }]);
 
     dashboard = await fx.dashboard();
-    agent = await fx.agent('station-1', [sr0]);
+    expect(dashboard.frames.map((f) => JSON.parse(f))[0]).toMatchObject({ type: 'hello', rev: revision + 1 });
+    const welcomed = await fx.agentWelcomed('station-1', [sr0]);
+    agent = welcomed.peer;
+    // The hub tells the station what it stored: the last seq and its highest job number.
+    expect(welcomed.welcome).toMatchObject({ last_seq: 3, last_job_id: 8 });
     // Old seqs are not applied again; the first job_update through is seq 4.
     agent.send(eventEnvelope(3, job(8, 'failed', { error_message: 'replayed' })));
     expect(await fx.event(agent, dashboard, 4, job(8, 'ripping', { progress_percent: 30 }))).toMatchObject({ job_id: 2, progress_percent: 30 });

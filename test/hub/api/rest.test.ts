@@ -32,12 +32,24 @@ function jobUpdate(agentId: string, jobId: number, state: JobState, extra: Parti
 
 describe('GET', () => {
   it('/health', async () => {
-    expect(await api('/health')).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await api('/health')).toMatchObject({
+      status: 200,
+      body: {
+        status: 'ok', uptime_seconds: expect.any(Number), revision: 0, stations_online: 0,
+        dashboards: { clients: 0, slow: 0, dropped: 0 },
+        memory: { rss_bytes: expect.any(Number), heap_used_bytes: expect.any(Number) },
+      },
+    });
+    const dashboard = await fx.dashboard();
+    await fx.agent('station-1');
+    await dashboard.next((m) => m.type === 'agent_update');
+    expect((await api('/health')).body).toMatchObject({ status: 'ok', revision: 1, stations_online: 1, dashboards: { clients: 1, slow: 0, dropped: 0 } });
   });
 
   it('an unknown path is 404 in JSON', async () => {
     expectApiError(await api('/api/nothing'), 404);
-    expectApiError(await api('/'), 404);
+    // `/` is the dashboard page now; a path that is neither the API nor one of its files is still a JSON 404.
+    expectApiError(await api('/no-such-page.json'), 404);
   });
 
   it('/api/agents lists agents online, then offline once gone', async () => {
@@ -73,9 +85,12 @@ describe('GET', () => {
   });
 
   describe('/api/jobs', () => {
+    let one: Peer;
+    let jobsDashboard: Peer;
     beforeEach(async () => {
       const dashboard = await fx.dashboard();
-      const one = await fx.agent('station-1', [sr0]);
+      jobsDashboard = dashboard;
+      one = await fx.agent('station-1', [sr0]);
       const two = await fx.agent('station-2', [sr1]);
       // Hub ids 1..5 in this order.
       await fx.event(one, dashboard, 1, jobUpdate('station-1', 7, 'completed', { drive_id: '/dev/sr0' }));
@@ -111,6 +126,33 @@ describe('GET', () => {
       expect(await ids('state=ripping')).toEqual([5, 3]);
       expect(await ids('state=ripping&agent_id=station-2')).toEqual([]);
       expect(await ids('agent_id=nobody')).toEqual([]);
+    });
+
+    it('says reachable: false for the unfinished jobs of an offline station only (protocol 2)', async () => {
+      const reach = async (): Promise<[number, string, boolean][]> =>
+        (await api('/api/jobs')).body.jobs.map((j: { job_id: number; state: string; reachable: boolean }) => [j.job_id, j.state, j.reachable]);
+      expect(await reach()).toEqual([[5, 'ripping', true], [4, 'identifying', true], [3, 'ripping', true], [2, 'failed', true], [1, 'completed', true]]);
+      await one.close();
+      await jobsDashboard.next((m) => m.type === 'agent_update' && m.agent_id === 'station-1' && m.state === 'offline');
+      // station-1 is gone: its running jobs 5 and 3 may be stale; its completed job 1 is final either way.
+      expect(await reach()).toEqual([[5, 'ripping', false], [4, 'identifying', true], [3, 'ripping', false], [2, 'failed', true], [1, 'completed', true]]);
+      const detail = await api('/api/jobs/5');
+      expect(detail.body).toMatchObject({ job_id: 5, reachable: false });
+      expect(JobDetail.parse(detail.body)).toEqual(detail.body);
+      expect((await api('/api/jobs/1')).body).toMatchObject({ reachable: true });
+      expect((await api('/api/jobs?state=interrupted')).body).toEqual({ jobs: [] });
+    });
+
+    it('answers with X-Discbridge-Revision, the revision of the newest event dashboards have seen', async () => {
+      const dashboard = await fx.dashboard();
+      const agent = await fx.agent('station-3');
+      const online = await dashboard.next((m) => m.type === 'agent_update' && m.agent_id === 'station-3');
+      const event = await fx.event(agent, dashboard, 1, jobUpdate('station-3', 1, 'identifying'));
+      expect(event.rev).toBe((online.rev as number) + 1);
+      for (const path of ['/api/jobs', '/api/agents', '/api/drives', '/api/jobs/6', '/health']) {
+        const response = await fetch(`${fx.hub.base}${path}`);
+        expect(response.headers.get('X-Discbridge-Revision'), path).toBe(String(event.rev));
+      }
     });
 
     it.each(['limit=0', 'limit=1000', 'limit=501', 'limit=abc', 'limit=-5', 'limit=2.5', 'before=abc'])(

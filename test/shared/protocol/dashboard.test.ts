@@ -1,6 +1,6 @@
 // What dashboards receive: hello, agent_update, error and the four station events, all in one union.
 import { describe, expect, it } from 'vitest';
-import { AgentUpdate, DashboardHello, DashboardMessage, ErrorMessage } from '../../../shared/index.js';
+import { AgentUpdate, DASHBOARD_PROTOCOL, DashboardHello, DashboardMessage, ErrorMessage } from '../../../shared/index.js';
 import {
   REMOVE, agentEvent, agentUpdate, dashboardHello, driveEvent, errorMessage, jobUpdate, titleUpdate, titlesDiscovered, welcome,
   withField,
@@ -20,9 +20,21 @@ describe('DashboardMessage', () => {
     for (const event of [driveEvent, titlesDiscovered, titleUpdate, jobUpdate]) expect(DashboardMessage.parse(event)).toEqual(event);
   });
 
-  it('accepts an agent_update without name and version, offline', () => {
+  it('accepts an agent_update without name, version, error and rev, offline', () => {
     const minimal = { type: 'agent_update', agent_id: 'station-1', state: 'offline' };
     expect(DashboardMessage.parse(minimal)).toEqual(minimal);
+  });
+
+  it('protocol 2: a hello must say the revision; revisions and errors have bounds', () => {
+    expect(DashboardMessage.safeParse(withField(dashboardHello, 'rev', REMOVE)).success).toBe(false);
+    expect(DashboardMessage.safeParse(withField(dashboardHello, 'rev', 0)).success).toBe(true);
+    for (const bad of [-1, 0.5, '3', null]) {
+      expect(DashboardMessage.safeParse(withField(dashboardHello, 'rev', bad)).success, String(bad)).toBe(false);
+      expect(DashboardMessage.safeParse(withField(agentUpdate, 'rev', bad)).success, String(bad)).toBe(false);
+    }
+    expect(DashboardMessage.safeParse(withField(agentUpdate, 'error', 'e'.repeat(501))).success).toBe(false);
+    expect(DashboardMessage.safeParse(withField(agentUpdate, 'error', null)).success).toBe(false);
+    expect(DASHBOARD_PROTOCOL).toBe(2);
   });
 
   it('refuses null optional fields, upper-case or unknown agent states, and bad agent ids', () => {

@@ -13,12 +13,12 @@ const examples = [
 ] as const;
 
 const optionalFields: Record<string, string[]> = {
-  drive_event: ['disc_type'],
-  titles_discovered: ['content_type', 'detected_title'],
-  title_update: ['match_progress', 'duration_seconds', 'expected_size_bytes', 'actual_size_bytes', 'output_filename', 'error'],
+  drive_event: ['disc_type', 'rev'],
+  titles_discovered: ['content_type', 'detected_title', 'rev'],
+  title_update: ['match_progress', 'duration_seconds', 'expected_size_bytes', 'actual_size_bytes', 'output_filename', 'error', 'rev'],
   job_update: [
     'drive_id', 'volume_label', 'disc_type', 'progress_percent', 'current_speed', 'eta_seconds', 'current_title',
-    'total_titles', 'error_message', 'output_dir',
+    'total_titles', 'error_message', 'output_dir', 'rev',
   ],
 };
 
@@ -52,6 +52,14 @@ describe.each(examples)('%s', (type, schema, example) => {
     expect(StationEvent.safeParse(withField(example, 'type', type.toUpperCase())).success).toBe(false);
     expect(StationEvent.safeParse(withField(example, 'type', REMOVE)).success).toBe(false);
   });
+
+  it('takes a revision only as a whole number from 0', () => {
+    for (const bad of [-1, 1.5, '3', true]) {
+      expect(StationEvent.safeParse(withField(example, 'rev', bad)).success, String(bad)).toBe(false);
+    }
+    expect(StationEvent.safeParse(withField(example, 'rev', 0)).success).toBe(true);
+    expect(StationEvent.safeParse(withField(example, 'rev', 2 ** 40)).success).toBe(true);
+  });
 });
 
 describe('job and title ids', () => {
@@ -78,15 +86,15 @@ describe('states are the lower-case wire strings only', () => {
     expect(JobUpdate.safeParse(withField(jobUpdate, 'state', state)).success).toBe(false);
   });
 
-  it.each(['identifying', 'ripping', 'transcoding', 'completed', 'failed', 'cancelled'])('accepts job state %s', (state) => {
+  it.each(['identifying', 'ripping', 'transcoding', 'completed', 'failed', 'cancelled', 'interrupted'])('accepts job state %s', (state) => {
     expect(JobUpdate.safeParse(withField(jobUpdate, 'state', state)).success).toBe(true);
   });
 
-  it.each(['PENDING', 'Skipped', 'done', 'identifying'])('refuses title state %s', (state) => {
+  it.each(['PENDING', 'Skipped', 'done', 'identifying', 'INTERRUPTED'])('refuses title state %s', (state) => {
     expect(TitleUpdate.safeParse(withField(titleUpdate, 'state', state)).success).toBe(false);
   });
 
-  it.each(['pending', 'ripping', 'transcoding', 'completed', 'failed', 'skipped', 'cancelled'])('accepts title state %s', (state) => {
+  it.each(['pending', 'ripping', 'transcoding', 'completed', 'failed', 'skipped', 'cancelled', 'interrupted'])('accepts title state %s', (state) => {
     expect(TitleUpdate.safeParse(withField(titleUpdate, 'state', state)).success).toBe(true);
   });
 

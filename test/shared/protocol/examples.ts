@@ -8,6 +8,7 @@ export const driveEvent = {
   event: 'inserted',
   volume_label: 'THE_MOVIE',
   disc_type: 'dvd',
+  rev: 41,
 } as const;
 
 export const titlesDiscovered = {
@@ -20,6 +21,7 @@ export const titlesDiscovered = {
   ],
   content_type: 'movie',
   detected_title: 'The Movie',
+  rev: 42,
 } as const;
 
 export const titleUpdate = {
@@ -34,6 +36,7 @@ export const titleUpdate = {
   actual_size_bytes: 1_900_000_000,
   output_filename: 'The Movie (t01).mkv',
   error: 'none so far',
+  rev: 43,
 } as const;
 
 export const jobUpdate = {
@@ -51,6 +54,7 @@ export const jobUpdate = {
   total_titles: 2,
   error_message: 'retrying a sector',
   output_dir: 'The Movie',
+  rev: 44,
 } as const;
 
 export const agentHello = {
@@ -58,7 +62,8 @@ export const agentHello = {
   agent_id: 'station-1',
   name: 'Basement rip station',
   version: '0.1.0',
-  protocol: { min: 1, max: 1 },
+  protocol: { min: 2, max: 2 },
+  last_seq: 11,
   drives: [
     { drive_id: '/dev/sr0', has_disc: true, volume_label: 'THE_MOVIE', disc_type: 'dvd', busy: true },
     { drive_id: '/dev/sr1', has_disc: false, busy: false },
@@ -66,11 +71,22 @@ export const agentHello = {
 } as const;
 
 export const agentEvent = { kind: 'event', seq: 12, at: 1_700_000_000_000, event: jobUpdate } as const;
+/** A replay: consecutive events in one message. */
+export const agentEventBatch = {
+  kind: 'events',
+  events: [
+    { seq: 12, at: 1_700_000_000_000, event: driveEvent },
+    { seq: 13, at: 1_700_000_001_000, event: jobUpdate },
+  ],
+} as const;
+/** A progress-only update: no seq of its own, only the seq of the event it came after. */
+export const agentProgress = { kind: 'progress', after_seq: 13, at: 1_700_000_001_500, event: titleUpdate } as const;
 
 export const commandResultOk = { kind: 'command_result', id: 'b8a4c8f0-cmd', ok: true } as const;
 export const commandResultFailed = { kind: 'command_result', id: 'b8a4c8f0-cmd', ok: false, error: 'Drive is busy' } as const;
 
-export const welcome = { kind: 'welcome', server: 'hub', version: '0.1.0', protocol: 1 } as const;
+export const welcome = { kind: 'welcome', server: 'hub', version: '0.1.0', protocol: 2, last_seq: 11, last_job_id: 7 } as const;
+export const ack = { kind: 'ack', seq: 13 } as const;
 
 export const cancelCommand = {
   kind: 'command', id: 'c-1', expires_at: 1_700_000_010_000, command: { name: 'cancel', job_id: 7 },
@@ -79,8 +95,11 @@ export const ejectCommand = {
   kind: 'command', id: 'c-2', expires_at: 1_700_000_010_000, command: { name: 'eject', drive_id: '/dev/sr0' },
 } as const;
 
-export const dashboardHello = { type: 'hello', server: 'hub', version: '0.1.0', protocol: 1 } as const;
-export const agentUpdate = { type: 'agent_update', agent_id: 'station-1', state: 'online', name: 'Basement', version: '0.1.0' } as const;
+export const dashboardHello = { type: 'hello', server: 'hub', version: '0.1.0', protocol: 2, rev: 40 } as const;
+export const agentUpdate = {
+  type: 'agent_update', agent_id: 'station-1', state: 'offline', name: 'Basement', version: '0.1.0',
+  error: 'Protocol mismatch: the hub speaks 2-2, the agent 1-1; upgrade the older side', rev: 45,
+} as const;
 export const errorMessage = { type: 'error', message: 'Unknown command: send commands through the REST API' } as const;
 
 /** A copy of `value` with `key` set to `replacement` (or removed when replacement is the REMOVE marker). */

@@ -1,17 +1,22 @@
-// The agent↔hub envelope: hello, event, command_result from the agent; welcome and command from the hub.
+// The agent↔hub envelope: hello, event, events (replay), progress, command_result from the agent; welcome, ack and
+// command from the hub (link protocol 2).
 import { describe, expect, it } from 'vitest';
 import {
-  AgentEvent, AgentHello, AgentMessage, CommandResult, HubCommand, HubMessage, LinkCloseCode, Welcome,
+  Ack, AgentEvent, AgentEventBatch, AgentHello, AgentMessage, AgentProgress, CommandResult, HubCommand, HubMessage, LINK_PROTOCOL,
+  LinkCloseCode, Welcome,
 } from '../../../shared/index.js';
 import {
-  REMOVE, agentEvent, agentHello, cancelCommand, commandResultFailed, commandResultOk, driveEvent, ejectCommand,
-  titleUpdate, titlesDiscovered, welcome, withField,
+  REMOVE, ack, agentEvent, agentEventBatch, agentHello, agentProgress, cancelCommand, commandResultFailed, commandResultOk, driveEvent,
+  ejectCommand, jobUpdate, titleUpdate, titlesDiscovered, welcome, withField,
 } from './examples.js';
 
 describe('valid messages', () => {
   it.each([
     ['AgentHello', AgentHello, agentHello],
     ['AgentEvent', AgentEvent, agentEvent],
+    ['AgentEventBatch', AgentEventBatch, agentEventBatch],
+    ['AgentProgress of a title', AgentProgress, agentProgress],
+    ['AgentProgress of a job', AgentProgress, { ...agentProgress, event: jobUpdate }],
     ['CommandResult ok', CommandResult, commandResultOk],
     ['CommandResult failed', CommandResult, commandResultFailed],
   ] as const)('%s parses unchanged, alone and as an AgentMessage', (_name, schema, example) => {
@@ -21,6 +26,7 @@ describe('valid messages', () => {
 
   it.each([
     ['Welcome', Welcome, welcome],
+    ['Ack', Ack, ack],
     ['HubCommand cancel', HubCommand, cancelCommand],
     ['HubCommand eject', HubCommand, ejectCommand],
   ] as const)('%s parses unchanged, alone and as a HubMessage', (_name, schema, example) => {
@@ -37,6 +43,66 @@ describe('valid messages', () => {
   it('a hello with no drives and drives without optional fields is fine', () => {
     expect(AgentHello.safeParse({ ...agentHello, drives: [] }).success).toBe(true);
     expect(AgentHello.safeParse({ ...agentHello, protocol: { min: 1, max: 3 } }).success).toBe(true);
+  });
+
+  it('a hello without last_seq, or with 0 (nothing recorded yet), is fine', () => {
+    expect(AgentHello.safeParse(withField(agentHello, 'last_seq', REMOVE)).success).toBe(true);
+    expect(AgentHello.safeParse(withField(agentHello, 'last_seq', 0)).success).toBe(true);
+  });
+
+  it('a welcome and an ack for a station the hub has never heard from carry 0', () => {
+    expect(Welcome.safeParse({ ...welcome, last_seq: 0, last_job_id: 0 }).success).toBe(true);
+    expect(HubMessage.safeParse({ ...ack, seq: 0 }).success).toBe(true);
+  });
+
+  it('a progress update may come before any event (after_seq 0)', () => {
+    expect(AgentMessage.safeParse({ ...agentProgress, after_seq: 0 }).success).toBe(true);
+  });
+
+  it('the link protocol is 2', () => {
+    expect(LINK_PROTOCOL).toEqual({ min: 2, max: 2 });
+  });
+});
+
+describe('protocol 2 refusals', () => {
+  it.each([-1, 1.5, '3', null])('hello last_seq %s', (bad) => {
+    expect(AgentMessage.safeParse(withField(agentHello, 'last_seq', bad)).success).toBe(false);
+  });
+
+  it('a welcome without last_seq or last_job_id, or with bad ones', () => {
+    for (const key of ['last_seq', 'last_job_id']) {
+      for (const bad of [REMOVE, -1, 2.5, '1', null]) {
+        expect(HubMessage.safeParse(withField(welcome, key, bad)).success, `${key} ${String(bad)}`).toBe(false);
+      }
+    }
+  });
+
+  it.each([REMOVE, -1, 1.5, '3', null])('an ack with seq %s', (bad) => {
+    expect(HubMessage.safeParse(withField(ack, 'seq', bad)).success).toBe(false);
+  });
+
+  it('a batch that is empty, over 1000 events, or holds a bad seq or event', () => {
+    const one = agentEventBatch.events[0];
+    expect(AgentMessage.safeParse({ ...agentEventBatch, events: [] }).success).toBe(false);
+    const many = Array.from({ length: 1001 }, (_, i) => ({ ...one, seq: i + 1 }));
+    expect(AgentMessage.safeParse({ ...agentEventBatch, events: many }).success).toBe(false);
+    expect(AgentMessage.safeParse({ ...agentEventBatch, events: many.slice(0, 1000) }).success).toBe(true);
+    for (const seq of [0, -1, 1.5, null]) {
+      expect(AgentMessage.safeParse({ ...agentEventBatch, events: [{ ...one, seq }] }).success, String(seq)).toBe(false);
+    }
+    expect(AgentMessage.safeParse({ ...agentEventBatch, events: [{ ...one, event: { ...jobUpdate, state: 'RIPPING' } }] }).success).toBe(false);
+    expect(AgentMessage.safeParse({ ...agentEventBatch, events: [withField(one, 'at', REMOVE)] }).success).toBe(false);
+  });
+
+  it('progress of anything but a job or title update, or without after_seq', () => {
+    expect(AgentMessage.safeParse({ ...agentProgress, event: driveEvent }).success).toBe(false);
+    expect(AgentMessage.safeParse({ ...agentProgress, event: titlesDiscovered }).success).toBe(false);
+    for (const bad of [REMOVE, -1, 1.5, '2', null]) {
+      expect(AgentMessage.safeParse(withField(agentProgress, 'after_seq', bad)).success, String(bad)).toBe(false);
+    }
+    expect(AgentMessage.safeParse({ ...agentProgress, event: { ...titleUpdate, match_progress: 101 } }).success).toBe(false);
+    // A progress update has no seq of its own.
+    expect(AgentProgress.safeParse({ ...agentProgress, seq: 14 })).toMatchObject({ success: true, data: agentProgress });
   });
 });
 
@@ -111,8 +177,11 @@ describe('CommandResult, Welcome and HubCommand refusals', () => {
   it('each side refuses the other side\'s messages', () => {
     expect(AgentMessage.safeParse(welcome).success).toBe(false);
     expect(AgentMessage.safeParse(cancelCommand).success).toBe(false);
+    expect(AgentMessage.safeParse(ack).success).toBe(false);
     expect(HubMessage.safeParse(agentHello).success).toBe(false);
     expect(HubMessage.safeParse(commandResultOk).success).toBe(false);
+    expect(HubMessage.safeParse(agentEventBatch).success).toBe(false);
+    expect(HubMessage.safeParse(agentProgress).success).toBe(false);
   });
 });
 
