@@ -104,7 +104,7 @@ export class Agent {
     this.logger.info('Agent stopped');
   }
 
-  private hello(): AgentHello {
+  private hello(): Omit<AgentHello, 'instance' | 'last_seq'> {
     return {
       kind: 'hello',
       agent_id: this.config.agentId,

@@ -80,7 +80,7 @@ export class Hub {
     const agents = new AgentServer({
       registry, maxMessagesPerSecond: config.maxStationMessagesPerSecond, serverName: config.serverName, version: config.version, heartbeatMs: config.heartbeatMs,
       missedHeartbeats: config.missedHeartbeats, helloTimeoutMs: 10_000, store, logger: logger.child({ component: 'link' }),
-      onEvent: (event, progressOnly) => dashboards.broadcast(event, progressOnly ? progressKey(event) : undefined),
+      onEvent: (event, progressOnly) => dashboards.broadcast(event, progressKey(event), progressOnly),
       onAgentState: (hello, online, refusal) => dashboards.broadcast({
         type: 'agent_update', agent_id: hello.agent_id, state: online ? 'online' : 'offline', name: hello.name, version: hello.version,
         ...(refusal ? { error: refusal } : {}), rev: store.nextRevision(),

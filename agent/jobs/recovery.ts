@@ -1,8 +1,8 @@
 // What a restarted agent does about the jobs its previous run left behind: ends them as `interrupted` (through the
 // outbox, so the hub learns it too), removes their partial files unless told to keep them, and kills tools that
 // outlived the agent (they run in their own process groups, so a SIGKILLed agent leaves them running).
-import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, realpath, rm, rmdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import type { StationEvent } from '../../shared/index.js';
 import type { AgentStore } from '../store/agent-store.js';
@@ -38,9 +38,10 @@ export async function recoverInterruptedJobs(options: RecoveryOptions): Promise<
 async function removePartialFiles(outputDir: string, jobDir: string): Promise<string[]> {
   let folder: string;
   try {
-    folder = pathInside(outputDir, jobDir);
+    // Resolved through symlinks: a job folder replaced by a link to elsewhere is not ours to clean.
+    folder = pathInside(await realpath(outputDir), relative(await realpath(outputDir), await realpath(pathInside(outputDir, jobDir))));
   } catch {
-    return []; // a journal entry pointing outside the output directory is not ours to clean
+    return []; // outside the output directory, or gone
   }
   const entries = await readdir(folder).catch(() => [] as string[]);
   const partial = entries.filter((name) => name.endsWith('.part') || (name.startsWith('.') && name.endsWith('.makemkv')));

@@ -27,7 +27,8 @@ export interface HubLinkOptions {
   url: string;
   token: string;
   tls: LinkTls;
-  hello: () => AgentHello;
+  /** The hello's description of the station; the link adds what its outbox knows (instance, last sequence). */
+  hello: () => Omit<AgentHello, 'instance' | 'last_seq'>;
   store: AgentStore;
   heartbeatMs: number;
   logger: Logger;
@@ -110,7 +111,8 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
 
     socket.on('open', () => {
       this.heardFromHub();
-      socket.send(JSON.stringify({ ...this.options.hello(), last_seq: this.options.store.lastSeq() } satisfies AgentMessage));
+      const { store } = this.options;
+      socket.send(JSON.stringify({ ...this.options.hello(), instance: store.instanceId(), last_seq: store.lastSeq() } satisfies AgentMessage));
     });
     socket.on('ping', () => this.heardFromHub());
     socket.on('message', (data) => {

@@ -1,6 +1,7 @@
 // The agent's own SQLite file: the durable outbox of events for the hub, the latest progress per job and title,
 // a journal of the jobs it runs (so a restart can tell which were cut short), and its counters.
 // Every event is written here before it is sent; the hub's acknowledgement is what removes it.
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -22,6 +23,7 @@ const FINISHED_TITLE_STATES: ReadonlySet<TitleState> = new Set(['completed', 'fa
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS identity (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS progress (key TEXT PRIMARY KEY, job_id INTEGER NOT NULL, after_seq INTEGER NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS jobs (job_id INTEGER PRIMARY KEY, drive TEXT, state TEXT NOT NULL, output_dir TEXT);
@@ -51,6 +53,12 @@ export class AgentStore {
   private get handle(): Database.Database {
     if (!this.db) throw new Error('AgentStore is not started');
     return this.db;
+  }
+
+  /** This installation's id, made once: the hub tells a wiped-and-reinstalled station from a restarted one by it. */
+  instanceId(): string {
+    this.handle.prepare(`INSERT OR IGNORE INTO identity (key, value) VALUES ('instance', ?)`).run(randomUUID());
+    return (this.handle.prepare(`SELECT value FROM identity WHERE key = 'instance'`).get() as { value: string }).value;
   }
 
   nextJobId(): number {

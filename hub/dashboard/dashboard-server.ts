@@ -81,21 +81,24 @@ export class DashboardServer {
   }
 
   /**
-   * Sends a message to every client. `progressKey` (e.g. "job:12") marks a progress-only update that a slow client
-   * may receive only in its newest form.
+   * Sends a message to every client. `key` names what it is about (a job, a title); with `progressOnly`, a slow
+   * client may receive only the newest such update, and a state change drops the older progress it would overtake.
    */
-  broadcast(message: DashboardMessage, progressKey?: string): void {
+  broadcast(message: DashboardMessage, key?: string, progressOnly = false): void {
     if (this.wss.clients.size === 0) return;
     const frame = JSON.stringify(message);
-    for (const socket of this.wss.clients) this.deliver(socket, frame, progressKey);
+    for (const socket of this.wss.clients) this.deliver(socket, frame, key, progressOnly);
   }
 
-  private deliver(socket: WebSocket, frame: string, progressKey?: string): void {
+  private deliver(socket: WebSocket, frame: string, key: string | undefined, progressOnly: boolean): void {
     if (socket.readyState !== socket.OPEN) return;
     const slow = this.slow.get(socket);
-    if (progressKey && slow) {
-      slow.progress.set(progressKey, frame);
-      return;
+    if (slow && key) {
+      if (progressOnly) {
+        slow.progress.set(key, frame);
+        return;
+      }
+      slow.progress.delete(key);
     }
     this.send(socket, frame);
   }

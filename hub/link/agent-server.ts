@@ -13,7 +13,7 @@ import type { StationIdentity, StationRegistry } from '../auth/station-registry.
 import { TokenBucket } from '../auth/rate-limit.js';
 import { bearerToken, refuseUpgrade } from '../http/auth.js';
 import { startHeartbeat, trackHeartbeat } from '../http/heartbeat.js';
-import type { StationStore } from '../store/station-store.js';
+import type { Numbering, StationStore } from '../store/station-store.js';
 
 export interface AgentServerOptions {
   registry: StationRegistry;
@@ -36,6 +36,8 @@ export interface AgentServerOptions {
 interface Connection {
   socket: WebSocket;
   hello: AgentHello;
+  /** How this connection's sequence and job numbers map to the hub's. */
+  numbering: Numbering;
 }
 
 interface PendingCommand {
@@ -65,7 +67,9 @@ export class AgentServer {
     // Acknowledge only what is committed: the agent deletes acknowledged events from its outbox.
     this.options.store.onCommit((agents) => {
       for (const [agentId, seq] of agents) {
-        this.connections.get(agentId)?.socket.send(JSON.stringify({ kind: 'ack', seq } satisfies HubMessage));
+        const connection = this.connections.get(agentId);
+        const agentSeq = connection ? seq - connection.numbering.seqOffset : 0;
+        if (connection && agentSeq > 0) connection.socket.send(JSON.stringify({ kind: 'ack', seq: agentSeq } satisfies HubMessage));
       }
     });
   }
@@ -113,7 +117,9 @@ export class AgentServer {
     const connection = this.connections.get(agentId);
     if (!connection) return Promise.reject(new AgentUnavailableError(`Station ${agentId} is offline`));
     const id = randomUUID();
-    const message: HubMessage = { kind: 'command', id, expires_at: Date.now() + timeoutMs, command };
+    // Job numbers go back into the agent's own numbering.
+    const forAgent = 'job_id' in command ? { ...command, job_id: command.job_id - connection.numbering.jobOffset } : command;
+    const message: HubMessage = { kind: 'command', id, expires_at: Date.now() + timeoutMs, command: forAgent };
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => this.settlePending(id, new CommandTimeoutError('The station did not answer in time')), timeoutMs);
       this.pending.set(id, { agentId, resolve, reject, timer });
@@ -174,15 +180,18 @@ export class AgentServer {
           socket.close(LinkCloseCode.BadMessage, 'hello was already received');
           return;
         case 'event':
-          this.applyEvents(agentId, [message], log);
+          this.applyEvents(connection, [message], log);
           return;
         case 'events':
           // A replay: one transaction for the whole batch, then the acknowledgement.
-          this.applyEvents(agentId, message.events, log);
+          this.applyEvents(connection, message.events, log);
           this.options.store.flush();
           return;
         case 'progress': {
-          const event = this.options.store.applyProgress(agentId, message);
+          const { seqOffset, jobOffset } = connection.numbering;
+          const event = this.options.store.applyProgress(agentId, {
+            ...message, after_seq: message.after_seq + seqOffset, event: { ...message.event, job_id: message.event.job_id + jobOffset },
+          });
           if (event) this.options.onEvent(event, true);
           return;
         }
@@ -208,13 +217,16 @@ export class AgentServer {
     socket.on('error', (error) => log.warn({ err: error.message }, 'Agent socket error'));
   }
 
-  private applyEvents(agentId: string, events: readonly Omit<AgentEvent, 'kind'>[], log: Logger): void {
+  private applyEvents(connection: Connection, events: readonly Omit<AgentEvent, 'kind'>[], log: Logger): void {
+    const agentId = connection.hello.agent_id;
+    const { seqOffset, jobOffset } = connection.numbering;
     for (const envelope of events) {
       if (envelope.event.agent_id !== agentId) {
         log.warn({ agent: agentId, claimed: envelope.event.agent_id }, 'A station sent an event under another station id; using its own');
       }
-      const event = this.options.store.apply(agentId, envelope);
-      if (event) this.options.onEvent(event, false);
+      const event = 'job_id' in envelope.event ? { ...envelope.event, job_id: envelope.event.job_id + jobOffset } : envelope.event;
+      const applied = this.options.store.apply(agentId, { seq: envelope.seq + seqOffset, at: envelope.at, event });
+      if (applied) this.options.onEvent(applied, false);
     }
   }
 
@@ -233,12 +245,14 @@ export class AgentServer {
       log.warn({ agent: hello.agent_id }, 'A station connected again; closing its older connection');
       previous.socket.close(LinkCloseCode.Replaced, 'Replaced by a newer connection');
     }
-    const connection = { socket, hello };
+    const numbering = this.options.store.registerAgent(hello, Date.now());
+    const connection = { socket, hello, numbering };
     this.connections.set(hello.agent_id, connection);
-    this.options.store.registerAgent(hello, Date.now());
+    const { store } = this.options;
     const welcome: HubMessage = {
       kind: 'welcome', server: this.options.serverName, version: this.options.version, protocol,
-      last_seq: this.options.store.committedSeq(hello.agent_id), last_job_id: this.options.store.lastAgentJobId(hello.agent_id),
+      last_seq: Math.max(0, store.committedSeq(hello.agent_id) - numbering.seqOffset),
+      last_job_id: Math.max(0, store.lastAgentJobId(hello.agent_id) - numbering.jobOffset),
     };
     socket.send(JSON.stringify(welcome));
     log.info({ agent: hello.agent_id, name: hello.name, version: hello.version, drives: hello.drives.length }, 'Agent connected');

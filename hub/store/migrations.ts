@@ -96,4 +96,11 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE TABLE secrets (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   `,
+  `
+  -- An agent whose data folder was wiped starts numbering its events and jobs at 1 again. Its installation id tells
+  -- the hub, which then keeps numbering after what it has: hub number = the agent's number + offset.
+  ALTER TABLE agents ADD COLUMN instance TEXT;
+  ALTER TABLE agents ADD COLUMN seq_offset INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE agents ADD COLUMN job_offset INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

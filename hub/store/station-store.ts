@@ -31,6 +31,12 @@ export interface StoredAgent {
 export type StoredJob = Omit<JobRecord, 'reachable'>;
 export type StoredJobDetail = Omit<JobDetail, 'reachable'>;
 
+/** How an agent's sequence and job numbers map to the hub's: hub = agent + offset. */
+export interface Numbering {
+  seqOffset: number;
+  jobOffset: number;
+}
+
 export interface JobRef {
   agent_id: string;
   agent_job_id: number;
@@ -39,6 +45,9 @@ export interface JobRef {
 }
 
 type Write = () => void;
+
+/** The finished job states as an SQL list, from the one set the protocol defines. */
+const FINISHED_SQL = `(${[...FINISHED_JOB_STATES].map((state) => `'${state}'`).join(',')})`;
 
 export class StationStore {
   private pending: Write[] = [];
@@ -100,7 +109,7 @@ export class StationStore {
     }
     this.rev = (this.statement(`SELECT value FROM meta WHERE key = 'rev'`).get() as { value: number } | undefined)?.value ?? 0;
     const unfinished = this.statement(
-      `SELECT job_id, agent_id, agent_job_id, state FROM jobs WHERE state NOT IN ('completed','failed','cancelled')`,
+      `SELECT job_id, agent_id, agent_job_id, state FROM jobs WHERE state NOT IN ${FINISHED_SQL}`,
     ).all() as { job_id: number; agent_id: string; agent_job_id: number; state: JobState }[];
     for (const job of unfinished) {
       this.jobIds.set(jobKey(job.agent_id, job.agent_job_id), job.job_id);
@@ -108,7 +117,7 @@ export class StationStore {
     }
     const titles = this.statement(
       `SELECT t.job_id, t.title_id, t.state FROM titles t JOIN jobs j USING (job_id)
-       WHERE j.state NOT IN ('completed','failed','cancelled')`,
+       WHERE j.state NOT IN ${FINISHED_SQL}`,
     ).all() as { job_id: number; title_id: number; state: TitleState }[];
     for (const title of titles) this.liveTitles.set(titleKey(title.job_id, title.title_id), title.state);
     this.flushTimer = setInterval(() => this.flush(), this.flushMs);
@@ -174,13 +183,25 @@ export class StationStore {
     return row.id ?? 0;
   }
 
-  /** Records an agent that said hello, and replaces what we knew of its drives with what it reports now. */
-  registerAgent(hello: AgentHello, now: number): void {
+  /**
+   * Records an agent that said hello, and replaces what we knew of its drives with what it reports now. Returns how
+   * its numbers map to the hub's: a new installation of a known station (its data folder wiped) numbers from 1 again.
+   */
+  registerAgent(hello: AgentHello, now: number): Numbering {
+    this.flush();
+    const known = this.statement('SELECT instance, seq_offset, job_offset FROM agents WHERE agent_id = ?').get(hello.agent_id) as
+      { instance: string | null; seq_offset: number; job_offset: number } | undefined;
+    let numbering: Numbering = { seqOffset: known?.seq_offset ?? 0, jobOffset: known?.job_offset ?? 0 };
+    if (known?.instance && hello.instance && known.instance !== hello.instance) {
+      numbering = { seqOffset: this.lastSeq(hello.agent_id), jobOffset: this.lastAgentJobId(hello.agent_id) };
+      this.logger.warn({ agent: hello.agent_id, ...numbering }, 'A station came back as a new installation (its data was wiped); its numbers continue after the old ones');
+    }
     this.pending.push(() => {
       this.statement(
-        `INSERT INTO agents (agent_id, name, version, last_seen) VALUES (?, ?, ?, ?)
-         ON CONFLICT (agent_id) DO UPDATE SET name = excluded.name, version = excluded.version, last_seen = excluded.last_seen`,
-      ).run(hello.agent_id, hello.name, hello.version, now);
+        `INSERT INTO agents (agent_id, name, version, last_seen, instance, seq_offset, job_offset) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (agent_id) DO UPDATE SET name = excluded.name, version = excluded.version, last_seen = excluded.last_seen,
+           instance = excluded.instance, seq_offset = excluded.seq_offset, job_offset = excluded.job_offset`,
+      ).run(hello.agent_id, hello.name, hello.version, now, hello.instance ?? known?.instance ?? null, numbering.seqOffset, numbering.jobOffset);
       this.statement('DELETE FROM drives WHERE agent_id = ?').run(hello.agent_id);
       const insert = this.statement(
         'INSERT INTO drives (agent_id, drive_id, has_disc, volume_label, disc_type, job_id) VALUES (?, ?, ?, ?, ?, ?)',
@@ -191,6 +212,7 @@ export class StationStore {
       }
     });
     this.flush();
+    return numbering;
   }
 
   touchAgent(agentId: string, now: number): void {
@@ -375,7 +397,7 @@ export class StationStore {
 
   private runningJobOn(agentId: string, driveId: string): number | undefined {
     const row = this.statement(
-      `SELECT job_id FROM jobs WHERE agent_id = ? AND drive_id = ? AND state NOT IN ('completed','failed','cancelled')
+      `SELECT job_id FROM jobs WHERE agent_id = ? AND drive_id = ? AND state NOT IN ${FINISHED_SQL}
        ORDER BY job_id DESC LIMIT 1`,
     ).get(agentId, driveId) as { job_id: number } | undefined;
     return row?.job_id;

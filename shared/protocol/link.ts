@@ -25,6 +25,11 @@ export const AgentHello = z.object({
   drives: z.array(DriveSnapshot).max(64),
   /** The newest sequence number the agent has given an event (0 for none). */
   last_seq: Seq.optional(),
+  /**
+   * Made once per installation: a station whose data folder was wiped comes back with a new one, and the hub then
+   * numbers its events and jobs after the old ones. Agents always send it; without it the hub keeps the numbering.
+   */
+  instance: z.string().min(1).max(64).optional(),
 });
 export type AgentHello = z.infer<typeof AgentHello>;
 

@@ -153,7 +153,7 @@ describe('recoverInterruptedJobs', () => {
   // through it. A job folder that is (or was replaced by) a symlink to a folder outside the output directory is
   // followed, and the *.part files and .*.makemkv folders there are deleted, against "a journal entry pointing
   // outside the output directory is not ours to clean". A realpath/lstat check before cleaning would prevent it.
-  it.fails('does not follow a job folder that is a symlink out of the output directory', async () => {
+  it('does not follow a job folder that is a symlink out of the output directory', async () => {
     const outside = join(dir, 'outside');
     mkdirSync(outside);
     writeFileSync(join(outside, 'precious.part'), 'not ours');

@@ -690,7 +690,7 @@ describe('interrupted jobs (protocol 2)', () => {
   // BUG: StationStore.runningJobOn (and start()) still list the finished states by hand as
   // ('completed','failed','cancelled'), so an `interrupted` job counts as running: when the station says hello again,
   // registerAgent points the drive back at the interrupted job (GET /api/drives shows a job on an idle drive).
-  it.fails('an interrupted job does not take its drive back when the station says hello again', () => {
+  it('an interrupted job does not take its drive back when the station says hello again', () => {
     store.registerAgent(hello(A, twoDrives), T0);
     store.apply(A, env(1, { type: 'job_update', agent_id: A, job_id: 7, state: 'ripping', drive_id: '/dev/sr0' }));
     store.apply(A, env(2, { type: 'job_update', agent_id: A, job_id: 7, state: 'interrupted', error_message: 'The station stopped' }));
