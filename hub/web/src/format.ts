@@ -46,22 +46,35 @@ export function formatCountdown(at: number, now: number): string {
   return `${formatDuration(left)} left`;
 }
 
+/** Formatters are costly to make (tens of microseconds each) and a busy page formats hundreds of times a second. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(locale: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `${locale}|${JSON.stringify(options)}`;
+  let made = formatters.get(key);
+  if (!made) {
+    made = new Intl.DateTimeFormat(locale, options);
+    formatters.set(key, made);
+  }
+  return made;
+}
+
 function dayKey(epochMs: number, options: TimeOptions): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: options.timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(epochMs);
+  return formatter('en-CA', { timeZone: options.timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(epochMs);
 }
 
 /** A time of day, 24-hour "14:32"; with the weekday ("Tue 09:15") when it is not today. */
 export function formatClock(epochMs: number, now: number, options: TimeOptions = {}): string {
   const sameDay = dayKey(epochMs, options) === dayKey(now, options);
-  return new Intl.DateTimeFormat(options.locale ?? 'en-GB', {
+  return formatter(options.locale ?? 'en-GB', {
     timeZone: options.timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23', ...(sameDay ? {} : { weekday: 'short' }),
   }).format(epochMs);
 }
 
 /** A date and time for history: "12 Mar, 14:02" (with the year when it is not this year). */
 export function formatDateTime(epochMs: number, now: number, options: TimeOptions = {}): string {
-  const year = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: options.timeZone, year: 'numeric' }).format(ms);
-  return new Intl.DateTimeFormat(options.locale ?? 'en-GB', {
+  const year = (ms: number) => formatter('en-CA', { timeZone: options.timeZone, year: 'numeric' }).format(ms);
+  return formatter(options.locale ?? 'en-GB', {
     timeZone: options.timeZone, day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
     ...(year(epochMs) === year(now) ? {} : { year: 'numeric' }),
   }).format(epochMs);

@@ -16,6 +16,8 @@ import { stationsView } from './view/stations.js';
 const PAGE_SIZE = 50;
 /** Set once the station list first shows real content: the benchmark's "time to first render". */
 export const FIRST_RENDER_MARK = 'discbridge:stations-rendered';
+/** Set when the first snapshot has been fetched (its REST answers are in), before it is rendered. */
+export const SNAPSHOT_MARK = 'discbridge:snapshot-loaded';
 
 const state = new DashboardState();
 const pending = new Set<string>();
@@ -163,6 +165,7 @@ async function resync(): Promise<void> {
       state.beginResync();
       showConnection();
       const snapshot = await loadSnapshot();
+      if (!state.hasSnapshot) performance.mark(SNAPSHOT_MARK);
       if (state.applySnapshot(snapshot, Date.now()).resync) resyncAgain = true;
       historyDetails.clear();
       loadHistoryDetails();

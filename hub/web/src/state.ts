@@ -396,8 +396,11 @@ export class DashboardState {
       && (query.drive_id === undefined || query.drive_id === job.drive_id)
       && (query.state === undefined || query.state === job.state);
     if (listed >= 0) {
-      if (!matches) this.historyIds.splice(listed, 1);
-      this.dirty.history = true;
+      // Still listed: its row is redrawn as a dirty job; only leaving the list changes the list.
+      if (!matches) {
+        this.historyIds.splice(listed, 1);
+        this.dirty.history = true;
+      }
       return;
     }
     if (!matches || query.before !== undefined) return;

@@ -65,10 +65,17 @@ function historyRow(ctx: ViewContext, jobId: number): Row {
     h('td', { class: 'c-files', attrs: { 'data-label': 'Output' } }, files, error),
     h('td', 'c-actions', details),
   );
+  let shown = '';
   return {
     el,
     update(job) {
       const now = ctx.now();
+      // Progress updates of a running job change nothing a row shows: skip them (its duration ages every 30 s).
+      const signature = [job.state, job.volume_label, job.disc_type, job.agent_id, ctx.state.agents.get(job.agent_id)?.name, job.drive_id,
+        job.started_at, job.finished_at, job.output_dir, job.error_message, job.titles?.length, outputFiles(job).length,
+        isFinished(job.state) ? '' : Math.floor(now / 30_000), Math.floor(now / 60_000)].join('\u0000');
+      if (signature === shown) return;
+      shown = signature;
       setAttr(el, 'data-state', job.state);
       setIcon(outcomeIcon, jobIcon(job));
       setText(outcome, jobStateName(job.state));
