@@ -3,10 +3,11 @@
 // words; a cancel from the page (with its confirmation) ends the job cancelled; the hub SIGKILLed and restarted
 // shows as disconnected, then the page recovers the right state without a reload and without emptying itself.
 // Screenshots of the page mid-rip (wide and phone-sized) go to test-artifacts/.
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { ARTIFACTS, Station, VirtualDrive, loopDevicesUnavailable, makeDisc, toolsUnavailable } from './harness.js';
+import { ARTIFACTS, ROOT, Station, VirtualDrive, loopDevicesUnavailable, makeDisc, toolsUnavailable } from './harness.js';
 import { browserUnavailable, launchBrowser, type Browser } from './browser.js';
 
 const skipReason = loopDevicesUnavailable() ?? toolsUnavailable('HandBrakeCLI', 'dvdauthor', 'genisoimage', 'isoinfo', 'blkid') ?? browserUnavailable();
@@ -156,6 +157,40 @@ describe.skipIf(skipReason !== undefined)('dashboard in a browser', () => {
       const states = await page.locator('tr.hrow').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state')));
       expect(states).toEqual(['cancelled', 'completed']);
     }, 240_000);
+  });
+
+  describe('a hub that asks for a password', () => {
+    let station: Station;
+
+    afterAll(async () => {
+      await station?.stop();
+    });
+
+    it('asks for it, says plainly when it is wrong, and shows the hub once signed in', async () => {
+      station = new Station(VirtualDrive.reserve(), { name: 'dashboard-login', hubEnv: { DISCBRIDGE_VIEW_REQUIRES_LOGIN: 'true' } });
+      execFileSync(process.execPath, [join(ROOT, 'dist/cli/discbridge.js'), 'password'], {
+        input: 'a long enough password\n', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DISCBRIDGE_DATA_DIR: join(station.dir, 'hub') }, stdio: ['pipe', 'ignore', 'pipe'],
+      });
+      await station.startHub(); // (no agent: the harness could not see it come online without signing in)
+      const page = await browser!.context.newPage();
+      browser!.errors.length = 0;
+      await page.goto(`${station.baseUrl}/`);
+      const dialog = page.locator('dialog.sign-in');
+      await expect.poll(() => dialog.isVisible(), { timeout: 15_000 }).toBe(true);
+      expect(await dialog.locator('.dialog-message').textContent()).toBe('Sign in to view this hub');
+      await dialog.getByLabel('Dashboard password').fill('not it');
+      await dialog.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => dialog.locator('.form-error').textContent()).toBe('Wrong password');
+      await dialog.getByLabel('Dashboard password').fill('a long enough password');
+      await dialog.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => dialog.isVisible()).toBe(false);
+      await until(() => page.locator('.connection').getAttribute('data-kind'), (kind) => kind === 'live', 30_000, 'the page to be live');
+      await expect.poll(() => page.locator('.empty-state .empty-title').textContent()).toBe('No stations yet');
+      expect(await page.locator('.summary').textContent()).toBe('0 stations · 0 drives');
+      expect(await page.locator('.top-right').getByRole('button', { name: 'Sign out' }).isVisible()).toBe(true);
+      expect(browser!.errors).toEqual([]);
+      await page.close();
+    }, 120_000);
   });
 
   describe('the hub killed and restarted', () => {

@@ -1,10 +1,10 @@
 // The hub's REST API as the page uses it: GETs validated with the shared zod schemas (so an answer that does not
 // match the protocol is an error here, not a broken view), each with the hub revision it reflects
 // (X-Discbridge-Revision), and the commands (rip, cancel, eject, rescan, select titles) whose refusals come back as
-// the hub's own short sentence ("Drive is busy").
+// the hub's own short sentence ("Drive is busy"); signing in and out.
 import { z } from 'zod';
 import {
-  AgentRecord, ApiError, DriveRecord, JobDetail, JobLogPage, JobPage, RipBody, SelectTitlesBody, type JobState,
+  AgentRecord, ApiError, DriveRecord, JobDetail, JobLogPage, JobPage, LoginBody, RipBody, SelectTitlesBody, SessionInfo, type JobState,
 } from '../../../shared/index.js';
 
 /** A failed request, with the sentence to show a person. */
@@ -59,6 +59,15 @@ async function get<S extends z.ZodType>(path: string, schema: S): Promise<Revisi
   return { data: result.data, rev };
 }
 
+/** A GET whose answer needs no revision (who is signed in). */
+async function getPlain<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
+  const response = await request(path, { headers: { Accept: 'application/json' } }, GET_TIMEOUT_MS);
+  if (!response.ok) throw await refusal(response);
+  const result = schema.safeParse(await response.json().catch(() => undefined));
+  if (!result.success) throw new RequestError(response.status, `The hub's answer to ${path} does not match the protocol`);
+  return result.data;
+}
+
 async function post(path: string, body?: unknown): Promise<void> {
   const response = await request(path, {
     method: 'POST',
@@ -99,4 +108,8 @@ export const api = {
   rip: (agentId: string, driveId: string, titles?: number[]) =>
     post(drivePath(agentId, driveId, 'rip'), (titles === undefined ? {} : { titles }) satisfies z.infer<typeof RipBody>),
   selectTitles: (jobId: number, selected: number[]) => post(`/api/jobs/${jobId}/titles`, { selected } satisfies z.infer<typeof SelectTitlesBody>),
+
+  session: () => getPlain('/api/session', SessionInfo),
+  login: (password: string) => post('/api/login', { password } satisfies z.infer<typeof LoginBody>),
+  logout: () => post('/api/logout'),
 };

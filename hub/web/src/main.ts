@@ -1,7 +1,8 @@
 // The dashboard page's wiring: builds the views, connects the socket, loads snapshots through REST (on start, after
 // every reconnect and on a revision gap, keeping the old view on screen until the new one is complete), feeds live
 // messages to the model, renders what changed once per animation frame, and carries out people's actions with
-// confirmation, progress and their result (or the hub's refusal, word for word).
+// confirmation, progress and their result (or the hub's refusal, word for word), and signs people in when the hub
+// asks for it.
 import './zod-config.js'; // first: before any schema is made
 import { api, RequestError } from './api.js';
 import { Connection, socketUrl, type ConnectionStatus } from './connection.js';
@@ -11,6 +12,7 @@ import { confirmDialog, jobPanel, toasts } from './view/dialogs.js';
 import { h } from './view/dom.js';
 import { headerView } from './view/header.js';
 import { historyView, type HistoryControls } from './view/history.js';
+import { signIn } from './view/sign-in.js';
 import { stationsView } from './view/stations.js';
 
 const PAGE_SIZE = 50;
@@ -79,7 +81,27 @@ const historyControls: HistoryControls = {
   loading: () => historyLoading,
 };
 
-const header = headerView(ctx);
+const signInView = signIn({
+  async login(password) {
+    await api.login(password);
+    await refreshSession();
+    toast.show('ok', 'Signed in');
+    // A hub that shows nothing to strangers refused the socket and the reload until now.
+    connection.reconnect();
+    void resync();
+  },
+  async logout() {
+    await api.logout().catch(() => undefined);
+    await refreshSession();
+    toast.show('ok', 'Signed out');
+  },
+});
+
+async function refreshSession(): Promise<void> {
+  signInView.setSession(await api.session().catch(() => undefined));
+}
+
+const header = headerView(ctx, [signInView.button]);
 const stations = stationsView(ctx);
 const history = historyView(ctx, historyControls);
 const panel = jobPanel(ctx);
@@ -96,7 +118,7 @@ app.replaceChildren(
     h('section', { class: 'stations-section', attrs: { 'aria-label': 'Stations and drives' } }, stations.el),
     history.el,
   ),
-  confirm.el, panel.el, toast.el,
+  confirm.el, panel.el, signInView.dialog, toast.el,
 );
 
 // ---- Rendering: what changed, once per frame
@@ -175,7 +197,7 @@ async function resync(): Promise<void> {
     // (a reconnect starts a new reload anyway).
     console.warn('Reload failed:', error);
     if (socketOpen) retryTimer = setTimeout(() => void resync(), 2000);
-    if (error instanceof RequestError && error.status !== 0) banner.textContent = error.message;
+    if (error instanceof RequestError && error.status === 401) signInView.ask(error.message);
   } finally {
     resyncing = false;
     showConnection();
@@ -285,6 +307,7 @@ async function command(pendingKey: string, noticeKey: string | undefined, run: (
     return true;
   } catch (error) {
     setNotice(noticeKey, { kind: 'error', text: `${failed}: ${error instanceof Error ? error.message : String(error)}` });
+    if (error instanceof RequestError && error.status === 401) signInView.ask(error.message);
     return false;
   } finally {
     pending.delete(pendingKey);
@@ -399,3 +422,4 @@ header.tick();
 showConnection();
 connection.start();
 void resync();
+void refreshSession();

@@ -17,7 +17,7 @@ export interface HeaderView {
 
 const LARGE_KEY = 'discbridge.large-type';
 
-export function headerView(ctx: ViewContext): HeaderView {
+export function headerView(ctx: ViewContext, extra: HTMLElement[] = []): HeaderView {
   const summary = h('p', { class: 'summary', attrs: { 'aria-live': 'off' } });
   const connIcon = h('span', 'conn-icon');
   const connText = h('span', 'conn-text');
@@ -42,7 +42,7 @@ export function headerView(ctx: ViewContext): HeaderView {
 
   const el = h('header', 'top',
     h('div', 'brand', h('span', 'logo', icon('disc')), h('div', {}, h('h1', { text: 'discbridge' }), summary)),
-    h('div', 'top-right', connection, clock, large),
+    h('div', 'top-right', connection, clock, large, ...extra),
   );
   let status: ConnectionStatus = { state: 'connecting', attempt: 1, since: Date.now() };
   let syncing = true;
