@@ -87,7 +87,9 @@ function historyRow(ctx: ViewContext, jobId: number): Row {
       setText(started, start === undefined ? '—' : formatDateTime(start, now));
       setText(startedSub, start === undefined ? '' : formatRelative(start, now));
       const seconds = elapsedSeconds(job.started_at, job.finished_at, now);
-      setText(duration, seconds === undefined ? '—' : `${formatDuration(seconds)}${isFinished(job.state) ? '' : ' so far'}`);
+      // A running job's row is redrawn every 30 s, so it says whole minutes.
+      setText(duration, seconds === undefined ? '—' : isFinished(job.state) ? formatDuration(seconds)
+        : seconds < 60 ? 'under 1 min' : `${Math.floor(seconds / 60)} min so far`);
       setText(speed, isFinished(job.state) ? jobAverageSpeed(job, now) ?? (job.titles ? '—' : '…') : '—');
       const list = outputFiles(job);
       const folder = job.output_dir ? `${job.output_dir}/` : '';
