@@ -20,7 +20,8 @@ export interface AccessOptions {
 }
 
 export class AccessControl {
-  private readonly sessions = new Map<string, number>();
+  /** Session id → expiry and the password hash it was opened with (a new password ends old sessions). */
+  private readonly sessions = new Map<string, { expires: number; password: string }>();
   /** Five attempts, then one every 12 s, per address. */
   private readonly logins = new KeyedLimiter(5 / 60, 5);
 
@@ -42,7 +43,7 @@ export class AccessControl {
     if (!stored) return { ok: false, status: 409, error: 'No password is set yet: run "discbridge password" on the hub' };
     if (!(await verifyPassword(password, stored))) return { ok: false, status: 401, error: 'Wrong password' };
     const session = randomBytes(32).toString('base64url');
-    this.sessions.set(session, Date.now() + SESSION_MS);
+    this.sessions.set(session, { expires: Date.now() + SESSION_MS, password: stored });
     return { ok: true, session };
   }
 
@@ -58,9 +59,10 @@ export class AccessControl {
 
   signedIn(request: IncomingMessage): boolean {
     const session = cookie(request, SESSION_COOKIE);
-    const expires = session ? this.sessions.get(session) : undefined;
-    if (expires === undefined) return false;
-    if (expires < Date.now()) {
+    const entry = session ? this.sessions.get(session) : undefined;
+    if (!entry) return false;
+    // The password may have been changed by `discbridge password` in another process: its hash says so.
+    if (entry.expires < Date.now() || entry.password !== this.storedPassword()) {
       this.sessions.delete(session as string);
       return false;
     }
@@ -68,14 +70,14 @@ export class AccessControl {
   }
 
   canView(request: IncomingMessage): boolean {
-    return !this.options.viewRequiresLogin || this.signedIn(request) || (!this.passwordIsSet() && isLocal(request));
+    return !this.options.viewRequiresLogin || this.signedIn(request) || (!this.passwordIsSet() && fromHubMachine(request));
   }
 
   /** undefined when the request may change state, else why not (for a 401/403). */
   changeRefusal(request: IncomingMessage): { status: number; error: string } | undefined {
     if (this.signedIn(request)) return undefined;
     if (this.passwordIsSet()) return { status: 401, error: 'Sign in to make changes' };
-    if (isLocal(request)) return undefined;
+    if (fromHubMachine(request)) return undefined;
     return { status: 403, error: 'No password is set, so changes are allowed only from the hub machine: run "discbridge password" on the hub' };
   }
 
@@ -93,6 +95,15 @@ export function originAllowed(request: IncomingMessage): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether the request comes from the hub machine and was addressed to it by a loopback name. Without it, a page on another site whose name
+ * is re-pointed at 127.0.0.1 (DNS rebinding) would count as "from the hub machine".
+ */
+function fromHubMachine(request: IncomingMessage): boolean {
+  const host = (request.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+  return isLocal(request) && (host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host));
 }
 
 export function isLocal(request: IncomingMessage): boolean {

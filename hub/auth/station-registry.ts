@@ -45,6 +45,11 @@ export class StationRegistry {
     }));
   }
 
+  /** Whether a station has (or had) a token of its own. */
+  isRegistered(agentId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM stations WHERE agent_id = ?').get(agentId) !== undefined;
+  }
+
   /** Ids of stations whose token is revoked. */
   revoked(): Set<string> {
     return new Set((this.db.prepare('SELECT agent_id FROM stations WHERE revoked_at IS NOT NULL').all() as { agent_id: string }[]).map((r) => r.agent_id));

@@ -12,9 +12,11 @@ export function bearerToken(request: IncomingMessage): string | undefined {
 /** Answers an upgrade request with a plain HTTP status and closes the connection. */
 export function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
   const body = JSON.stringify({ error: reason });
+  // Destroyed once written: a client that keeps its end open must not keep holding a connection place.
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
   );
 }
 

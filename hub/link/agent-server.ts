@@ -166,6 +166,12 @@ export class AgentServer {
           return;
         }
         clearTimeout(helloTimer);
+        if (identity.shared && this.options.registry.isRegistered(message.agent_id)) {
+          // The shared token must not speak for a station that has a token of its own, revoked or not.
+          log.warn({ claimed: message.agent_id }, 'Closing a shared-token connection that claims a registered station');
+          socket.close(LinkCloseCode.WrongStation, 'This station has a token of its own; use it');
+          return;
+        }
         if (!identity.shared && message.agent_id !== identity.agentId) {
           log.warn({ token: identity.agentId, claimed: message.agent_id }, 'Closing a station that claims another station\'s id');
           socket.close(LinkCloseCode.WrongStation, `This token belongs to station ${identity.agentId}`.slice(0, 120));

@@ -4,7 +4,7 @@
 // `rev` is set by the hub on what it sends to dashboards; the hub ignores it from agents.
 import { z } from 'zod';
 import {
-  AgentId, Bytes, DriveId, HumanMessage, JobId, Label, Percent, Revision, Seconds, SpeedMultiple, TitleId,
+  AgentId, Bytes, DriveId, EpochMs, HumanMessage, JobId, Label, Percent, Revision, Seconds, SpeedMultiple, TitleId,
 } from './fields.js';
 import { DiscType, JobState, TitleState } from './states.js';
 
@@ -95,7 +95,7 @@ export type LogLevel = z.infer<typeof LogLevel>;
 
 export const LogLine = z.object({
   /** Epoch ms, the station's clock. */
-  at: z.number().int().nonnegative(),
+  at: EpochMs,
   level: LogLevel,
   text: z.string().max(500),
 });

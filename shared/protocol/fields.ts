@@ -11,6 +11,8 @@ export const Percent = z.number().min(0).max(100);
 export const Bytes = z.number().int().nonnegative();
 export const Seconds = z.number().int().nonnegative();
 export const Seq = z.number().int().nonnegative();
+/** A moment as epoch milliseconds, within what a Date can hold (±8.64e15 ms). */
+export const EpochMs = z.number().int().nonnegative().max(8.64e15);
 /**
  * The hub's revision: it grows by one with every state change the hub applies. Dashboard events carry it (progress
  * updates repeat the current one), so a client that sees it jump by more than one knows it missed something.

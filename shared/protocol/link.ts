@@ -1,7 +1,7 @@
 // The agent↔hub link: station events and commands wrapped in one small envelope, told apart by `kind`.
 // The agent speaks first with `hello`; the hub answers `welcome` or closes with a LinkCloseCode and a reason.
 import { z } from 'zod';
-import { AgentId, DriveId, HumanMessage, JobId, Label, Seq } from './fields.js';
+import { AgentId, DriveId, EpochMs, HumanMessage, JobId, Label, Seq } from './fields.js';
 import { JobUpdate, StationEvent, TitleUpdate } from './events.js';
 import { DiscType } from './states.js';
 
@@ -37,7 +37,7 @@ const SequencedEvent = {
   /** Dense per agent: 1, 2, 3…, kept in the agent's outbox until the hub acknowledges it. */
   seq: z.number().int().positive(),
   /** The agent's clock when it happened (epoch ms). */
-  at: z.number().int().nonnegative(),
+  at: EpochMs,
   event: StationEvent,
 };
 
@@ -59,7 +59,7 @@ export type AgentEventBatch = z.infer<typeof AgentEventBatch>;
 export const AgentProgress = z.object({
   kind: z.literal('progress'),
   after_seq: Seq,
-  at: z.number().int().nonnegative(),
+  at: EpochMs,
   event: z.discriminatedUnion('type', [JobUpdate, TitleUpdate]),
 });
 export type AgentProgress = z.infer<typeof AgentProgress>;
@@ -109,7 +109,7 @@ export type StationCommand = z.infer<typeof StationCommand>;
 export const HubCommand = z.object({
   kind: z.literal('command'),
   id: z.string().min(1).max(64),
-  expires_at: z.number().int().nonnegative(),
+  expires_at: EpochMs,
   command: StationCommand,
 });
 export type HubCommand = z.infer<typeof HubCommand>;
