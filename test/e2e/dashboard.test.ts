@@ -13,8 +13,12 @@ import { browserUnavailable, launchBrowser, type Browser } from './browser.js';
 const skipReason = loopDevicesUnavailable() ?? toolsUnavailable('HandBrakeCLI', 'dvdauthor', 'genisoimage', 'isoinfo', 'blkid') ?? browserUnavailable();
 if (skipReason) console.warn(`Skipping the dashboard browser tests: ${skipReason}`);
 
-/** The job bar's value on a drive card, or undefined while it has none. */
+/** Long enough (a 5-minute title, about 40 s to rip here) for the page to act on it mid-rip. */
+const LONG_DISC = ['--label', 'E2E_FEATURE', '--title', '300:8', '--title', '30:2'];
+
+/** The job bar's value on a drive card, or undefined while the drive is not working or its bar has no value. */
 async function jobPercent(drive: Locator): Promise<number | undefined> {
+  if ((await drive.getAttribute('data-status', { timeout: 1000 }).catch(() => null)) !== 'working') return undefined;
   const value = await drive.locator('.job-bar').getAttribute('aria-valuenow', { timeout: 1000 }).catch(() => null);
   return value === null ? undefined : Number(value);
 }
@@ -54,7 +58,7 @@ describe.skipIf(skipReason !== undefined)('dashboard in a browser', () => {
 
     beforeAll(async () => {
       makeDisc('e2e-three-titles', ['--label', 'E2E_MOVIE', '--title', '40:4', '--title', '15:2', '--title', '4:1']);
-      makeDisc('e2e-long', ['--label', 'E2E_LONG', '--title', '150:5']);
+      makeDisc('e2e-dashboard-long', LONG_DISC);
       station = new Station(VirtualDrive.reserve(), { name: 'dashboard' });
       await station.start();
       page = browser!.page;
@@ -116,8 +120,8 @@ describe.skipIf(skipReason !== undefined)('dashboard in a browser', () => {
     it('mid-rip: a refused eject says "Drive is busy"; cancel asks first, then the job shows cancelled', async () => {
       station.drive.eject();
       await expect.poll(() => drive.getAttribute('data-status'), { timeout: 15_000 }).toBe('empty');
-      station.drive.insert(makeDisc('e2e-long', ['--label', 'E2E_LONG', '--title', '150:5']));
-      await expect.poll(() => drive.locator('.disc-label').textContent(), { timeout: 15_000 }).toBe('E2E_LONG');
+      station.drive.insert(makeDisc('e2e-dashboard-long', LONG_DISC));
+      await expect.poll(() => drive.locator('.disc-label').textContent(), { timeout: 15_000 }).toBe('E2E_FEATURE');
       await until(() => jobPercent(drive), (v) => v !== undefined && v >= 8, 90_000, 'the rip to pass 8 %');
       const jobId = Number(await drive.getAttribute('data-job'));
       await until(() => drive.locator('.fact-sub').textContent(), (t) => t !== null && /left|any moment/.test(t), 20_000, 'an ETA');

@@ -70,7 +70,8 @@ const TITLE_ICONS: Record<TitleState, IconName> = {
 export function titleEditable(job: JobView, title: TitleRecord): boolean {
   if (!job.reachable) return false;
   if (job.state === 'ready') return true;
-  return (job.state === 'ripping' || job.state === 'transcoding') && (title.state === 'pending' || title.state === 'skipped');
+  // While it rips, titles not started yet can still change; once it transcodes the rip is over and the station refuses.
+  return job.state === 'ripping' && (title.state === 'pending' || title.state === 'skipped');
 }
 
 interface TitleRow extends Component {

@@ -29,7 +29,7 @@ export function signIn(handlers: { login(password: string): Promise<void>; logou
     error,
     h('div', 'dialog-actions', cancel, submit),
   );
-  const dialog = h('dialog', { class: 'confirm sign-in', attrs: { 'aria-labelledby': 'sign-in-title', 'aria-describedby': 'sign-in-reason' } }, form);
+  const dialog = h('dialog', { class: 'sign-in', attrs: { 'aria-labelledby': 'sign-in-title', 'aria-describedby': 'sign-in-reason' } }, form);
   cancel.addEventListener('click', () => dialog.close());
   form.addEventListener('submit', (event) => {
     event.preventDefault();
