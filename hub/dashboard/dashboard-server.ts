@@ -10,7 +10,7 @@ import { DASHBOARD_PROTOCOL, type DashboardMessage } from '../../shared/index.js
 import { originAllowed, type AccessControl } from '../auth/access.js';
 import { TokenBucket } from '../auth/rate-limit.js';
 import { refuseUpgrade } from '../http/auth.js';
-import { startHeartbeat, trackHeartbeat } from '../http/heartbeat.js';
+import { closeFirmly, startHeartbeat, trackHeartbeat } from '../http/heartbeat.js';
 
 export interface DashboardServerOptions {
   serverName: string;
@@ -147,8 +147,9 @@ export class DashboardServer {
     socket.on('error', (error) => this.options.logger.warn({ peer, err: error.message }, 'Dashboard socket error'));
     const rate = new TokenBucket(MESSAGES_PER_SECOND, MESSAGES_PER_SECOND * 4);
     socket.on('message', () => {
+      if (socket.readyState !== socket.OPEN) return;
       if (!rate.take()) {
-        socket.close(1008, 'Too many messages');
+        closeFirmly(socket, 1008, 'Too many messages');
         return;
       }
       // Commands arrive over REST for now; the socket says so rather than ignoring them.

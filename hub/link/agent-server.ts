@@ -12,7 +12,7 @@ import {
 import type { StationIdentity, StationRegistry } from '../auth/station-registry.js';
 import { TokenBucket } from '../auth/rate-limit.js';
 import { bearerToken, refuseUpgrade } from '../http/auth.js';
-import { startHeartbeat, trackHeartbeat } from '../http/heartbeat.js';
+import { closeFirmly, startHeartbeat, trackHeartbeat } from '../http/heartbeat.js';
 import type { Numbering, StationStore } from '../store/station-store.js';
 
 export interface AgentServerOptions {
@@ -105,7 +105,7 @@ export class AgentServer {
     for (const [agentId, connection] of this.connections) {
       if (!revoked.has(agentId)) continue;
       this.options.logger.warn({ agent: agentId }, 'Disconnecting a station whose token was revoked');
-      connection.socket.close(LinkCloseCode.Revoked, 'This station\'s token was revoked');
+      closeFirmly(connection.socket, LinkCloseCode.Revoked, 'This station\'s token was revoked');
     }
   }
 
@@ -144,37 +144,39 @@ export class AgentServer {
     const rate = new TokenBucket(this.options.maxMessagesPerSecond, this.options.maxMessagesPerSecond * 10);
     const helloTimer = setTimeout(() => {
       log.warn('An agent connected but sent no hello; closing');
-      socket.close(LinkCloseCode.BadHello, 'Expected hello');
+      closeFirmly(socket, LinkCloseCode.BadHello, 'Expected hello');
     }, this.options.helloTimeoutMs);
 
     socket.on('message', (data, isBinary) => {
+      // A socket the hub is closing says nothing more that counts.
+      if (socket.readyState !== socket.OPEN) return;
       if (!rate.take()) {
         log.warn({ agent: connection?.hello.agent_id }, 'Closing a station that sends more messages than allowed');
-        socket.close(1008, 'Too many messages');
+        closeFirmly(socket, 1008, 'Too many messages');
         return;
       }
       const decoded = decodeMessage(AgentMessage, isBinary ? '' : data.toString());
       if (!decoded.ok) {
         log.warn({ agent: connection?.hello.agent_id, reason: decoded.error }, 'Closing an agent that sent an invalid message');
-        socket.close(connection ? LinkCloseCode.BadMessage : LinkCloseCode.BadHello, decoded.error.slice(0, 120));
+        closeFirmly(socket, connection ? LinkCloseCode.BadMessage : LinkCloseCode.BadHello, decoded.error.slice(0, 120));
         return;
       }
       const message = decoded.value;
       if (!connection) {
         if (message.kind !== 'hello') {
-          socket.close(LinkCloseCode.BadHello, 'Expected hello');
+          closeFirmly(socket, LinkCloseCode.BadHello, 'Expected hello');
           return;
         }
         clearTimeout(helloTimer);
         if (identity.shared && this.options.registry.isRegistered(message.agent_id)) {
           // The shared token must not speak for a station that has a token of its own, revoked or not.
           log.warn({ claimed: message.agent_id }, 'Closing a shared-token connection that claims a registered station');
-          socket.close(LinkCloseCode.WrongStation, 'This station has a token of its own; use it');
+          closeFirmly(socket, LinkCloseCode.WrongStation, 'This station has a token of its own; use it');
           return;
         }
         if (!identity.shared && message.agent_id !== identity.agentId) {
           log.warn({ token: identity.agentId, claimed: message.agent_id }, 'Closing a station that claims another station\'s id');
-          socket.close(LinkCloseCode.WrongStation, `This token belongs to station ${identity.agentId}`.slice(0, 120));
+          closeFirmly(socket, LinkCloseCode.WrongStation, `This token belongs to station ${identity.agentId}`.slice(0, 120));
           return;
         }
         connection = this.accept(socket, message, log);
@@ -183,7 +185,7 @@ export class AgentServer {
       const agentId = connection.hello.agent_id;
       switch (message.kind) {
         case 'hello':
-          socket.close(LinkCloseCode.BadMessage, 'hello was already received');
+          closeFirmly(socket, LinkCloseCode.BadMessage, 'hello was already received');
           return;
         case 'event':
           this.applyEvents(connection, [message], log);
@@ -242,14 +244,14 @@ export class AgentServer {
       const reason = `Protocol mismatch: the hub speaks ${LINK_PROTOCOL.min}-${LINK_PROTOCOL.max}, ` +
         `the agent ${hello.protocol.min}-${hello.protocol.max}; upgrade the older side`;
       log.error({ agent: hello.agent_id }, reason);
-      socket.close(LinkCloseCode.ProtocolMismatch, reason.slice(0, 120));
+      closeFirmly(socket, LinkCloseCode.ProtocolMismatch, reason.slice(0, 120));
       this.options.onAgentState(hello, false, reason);
       return undefined;
     }
     const previous = this.connections.get(hello.agent_id);
     if (previous) {
       log.warn({ agent: hello.agent_id }, 'A station connected again; closing its older connection');
-      previous.socket.close(LinkCloseCode.Replaced, 'Replaced by a newer connection');
+      closeFirmly(previous.socket, LinkCloseCode.Replaced, 'Replaced by a newer connection');
     }
     const numbering = this.options.store.registerAgent(hello, Date.now());
     const connection = { socket, hello, numbering };

@@ -380,8 +380,8 @@ describe.skipIf(skipReason !== undefined)('stations: per-station tokens, checked
     await expectHubAlive(hub);
   });
 
-  it.fails('a revoked station that ignores the close frame cannot keep reporting (nothing after 4005 is applied)', async () => {
-    // BUG: hub/link/agent-server.ts: disconnectRevoked (line 108) only calls socket.close(4005). ws then waits up to
+  it('a revoked station that ignores the close frame cannot keep reporting (nothing after 4005 is applied)', async () => {
+    // Regression (was a bug): hub/link/agent-server.ts: disconnectRevoked (line 108) only calls socket.close(4005). ws then waits up to
     // 30 s (its close timeout) for the peer's close frame, and meanwhile keeps emitting 'message' for every frame the
     // peer sends; the handler (line 150) never checks socket.readyState, and `connection` stays in `connections`
     // (the 'close' event has not fired). A revoked station that does not answer the close frame keeps applying
@@ -408,8 +408,8 @@ describe.skipIf(skipReason !== undefined)('stations: per-station tokens, checked
     }
   });
 
-  it.fails('after closing a station for an invalid message (4004), nothing more it sends is applied', async () => {
-    // BUG: same cause as above (hub/link/agent-server.ts line 159 closes with 4004 but the handler keeps applying the
+  it('after closing a station for an invalid message (4004), nothing more it sends is applied', async () => {
+    // Regression (was a bug): same cause as above (hub/link/agent-server.ts line 159 closes with 4004 but the handler keeps applying the
     // messages that follow while ws waits for the close handshake). Expected 0 events applied after the 4004 close
     // frame; actual: all of them.
     const token = addStation(hub.dir, 'station-sloppy');
@@ -500,8 +500,8 @@ describe.skipIf(skipReason !== undefined)('people: origin, no password yet, sign
     }
   });
 
-  it.fails('a dashboard closed for flooding (1008) that ignores the close frame is cut off, not read for 30 s more', async () => {
-    // BUG: hub/dashboard/dashboard-server.ts line 151 answers a flood with socket.close(1008) only. ws keeps the TCP
+  it('a dashboard closed for flooding (1008) that ignores the close frame is cut off, not read for 30 s more', async () => {
+    // Regression (was a bug): hub/dashboard/dashboard-server.ts line 151 answers a flood with socket.close(1008) only. ws keeps the TCP
     // connection and keeps reading and parsing every frame the peer sends until the peer's close frame arrives or its
     // 30 s close timeout fires; the peer still counts as a connection and a dashboard client. A flooder that never
     // answers the close pushes hundreds of MB into the hub per socket (measured: 1.5 GB in 12 s on one socket, all

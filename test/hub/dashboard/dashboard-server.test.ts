@@ -343,7 +343,7 @@ describe('slow dashboard clients (in-process DashboardServer)', () => {
 });
 
 describe('slow dashboard clients (through a Hub)', () => {
-  // BUG: DashboardServer keeps a slow client's newest progress per key and sends it when the client catches up, but a
+  // Regression (was a bug): DashboardServer keeps a slow client's newest progress per key and sends it when the client catches up, but a
   // state change broadcast meanwhile goes out at once (it has no progress key). So the client gets the job's final
   // state first and the older "ripping n %" progress after it: a dashboard that merges updates shows a completed
   // job as ripping again (the stale frame even carries the older rev). A state event should discard (or be

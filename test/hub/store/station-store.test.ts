@@ -687,7 +687,7 @@ describe('interrupted jobs (protocol 2)', () => {
     expect(store.applyProgress(A, progress(3, { type: 'job_update', agent_id: A, job_id: 7, state: 'ripping', progress_percent: 3 }))).toBeUndefined();
   });
 
-  // BUG: StationStore.runningJobOn (and start()) still list the finished states by hand as
+  // Regression (was a bug): StationStore.runningJobOn (and start()) still list the finished states by hand as
   // ('completed','failed','cancelled'), so an `interrupted` job counts as running: when the station says hello again,
   // registerAgent points the drive back at the interrupted job (GET /api/drives shows a job on an idle drive).
   it('an interrupted job does not take its drive back when the station says hello again', () => {
