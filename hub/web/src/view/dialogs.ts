@@ -184,6 +184,7 @@ export function jobPanel(ctx: ViewContext): JobPanel {
       renderedLines = lines.length;
       while (logList.childElementCount > 5000) logList.firstElementChild?.remove();
       show(logEmpty, lines.length === 0);
+      show(logList, lines.length > 0);
       if (stick) logList.scrollTop = logList.scrollHeight;
     },
     onClose(listener) {
