@@ -163,6 +163,50 @@ describe.skipIf(skipReason !== undefined)('dashboard in a browser', () => {
     }, 240_000);
   });
 
+  describe('a station that waits for "rip now"', () => {
+    let station: Station;
+
+    afterAll(async () => {
+      await station?.stop();
+    });
+
+    it('lets a person choose the titles, rips only those, and reads the disc again on "Rescan"', async () => {
+      station = new Station(VirtualDrive.reserve(), { name: 'dashboard-ready', agentEnv: { DISCBRIDGE_AUTO_RIP: 'false' } });
+      await station.start();
+      const page = await browser!.context.newPage();
+      browser!.errors.length = 0;
+      await open(page, station);
+      const drive = page.locator('.drive');
+      station.drive.insert(makeDisc('e2e-three-titles', ['--label', 'E2E_MOVIE', '--title', '40:4', '--title', '15:2', '--title', '4:1']));
+      await expect.poll(() => drive.getAttribute('data-status'), { timeout: 30_000 }).toBe('ready');
+      expect(await drive.locator('.drive-status').textContent()).toBe('Ready to rip');
+      await expect.poll(() => drive.locator('.title').count()).toBe(3);
+      const rip = drive.locator('.drive-actions .btn.primary');
+      expect(await rip.textContent()).toBe('Rip 2 titles now');
+      const jobId = Number(await drive.getAttribute('data-job'));
+
+      // Untick title 2 (keyboard: focus, space), then rip the one left.
+      await drive.locator('.title[data-title="2"] input').focus();
+      await page.keyboard.press('Space');
+      await expect.poll(() => rip.textContent()).toBe('Rip 1 title now');
+      await rip.click();
+      await expect.poll(() => drive.locator('.notice').textContent(), { timeout: 15_000 }).toBe('Ripping E2E_MOVIE (1 title)');
+      const row = page.locator(`tr.hrow[data-job="${jobId}"]`);
+      await expect.poll(() => row.getAttribute('data-state'), { timeout: 120_000, interval: 500 }).toBe('completed');
+      await expect.poll(() => row.locator('.h-files').textContent(), { timeout: 10_000 }).toBe('E2E_MOVIE/E2E_MOVIE_t01.mkv');
+      const job = await station.get<{ titles: { title_id: number; state: string }[] }>(`/api/jobs/${jobId}`);
+      expect(job.titles.map((t) => [t.title_id, t.state])).toEqual([[1, 'completed'], [2, 'skipped'], [3, 'skipped']]);
+
+      // Rescan: a new job reads the disc and waits again.
+      await expect.poll(() => drive.getAttribute('data-status')).toBe('disc');
+      await drive.getByRole('button', { name: 'Rescan' }).click();
+      await expect.poll(() => drive.getAttribute('data-status'), { timeout: 30_000 }).toBe('ready');
+      expect(Number(await drive.getAttribute('data-job'))).toBeGreaterThan(jobId);
+      expect(browser!.errors).toEqual([]);
+      await page.close();
+    }, 180_000);
+  });
+
   describe('a hub that asks for a password', () => {
     let station: Station;
 
