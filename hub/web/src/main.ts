@@ -21,7 +21,7 @@ export const FIRST_RENDER_MARK = 'discbridge:stations-rendered';
 /** Set when the first snapshot has been fetched (its REST answers are in), before it is rendered. */
 export const SNAPSHOT_MARK = 'discbridge:snapshot-loaded';
 
-const state = new DashboardState();
+const state = new DashboardState(PAGE_SIZE);
 const pending = new Set<string>();
 const notices = new Map<string, Notice>();
 /** Selections being edited (jobs waiting for "rip now"), or being sent (running jobs), by job id. */
@@ -189,7 +189,6 @@ async function resync(): Promise<void> {
       const snapshot = await loadSnapshot();
       if (!state.hasSnapshot) performance.mark(SNAPSHOT_MARK);
       if (state.applySnapshot(snapshot, Date.now()).resync) resyncAgain = true;
-      historyDetails.clear();
       loadHistoryDetails();
     } while (resyncAgain);
   } catch (error) {
@@ -224,13 +223,13 @@ async function loadHistory(query: HistoryQuery): Promise<void> {
   }
 }
 
-/** Titles of the finished jobs on the history page (for files and average speed), fetched once each. */
+/** Titles of the finished jobs on the history page (for files and average speed): the fetches under way. */
 const historyDetails = new Set<number>();
 
 function loadHistoryDetails(): void {
   const wanted = state.historyJobs().filter((job) => isFinished(job.state) && !job.titles && !historyDetails.has(job.job_id)).map((job) => job.job_id);
   for (const id of wanted) historyDetails.add(id);
-  void eachLimited(wanted, 3, async (id) => loadDetail(id).catch(() => void historyDetails.delete(id)));
+  void eachLimited(wanted, 3, async (id) => loadDetail(id).catch(() => undefined).finally(() => historyDetails.delete(id)));
 }
 
 async function loadDetail(jobId: number): Promise<void> {

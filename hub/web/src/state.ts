@@ -115,6 +115,9 @@ export class DashboardState {
   private bufferOverflowed = false;
   private dirty: Dirty = freshDirty();
 
+  /** @param pageSize jobs per history page: the newest page never grows past it, however long the page stays open. */
+  constructor(readonly pageSize = 50) {}
+
   // ---- Reading
 
   /** What changed since the last call; the renderer calls this once per frame. */
@@ -367,6 +370,8 @@ export class DashboardState {
     this.dirty.jobs.add(job.job_id);
     this.linkDrive(job);
     this.placeInHistory(job);
+    // A job that ends off the history page is shown nowhere any more: let it go, so a page open for weeks stays small.
+    if (isFinished(job.state) && !wasFinished) this.forgetUnused();
   }
 
   /** Keeps the drive's running-job pointer as the hub does: set while the job runs, cleared when it ends. */
@@ -412,6 +417,12 @@ export class DashboardState {
       this.historyIds.push(job.job_id);
     } else {
       this.historyIds.splice(at, 0, job.job_id);
+    }
+    if (this.historyIds.length > this.pageSize) {
+      // The oldest move to the next page: "Older" now starts below the last one shown.
+      this.historyIds.length = this.pageSize;
+      this.history = { ...this.history, next_before: this.historyIds[this.historyIds.length - 1] as number };
+      this.forgetUnused();
     }
     this.dirty.history = true;
   }

@@ -199,6 +199,20 @@ describe('live messages', () => {
     expect(state.historyIds).toEqual([4]);
   });
 
+  it('the newest history page stays one page long however many jobs come while it is open; older ones are let go', () => {
+    const state = new DashboardState(3);
+    state.applySnapshot(snapshot(10), NOW); // history: 7 (running), 5, 4; next_before 4
+    let rev = 10;
+    for (const id of [8, 9, 10]) {
+      state.apply({ type: 'job_update', agent_id: 'den', job_id: id, state: 'identifying', drive_id: '/dev/sr1', rev: ++rev }, NOW);
+      state.apply({ type: 'job_update', agent_id: 'den', job_id: id, state: 'completed', rev: ++rev }, NOW);
+    }
+    expect(state.historyIds).toEqual([10, 9, 8]);
+    expect(state.history.next_before).toBe(8);
+    // The running job 7 stays known (its drive shows it); the finished 4 and 5 are let go.
+    expect([...state.jobs.keys()].sort((a, b) => a - b)).toEqual([7, 8, 9, 10]);
+  });
+
   it('an offline station makes its drives and unfinished jobs unreachable; finished jobs stay as they are', () => {
     const state = loaded(10);
     state.apply({ type: 'agent_update', agent_id: 'den', state: 'offline', rev: 11 }, NOW);
