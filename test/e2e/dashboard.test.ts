@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import { ARTIFACTS, ROOT, Station, VirtualDrive, loopDevicesUnavailable, makeDisc, toolsUnavailable } from './harness.js';
 import { browserUnavailable, launchBrowser, type Browser } from './browser.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 const skipReason = loopDevicesUnavailable() ?? toolsUnavailable('HandBrakeCLI', 'dvdauthor', 'genisoimage', 'isoinfo', 'blkid') ?? browserUnavailable();
 if (skipReason) console.warn(`Skipping the dashboard browser tests: ${skipReason}`);
@@ -236,6 +237,36 @@ describe.skipIf(skipReason !== undefined)('dashboard in a browser', () => {
       await expect.poll(() => page.locator('.empty-state .empty-title').textContent()).toBe('No stations yet');
       expect(await page.locator('.summary').textContent()).toBe('0 stations · 0 drives');
       expect(await page.locator('.top-right').getByRole('button', { name: 'Sign out' }).isVisible()).toBe(true);
+      expect(browser!.errors).toEqual([]);
+      await page.close();
+    }, 120_000);
+  });
+
+  describe('a network that goes silent', () => {
+    let station: Station;
+    let proxy: TcpProxy | undefined;
+
+    afterAll(async () => {
+      await proxy?.stop();
+      await station?.stop();
+    });
+
+    it('is noticed without any close (the page asks the hub itself), and the page comes back with it', async () => {
+      // The hub pings only once a minute here: it must not be the hub's heartbeat that closes the socket.
+      station = new Station(VirtualDrive.reserve(), { name: 'dashboard-silent', hubEnv: { DISCBRIDGE_HEARTBEAT_MS: '60000' } });
+      await station.startHub();
+      proxy = new TcpProxy(station.port);
+      await proxy.start();
+      const page = await browser!.context.newPage();
+      browser!.errors.length = 0;
+      await page.goto(`http://127.0.0.1:${proxy.port}/`);
+      await until(() => page.locator('.connection').getAttribute('data-kind'), (kind) => kind === 'live', 15_000, 'the page to be live');
+      const stalledAt = Date.now();
+      proxy.stall(); // no byte moves, nothing closes
+      await until(() => page.locator('.connection').getAttribute('data-kind'), (kind) => kind === 'down', 45_000, 'the page to show it is disconnected');
+      console.info(`silent network → "Disconnected" on the page: ${Date.now() - stalledAt} ms`);
+      proxy.resume();
+      await until(() => page.locator('.connection').getAttribute('data-kind'), (kind) => kind === 'live', 30_000, 'the page to be live again');
       expect(browser!.errors).toEqual([]);
       await page.close();
     }, 120_000);

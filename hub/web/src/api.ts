@@ -109,6 +109,14 @@ export const api = {
     post(drivePath(agentId, driveId, 'rip'), (titles === undefined ? {} : { titles }) satisfies z.infer<typeof RipBody>),
   selectTitles: (jobId: number, selected: number[]) => post(`/api/jobs/${jobId}/titles`, { selected } satisfies z.infer<typeof SelectTitlesBody>),
 
+  /** Whether the hub answers at all (open to everyone, tiny). */
+  alive: async (): Promise<boolean> => {
+    try {
+      return (await request('/health', { headers: { Accept: 'application/json' } }, 5000)).status < 500;
+    } catch {
+      return false;
+    }
+  },
   session: () => getPlain('/api/session', SessionInfo),
   login: (password: string) => post('/api/login', { password } satisfies z.infer<typeof LoginBody>),
   logout: () => post('/api/logout'),

@@ -250,8 +250,12 @@ function showConnection(): void {
   if (down) banner.textContent = `${connectionStatus.state === 'closed' ? connectionStatus.reason : ''}. Showing what was known then; reconnecting…`;
 }
 
+/** When the socket last said anything: a hub that vanished without closing it (power cut, cable) says nothing. */
+let lastMessageAt = Date.now();
+
 const connection = new Connection(socketUrl(location), {
   message(message) {
+    lastMessageAt = Date.now();
     const result = state.apply(message, Date.now());
     if (result.resync) void resync();
     if (message.type === 'job_update' && isFinished(message.state)) {
@@ -262,6 +266,7 @@ const connection = new Connection(socketUrl(location), {
     schedule();
   },
   status(next) {
+    if (next.state === 'open') lastMessageAt = Date.now();
     connectionStatus = next;
     socketOpen = next.state === 'open';
     showConnection();
@@ -416,6 +421,20 @@ setInterval(() => {
   if (ticks % 30 === 0) state.redrawHistory();
   schedule();
 }, 1000);
+
+// The hub's pings are invisible to page scripts, so a socket to a hub that vanished without closing it looks open
+// for minutes. After 20 s of silence the page asks the hub directly; no answer means reconnect (and show it).
+let probing = false;
+setInterval(() => {
+  if (!socketOpen || probing || Date.now() - lastMessageAt < 20_000) return;
+  probing = true;
+  void api.alive().then((alive) => {
+    if (alive) lastMessageAt = Date.now();
+    else connection.reconnect();
+  }).finally(() => {
+    probing = false;
+  });
+}, 5000);
 
 header.tick();
 showConnection();
