@@ -92,6 +92,9 @@ export class Agent {
     this.link.start();
 
     logger.info({ agent: config.agentId, drives: this.watcher.list().map((d) => d.path), ripper: this.ripper.name, output: config.outputDir }, 'Agent started');
+    if (this.watcher.list().length === 0) {
+      logger.warn({ patterns: config.drives }, 'No drive matches DISCBRIDGE_DRIVES yet; watching for one to appear');
+    }
   }
 
   async stop(): Promise<void> {
