@@ -1,6 +1,5 @@
 // The agent: one per rip station. Watches the drives, starts one job per inserted disc, and reports everything to
 // the hub. Like every component here, the constructor only sets fields; start() and stop() do the work.
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { LINK_PROTOCOL, type AgentHello, type CommandResult, type HubCommand, type StationEvent } from '../shared/index.js';
 import { probeDisc, type DiscIdentity } from './drives/disc-probe.js';
@@ -264,9 +263,4 @@ export class Agent {
       }
     }
   }
-}
-
-/** A default station id from the host name, reduced to the characters agent ids allow. */
-export function defaultAgentId(): string {
-  return hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'station';
 }

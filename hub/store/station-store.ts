@@ -315,7 +315,7 @@ export class StationStore {
     const event = { ...progress.event, agent_id: agentId, job_id: jobId, rev: this.rev };
     if (event.type === 'job_update') {
       if (this.liveJobs.get(jobId) !== event.state) return undefined;
-      this.pending.push(() => this.writeJobUpdate(jobId, event, progress.at));
+      this.pending.push(() => this.writeJobUpdate(jobId, event, progress.at, false));
     } else {
       if (this.liveTitles.get(titleKey(jobId, event.title_id)) !== event.state) return undefined;
       this.pending.push(() => this.writeTitleUpdate(event));
@@ -352,7 +352,8 @@ export class StationStore {
     return id;
   }
 
-  private writeJobUpdate(jobId: number, event: StationEvent & { type: 'job_update' }, at: number): void {
+  /** `stateChanged` false for progress: the job keeps its state, so its drive's running job stays as it is. */
+  private writeJobUpdate(jobId: number, event: StationEvent & { type: 'job_update' }, at: number, stateChanged = true): void {
     const finished = FINISHED_JOB_STATES.has(event.state);
     this.statement(
       `UPDATE jobs SET state = ?, updated_at = ?, finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE NULL END,
@@ -370,6 +371,7 @@ export class StationStore {
       event.current_title ?? null,
       event.total_titles ?? null, event.error_message ?? null, event.output_dir ?? null, jobId,
     );
+    if (!stateChanged) return;
     const job = this.statement('SELECT agent_id, drive_id FROM jobs WHERE job_id = ?').get(jobId) as { agent_id: string; drive_id: string | null };
     if (job.drive_id !== null) {
       this.statement(
