@@ -1,14 +1,13 @@
-// The agent: one per rip station. Watches the drives, starts one job per inserted disc, and reports everything to
-// the hub. Like every component here, the constructor only sets fields; start() and stop() do the work.
+// The agent: one per rip station. Watches its drives through a drive source, starts one job per inserted disc with
+// the plan of the disc's kind, and reports everything to the hub. Like every component here, the constructor only
+// sets fields; start() and stop() do the work.
 import type { Logger } from 'pino';
 import { LINK_PROTOCOL, type AgentHello, type CommandResult, type HubCommand, type StationEvent } from '../shared/index.js';
-import { probeDisc, type DiscIdentity } from './drives/disc-probe.js';
-import { DriveWatcher } from './drives/drive-watcher.js';
-import { ejectDisc } from './drives/eject.js';
-import { JobRunner, type TranscodeStep } from './jobs/job-runner.js';
+import type { DiscIdentity, DriveSource } from './drives/drive-source.js';
+import { JobRunner } from './jobs/job-runner.js';
 import { TOOL_OWNER_VARIABLE, killOrphanTools, recoverInterruptedJobs } from './jobs/recovery.js';
+import type { DiscKinds } from './kinds/disc-kind.js';
 import { HubLink, type LinkTls } from './link/hub-link.js';
-import type { Ripper } from './rippers/ripper.js';
 import { AgentStore } from './store/agent-store.js';
 
 export interface AgentConfig {
@@ -21,10 +20,12 @@ export interface AgentConfig {
   tls: LinkTls;
   dataDir: string;
   outputDir: string;
-  drives: readonly string[];
-  pollMs: number;
-  debounceMs: number;
   minTitleSeconds: number;
+  /**
+   * How long a disc must stay in before its job starts. The insert is told at once; the job waits, so a tray that
+   * bounces out and back in (which the drive source hides, removals being debounced) is ripped once, whole.
+   */
+  settleMs: number;
   heartbeatMs: number;
   stallSeconds: number;
   /** Rip as soon as a disc's titles are known; otherwise each job waits in `ready` for "rip now". */
@@ -35,27 +36,29 @@ export interface AgentConfig {
   keepPartialFiles: boolean;
 }
 
-export interface AgentBackends {
-  ripper: Ripper;
-  transcode?: TranscodeStep | undefined;
+export interface AgentParts {
+  drives: DriveSource;
+  kinds: DiscKinds;
 }
 
 interface DriveState {
   identity?: DiscIdentity;
+  /** Changes with every insert and removal: a settle wait that outlived its insert starts nothing. */
+  insertion?: object;
   job?: JobRunner;
 }
 
 export class Agent {
   private store: AgentStore | undefined;
-  private watcher: DriveWatcher | undefined;
   private link: HubLink | undefined;
   private readonly driveStates = new Map<string, DriveState>();
   private readonly seenCommands = new Set<string>();
+  private readonly drives: DriveSource;
+  private readonly kinds: DiscKinds;
 
-  private readonly ripper: Ripper;
-
-  constructor(private readonly config: AgentConfig, private readonly backends: AgentBackends, private readonly logger: Logger) {
-    this.ripper = backends.ripper;
+  constructor(private readonly config: AgentConfig, parts: AgentParts, private readonly logger: Logger) {
+    this.drives = parts.drives;
+    this.kinds = parts.kinds;
   }
 
   async start(): Promise<void> {
@@ -67,9 +70,11 @@ export class Agent {
     process.env[TOOL_OWNER_VARIABLE] = config.dataDir;
     await killOrphanTools(config.dataDir, logger);
 
-    for (const backend of [this.ripper, this.backends.transcode?.transcoder]) {
-      const missing = await backend?.checkInstalled();
-      if (missing) logger.error(`${missing}. The station runs, but discs cannot be ripped until it is installed.`);
+    for (const kind of this.kinds.all) {
+      for (const tool of kind.tools) {
+        const missing = await tool.checkInstalled();
+        if (missing) logger.error({ kind: kind.name }, `${missing}. The station runs, but ${kind.name} discs cannot be ripped until it is installed.`);
+      }
     }
 
     this.link = new HubLink({
@@ -81,23 +86,18 @@ export class Agent {
       store, agentId: config.agentId, outputDir: config.outputDir, keepPartialFiles: config.keepPartialFiles,
       emit: (event) => this.emit(event), logger: logger.child({ component: 'recovery' }),
     });
-    this.watcher = new DriveWatcher({
-      patterns: config.drives, pollMs: config.pollMs, debounceMs: config.debounceMs, logger: logger.child({ component: 'drives' }),
-    });
-    this.watcher.on('inserted', (drive, initial) => void this.onInserted(drive, initial));
-    this.watcher.on('removed', (drive) => this.onRemoved(drive));
+    this.drives.on('inserted', (drive, initial) => void this.onInserted(drive, initial));
+    this.drives.on('removed', (drive) => this.onRemoved(drive));
     // Drives first, so the hello already lists them; events from this first look wait in the link's queue.
-    await this.watcher.start();
+    await this.drives.start();
     this.link.start();
 
-    logger.info({ agent: config.agentId, drives: this.watcher.list().map((d) => d.path), ripper: this.ripper.name, output: config.outputDir }, 'Agent started');
-    if (this.watcher.list().length === 0) {
-      logger.warn({ patterns: config.drives }, 'No drive matches DISCBRIDGE_DRIVES yet; watching for one to appear');
-    }
+    logger.info({ agent: config.agentId, drives: this.drives.list().map((d) => d.id), kinds: this.kinds.all.map((k) => k.name), output: config.outputDir }, 'Agent started');
+    if (this.drives.list().length === 0) logger.warn('No drive matches DISCBRIDGE_DRIVES yet; watching for one to appear');
   }
 
   async stop(): Promise<void> {
-    await this.watcher?.stop();
+    await this.drives.stop();
     const running = [...this.driveStates.values()].flatMap((state) => (state.job ? [state.job] : []));
     for (const job of running) job.stop({ state: 'interrupted', message: 'The station was shut down during the job' });
     await Promise.all(running.map((job) => job.run()));
@@ -113,10 +113,10 @@ export class Agent {
       name: this.config.name,
       version: this.config.version,
       protocol: { ...LINK_PROTOCOL },
-      drives: (this.watcher?.list() ?? []).map(({ path, hasDisc }) => {
-        const state = this.driveStates.get(path);
+      drives: this.drives.list().map(({ id, hasDisc }) => {
+        const state = this.driveStates.get(id);
         return {
-          drive_id: path,
+          drive_id: id,
           has_disc: hasDisc,
           busy: state?.job !== undefined,
           ...(hasDisc && state?.identity ? { volume_label: state.identity.volumeLabel, disc_type: state.identity.discType } : {}),
@@ -136,13 +136,18 @@ export class Agent {
   }
 
   private async onInserted(drive: string, initial: boolean): Promise<void> {
-    const identity = await probeDisc(drive);
+    const insertion = {};
     const state = this.stateOf(drive);
+    state.insertion = insertion;
+    const identity = await this.drives.identify(drive);
+    if (state.insertion !== insertion) return; // taken out again while being looked at
     state.identity = identity;
     this.logger.info({ drive, label: identity.volumeLabel, discType: identity.discType, fs: identity.fsType, initial }, initial ? 'Disc already in drive' : 'Disc inserted');
     this.emit({ type: 'drive_event', agent_id: this.config.agentId, drive_id: drive, event: 'inserted', volume_label: identity.volumeLabel, disc_type: identity.discType });
     // A disc that was already in the drive when the agent started is not ripped again on its own.
     if (initial) return;
+    if (this.config.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, this.config.settleMs));
+    if (state.insertion !== insertion || !state.identity) return;
     if (state.job) {
       this.logger.warn({ drive }, 'A disc was reported inserted while the drive is busy; not starting a second job');
       return;
@@ -150,18 +155,23 @@ export class Agent {
     const busy = this.overJobLimit();
     if (busy) {
       // Never a silent queue: the disc gets a job that says at once why it is not ripped.
-      this.logger.warn({ drive }, busy);
-      const jobId = this.store?.nextJobId() ?? 0;
-      this.emit({ type: 'job_update', agent_id: this.config.agentId, job_id: jobId, state: 'identifying', drive_id: drive, volume_label: identity.volumeLabel, disc_type: identity.discType });
-      this.emit({ type: 'job_update', agent_id: this.config.agentId, job_id: jobId, state: 'failed', error_message: `${busy}; press "rip now" when a job has finished` });
+      this.refuseDisc(drive, identity, `${busy}; press "rip now" when a job has finished`);
       return;
     }
     this.startJob(drive, identity, this.config.autoRip);
   }
 
+  /** A disc that gets no job is told as a job that fails at once with the reason, so it does not look forgotten. */
+  private refuseDisc(drive: string, identity: DiscIdentity, reason: string): void {
+    this.logger.warn({ drive, discType: identity.discType }, reason);
+    const jobId = this.store?.nextJobId() ?? 0;
+    this.emit({ type: 'job_update', agent_id: this.config.agentId, job_id: jobId, state: 'identifying', drive_id: drive, volume_label: identity.volumeLabel, disc_type: identity.discType });
+    this.emit({ type: 'job_update', agent_id: this.config.agentId, job_id: jobId, state: 'failed', error_message: reason });
+  }
+
   /** Why no further job may start now, or undefined. */
   private overJobLimit(): string | undefined {
-    const limit = this.config.maxJobs || Math.max(1, this.watcher?.list().length ?? 1);
+    const limit = this.config.maxJobs || Math.max(1, this.drives.list().length);
     const running = [...this.driveStates.values()].filter((state) => state.job && state.job.currentState !== 'ready').length;
     return running >= limit ? `Station is busy: ${running} job(s) running, the limit is ${limit} (DISCBRIDGE_MAX_JOBS)` : undefined;
   }
@@ -169,6 +179,7 @@ export class Agent {
   private onRemoved(drive: string): void {
     const state = this.stateOf(drive);
     delete state.identity;
+    state.insertion = {};
     this.logger.info({ drive }, 'Disc removed');
     this.emit({ type: 'drive_event', agent_id: this.config.agentId, drive_id: drive, event: 'removed', volume_label: '' });
     state.job?.stop({ state: 'failed', message: 'The disc was removed during the job' });
@@ -177,15 +188,22 @@ export class Agent {
   private startJob(drive: string, identity: DiscIdentity, autoRip: boolean, selection?: readonly number[]): void {
     if (!this.store) return;
     const state = this.stateOf(drive);
+    const plan = this.kinds.planFor(identity.discType);
+    if (!plan) {
+      this.refuseDisc(drive, identity, `This station cannot rip ${identity.discType === 'cd' ? 'audio CDs' : `${identity.discType} discs`} yet`);
+      return;
+    }
+    const jobId = this.store.nextJobId();
     const job = new JobRunner(
       {
-        agentId: this.config.agentId, jobId: this.store.nextJobId(), drive, volumeLabel: identity.volumeLabel, discType: identity.discType,
-        autoRip, selection,
+        agentId: this.config.agentId, jobId, drive, device: this.drives.devicePath(drive), volumeLabel: identity.volumeLabel,
+        discType: identity.discType, autoRip, selection,
       },
+      plan,
       {
-        ripper: this.ripper, ...(this.backends.transcode ? { transcode: this.backends.transcode } : {}),
         outputDir: this.config.outputDir, minTitleSeconds: this.config.minTitleSeconds, stallMs: this.config.stallSeconds * 1000,
-        progressIntervalMs: 500, emit: (event, progressOnly) => this.emit(event, progressOnly), logger: this.logger.child({ component: 'job' }),
+        progressIntervalMs: 500, emit: (event, progressOnly) => this.emit(event, progressOnly), eject: () => this.drives.eject(drive),
+        logger: this.logger.child({ component: 'job' }),
       },
     );
     state.job = job;
@@ -223,7 +241,7 @@ export class Agent {
       }
       case 'rip':
       case 'rescan': {
-        if (!this.watcher?.has(command.drive_id)) return reply(false, 'No such drive on this station');
+        if (!this.drives.has(command.drive_id)) return reply(false, 'No such drive on this station');
         const state = this.stateOf(command.drive_id);
         if (!state.identity) return reply(false, 'There is no disc in the drive');
         const job = state.job;
@@ -244,8 +262,7 @@ export class Agent {
         return reply(true);
       }
       case 'eject': {
-        const drive = this.watcher?.has(command.drive_id);
-        if (!drive) return reply(false, 'No such drive on this station');
+        if (!this.drives.has(command.drive_id)) return reply(false, 'No such drive on this station');
         const job = this.stateOf(command.drive_id).job;
         if (job && job.currentState !== 'ready') return reply(false, 'Drive is busy');
         if (job) {
@@ -253,7 +270,7 @@ export class Agent {
           await job.run();
         }
         try {
-          await ejectDisc(drive.device);
+          await this.drives.eject(command.drive_id);
           this.logger.info({ drive: command.drive_id }, 'Ejected at the hub\'s request');
           return reply(true);
         } catch (error) {

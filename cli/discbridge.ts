@@ -3,9 +3,11 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { Agent } from '../agent/agent.js';
-import { createRipper, createTranscodeStep } from '../agent/rippers/create-ripper.js';
+import { BlockDeviceSource } from '../agent/drives/block-device-source.js';
+import { createDiscKinds, createRipper } from '../agent/kinds/create-kinds.js';
+import { findExecutable } from '../agent/tools/find-executable.js';
 import { Hub } from '../hub/hub.js';
-import { RipError } from '../agent/rippers/ripper.js';
+import { RipError } from '../agent/tools/rip-error.js';
 import { createLogger } from './logger.js';
 import { scanCommand } from './scan.js';
 import { SettingError, loadSettings, settingsHelp, type Settings } from './settings.js';
@@ -119,12 +121,18 @@ async function startAgent(settings: Settings, logger: Logger, local: boolean): P
   }
   if (!token) throw new SettingError('DISCBRIDGE_TOKEN is required for an agent: run "discbridge station add ID" on the hub and use the token it prints');
   const agentId = stationOf(token, settings.agentId);
+  const hasDdrescue = (await findExecutable(settings.ddrescue)) !== undefined;
+  if (!hasDdrescue) logger.info({ ddrescue: settings.ddrescue }, 'GNU ddrescue is not installed (Debian: gddrescue): a damaged data disc fails at its first read error');
   const agent = new Agent({
     agentId, tls: { ...(settings.tlsCa ? { ca: settings.tlsCa } : {}), ...(settings.tlsPin ? { pin: settings.tlsPin } : {}) }, name: settings.agentName, version: VERSION, hubUrl, token,
-    dataDir: resolve(dataDir, 'agent'), outputDir: resolve(settings.outputDir), drives: settings.drives,
-    pollMs: settings.pollMs, debounceMs: settings.debounceMs, minTitleSeconds: settings.minTitleSeconds, heartbeatMs: settings.heartbeatMs,
+    dataDir: resolve(dataDir, 'agent'), outputDir: resolve(settings.outputDir), minTitleSeconds: settings.minTitleSeconds, settleMs: settings.debounceMs, heartbeatMs: settings.heartbeatMs,
     stallSeconds: settings.stallSeconds, keepPartialFiles: settings.keepPartial, autoRip: settings.autoRip, maxJobs: settings.maxJobs,
-  }, { ripper: createRipper(settings), transcode: createTranscodeStep(settings) }, logger.child({ side: 'agent' }));
+  }, {
+    drives: new BlockDeviceSource({
+      patterns: settings.drives, pollMs: settings.pollMs, debounceMs: settings.debounceMs, logger: logger.child({ side: 'agent', component: 'drives' }),
+    }),
+    kinds: createDiscKinds(settings, hasDdrescue),
+  }, logger.child({ side: 'agent' }));
   await agent.start();
   return agent;
 }

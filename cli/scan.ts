@@ -1,6 +1,7 @@
 // `discbridge scan DEVICE [--json]`: what the configured ripper sees on a disc, without ripping it.
 import { discoveredTitle } from '../agent/jobs/discovered-title.js';
-import { clock, humanBytes } from '../agent/jobs/human-units.js';
+import { initialSelection } from '../agent/jobs/title-selection.js';
+import { clock, humanBytes } from '../agent/measure/human-units.js';
 import type { Ripper } from '../agent/rippers/ripper.js';
 
 export async function scanCommand(ripper: Ripper, device: string, json: boolean, minTitleSeconds: number): Promise<number> {
@@ -10,7 +11,8 @@ export async function scanCommand(ripper: Ripper, device: string, json: boolean,
     return 1;
   }
   const scan = await ripper.scan({ device, signal: new AbortController().signal });
-  const titles = scan.titles.map((title) => discoveredTitle(title, title.durationSeconds >= minTitleSeconds));
+  const selected = new Set(initialSelection(scan.titles, minTitleSeconds));
+  const titles = scan.titles.map((title) => discoveredTitle(title, selected.has(title.titleId)));
   if (json) {
     process.stdout.write(`${JSON.stringify({
       device, ripper: ripper.name,

@@ -44,3 +44,24 @@ async function touchMedium(path: string): Promise<void> {
     // No medium or no permission: the size read that follows tells the truth either way.
   }
 }
+
+/** Sector 16: where ISO 9660 and UDF discs begin to describe themselves. */
+const FIRST_DESCRIPTOR_OFFSET = 16 * 2048;
+
+/**
+ * Whether the medium's data reads already: a drive still spinning up (or an audio CD, which has no data sectors)
+ * fails this, and only then is an insert worth debouncing.
+ */
+export async function readMediumReadable(device: BlockDevice): Promise<boolean> {
+  try {
+    const handle = await open(device.path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const { bytesRead } = await handle.read(Buffer.alloc(2048), 0, 2048, FIRST_DESCRIPTOR_OFFSET);
+      return bytesRead === 2048;
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return false;
+  }
+}

@@ -1,34 +1,40 @@
 // Identifies the disc in a drive before any ripper runs: its volume label, filesystem and kind (DVD, Blu-ray, CD, data).
 // Sources, best first: udev's media properties (real optical drives), blkid's low-level probe (any block device),
-// and a look for the DVD-Video and Blu-ray structure on the disc's filesystem.
+// and a look for the DVD-Video and Blu-ray structure on the disc's filesystem (read in-process, UDF or ISO 9660).
 import type { DiscType } from '../../shared/index.js';
+import { discHasFile } from '../disc-fs/disc-files.js';
+import { cachedRead, openReadAt } from '../disc-fs/read-at.js';
 import { runTool } from '../tools/run-tool.js';
+import type { DiscIdentity } from './drive-source.js';
 
-export interface DiscIdentity {
-  volumeLabel: string;
-  fsType?: string;
-  discType: DiscType;
+/** What the disc's own file system holds: the DVD-Video and Blu-ray entry files. */
+export interface DiscStructure {
+  videoTs: boolean;
+  bdmv: boolean;
 }
 
 export async function probeDisc(devicePath: string): Promise<DiscIdentity> {
-  const [blkid, udev, hasVideoTs] = await Promise.all([
+  const [blkid, udev, structure] = await Promise.all([
     readProperties('blkid', ['-p', '-o', 'export', devicePath]),
     readProperties('udevadm', ['info', '--query=property', `--name=${devicePath}`]),
-    hasIsoFile(devicePath, '/VIDEO_TS/VIDEO_TS.IFO;1'),
+    readDiscStructure(devicePath),
   ]);
   const label = blkid.LABEL ?? decodeUdevLabel(udev.ID_FS_LABEL_ENC) ?? udev.ID_FS_LABEL ?? '';
   const fsType = blkid.TYPE ?? udev.ID_FS_TYPE;
   return {
     volumeLabel: label,
     ...(fsType ? { fsType } : {}),
-    discType: classifyDisc(udev, fsType, hasVideoTs),
+    discType: classifyDisc(udev, fsType, structure),
   };
 }
 
-export function classifyDisc(udev: Record<string, string>, fsType: string | undefined, hasVideoTs: boolean): DiscType {
+/** `found` says which entry files the disc holds. */
+export function classifyDisc(udev: Record<string, string>, fsType: string | undefined, found: Partial<DiscStructure>): DiscType {
+  const { videoTs = false, bdmv = false } = found;
   const media = (suffix: string) => Object.keys(udev).some((key) => key.startsWith(`ID_CDROM_MEDIA_${suffix}`) && udev[key] === '1');
   if (media('BD')) return 'bluray';
-  if (hasVideoTs) return 'dvd';
+  if (bdmv) return 'bluray';
+  if (videoTs) return 'dvd';
   if (Number(udev.ID_CDROM_MEDIA_TRACK_COUNT_AUDIO ?? 0) > 0 && !fsType) return 'cd';
   if (fsType) return 'data';
   return 'unknown';
@@ -70,11 +76,22 @@ async function readProperties(tool: string, args: string[]): Promise<Record<stri
   }
 }
 
-async function hasIsoFile(devicePath: string, isoPath: string): Promise<boolean> {
+/**
+ * Reads the disc's UDF (else ISO 9660) file system directly, without mounting it or starting a process: whether
+ * `VIDEO_TS/VIDEO_TS.IFO` and `BDMV/index.bdmv` are there (non-empty files, any case).
+ * A device that cannot be opened (no medium, no permission) or read is simply neither.
+ */
+export async function readDiscStructure(devicePath: string): Promise<DiscStructure> {
+  let disc;
   try {
-    const run = await runTool('isoinfo', ['-i', devicePath, '-x', isoPath], { collectStdout: true });
-    return run.exitCode === 0 && run.stdout.length > 0;
+    disc = await openReadAt(devicePath);
   } catch {
-    return false;
+    return { videoTs: false, bdmv: false };
+  }
+  try {
+    const read = cachedRead(disc.read); // both look-ups share the anchor, descriptors and root directory
+    return { videoTs: await discHasFile(read, 'VIDEO_TS/VIDEO_TS.IFO'), bdmv: await discHasFile(read, 'BDMV/index.bdmv') };
+  } finally {
+    await disc.close().catch(() => undefined);
   }
 }

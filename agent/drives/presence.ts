@@ -1,5 +1,7 @@
-// Decides when a drive's disc presence has really changed. Drives flap while a disc spins up and
-// trays bounce; a change counts only once it has held for the debounce time, so one insert is one event.
+// Decides when a drive's disc presence has really changed. A disc whose medium already reads counts at once: that
+// is what makes an insert show within a poll. A medium that does not read yet (a drive spinning up) and a removal
+// count only once they have held for the debounce time, so a bouncing tray gives one insert, not two, and a disc
+// that flaps out and back in gives none.
 export type PresenceChange = 'initial' | 'inserted' | 'removed';
 
 export class PresenceDebouncer {
@@ -14,11 +16,17 @@ export class PresenceDebouncer {
     return this.reported;
   }
 
+  /** Whether a reading of `present` would start an insert: only then is it worth asking if the medium reads. */
+  wouldInsert(present: boolean): boolean {
+    return present && this.reported === false;
+  }
+
   /**
-   * Feeds one reading taken at `now` (ms). Returns the change this reading settles, if any.
-   * The first reading is the baseline, returned as 'initial': a disc already in the drive was not just inserted.
+   * Feeds one reading taken at `now` (ms); `readable` says the medium's data could be read. Returns the change this
+   * reading settles, if any. The first reading is the baseline, returned as 'initial': a disc already in the drive
+   * was not just inserted.
    */
-  observe(present: boolean, now: number): PresenceChange | undefined {
+  observe(present: boolean, now: number, readable = false): PresenceChange | undefined {
     if (this.reported === undefined) {
       this.reported = present;
       return 'initial';
@@ -27,11 +35,16 @@ export class PresenceDebouncer {
       this.candidate = undefined;
       return undefined;
     }
+    if (present && readable) return this.settle(true);
     if (present !== this.candidate) {
       this.candidate = present;
       this.candidateSince = now;
     }
     if (now - this.candidateSince < this.debounceMs) return undefined;
+    return this.settle(present);
+  }
+
+  private settle(present: boolean): PresenceChange {
     this.reported = present;
     this.candidate = undefined;
     return present ? 'inserted' : 'removed';

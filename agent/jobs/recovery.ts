@@ -6,6 +6,7 @@ import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import type { StationEvent } from '../../shared/index.js';
 import type { AgentStore } from '../store/agent-store.js';
+import { PARTIAL_SUFFIX } from '../tools/partial-file.js';
 import { pathInside } from './naming.js';
 
 /** Set in the agent's environment, so every tool it starts inherits it and can be found after a crash. */
@@ -44,7 +45,7 @@ async function removePartialFiles(outputDir: string, jobDir: string): Promise<st
     return []; // outside the output directory, or gone
   }
   const entries = await readdir(folder).catch(() => [] as string[]);
-  const partial = entries.filter((name) => name.endsWith('.part') || (name.startsWith('.') && name.endsWith('.makemkv')));
+  const partial = entries.filter((name) => name.endsWith(PARTIAL_SUFFIX) || (name.startsWith('.') && name.endsWith('.makemkv')));
   for (const name of partial) await rm(join(folder, name), { recursive: true, force: true });
   if (entries.length === partial.length) await rmdir(folder).catch(() => undefined);
   return partial;

@@ -1,5 +1,5 @@
-// The interface every ripping backend implements (HandBrakeCLI now, MakeMKV next): read a disc's titles,
-// rip one title to a file while reporting progress, stop when told. A new backend is one file behind this.
+// The interface every video ripping backend implements (HandBrakeCLI, MakeMKV): read a disc's titles, rip one
+// title to a file while reporting progress, stop when told. A new backend is one folder behind this.
 import type { DiscType, StreamKind } from '../../shared/index.js';
 
 export interface TitleStream {
@@ -60,14 +60,6 @@ export interface RipRequest {
   onProgress: (progress: RipProgress) => void;
   /** Tool output that is not progress, for the job's log. */
   onLog?: (line: string) => void;
-}
-
-/** A failure to show to people: short, plain, no internals. `detail` (the tool's own words) goes to the log only. */
-export class RipError extends Error {
-  override name = 'RipError';
-  constructor(message: string, readonly detail?: string) {
-    super(message);
-  }
 }
 
 export interface Ripper {

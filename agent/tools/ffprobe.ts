@@ -1,7 +1,7 @@
 // Asks ffprobe what a media file holds: its duration and its streams. Used to check a transcode's input and result,
 // so a failure here is worded for people ("damaged or not a media file") with ffprobe's own words kept for the log.
 import { basename } from 'node:path';
-import { RipError } from '../rippers/ripper.js';
+import { RipError } from './rip-error.js';
 import { runTool } from './run-tool.js';
 
 export type StreamType = 'video' | 'audio' | 'subtitle' | 'other';

@@ -103,4 +103,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE agents ADD COLUMN seq_offset INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE agents ADD COLUMN job_offset INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- Data discs: read rate in bytes, the image's checksum, and what could not be read.
+  ALTER TABLE jobs ADD COLUMN bytes_per_second INTEGER;
+  ALTER TABLE jobs ADD COLUMN sha256 TEXT;
+  ALTER TABLE jobs ADD COLUMN unreadable_bytes INTEGER;
+  -- The job that last ended on a drive whose disc is still in: the page shows its outcome, not a bare "Disc inserted".
+  ALTER TABLE drives ADD COLUMN last_job_id INTEGER;
+  `,
 ];

@@ -202,13 +202,18 @@ export class StationStore {
          ON CONFLICT (agent_id) DO UPDATE SET name = excluded.name, version = excluded.version, last_seen = excluded.last_seen,
            instance = excluded.instance, seq_offset = excluded.seq_offset, job_offset = excluded.job_offset`,
       ).run(hello.agent_id, hello.name, hello.version, now, hello.instance ?? known?.instance ?? null, numbering.seqOffset, numbering.jobOffset);
+      // The same disc still in the drive keeps showing how its last job ended.
+      const before = new Map((this.statement('SELECT drive_id, has_disc, volume_label, last_job_id FROM drives WHERE agent_id = ?').all(hello.agent_id) as
+        { drive_id: string; has_disc: number; volume_label: string | null; last_job_id: number | null }[]).map((row) => [row.drive_id, row]));
       this.statement('DELETE FROM drives WHERE agent_id = ?').run(hello.agent_id);
       const insert = this.statement(
-        'INSERT INTO drives (agent_id, drive_id, has_disc, volume_label, disc_type, job_id) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO drives (agent_id, drive_id, has_disc, volume_label, disc_type, job_id, last_job_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
       );
       for (const drive of hello.drives) {
+        const old = before.get(drive.drive_id);
+        const sameDisc = drive.has_disc && old?.has_disc === 1 && (old.volume_label ?? '') === (drive.volume_label ?? '');
         insert.run(hello.agent_id, drive.drive_id, drive.has_disc ? 1 : 0, drive.volume_label ?? null, drive.disc_type ?? null,
-          this.runningJobOn(hello.agent_id, drive.drive_id) ?? null);
+          this.runningJobOn(hello.agent_id, drive.drive_id) ?? null, sameDisc ? old.last_job_id : null);
       }
     });
     this.flush();
@@ -241,9 +246,10 @@ export class StationStore {
         publicEvent = event;
         this.pending.push(() => {
           this.statement(
+            // A disc going in or out ends what the drive showed of the last disc.
             `INSERT INTO drives (agent_id, drive_id, has_disc, volume_label, disc_type) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (agent_id, drive_id) DO UPDATE SET has_disc = excluded.has_disc,
-               volume_label = excluded.volume_label, disc_type = excluded.disc_type`,
+               volume_label = excluded.volume_label, disc_type = excluded.disc_type, last_job_id = NULL`,
           ).run(agentId, event.drive_id, event.event === 'inserted' ? 1 : 0,
             event.event === 'inserted' ? event.volume_label : null, event.event === 'inserted' ? event.disc_type ?? null : null);
         });
@@ -361,7 +367,9 @@ export class StationStore {
          progress_percent = COALESCE(?, progress_percent),
          current_speed = CASE WHEN ? THEN NULL ELSE COALESCE(?, current_speed) END,
          eta_seconds = CASE WHEN ? THEN NULL ELSE COALESCE(?, eta_seconds) END, current_title = COALESCE(?, current_title),
-         total_titles = COALESCE(?, total_titles), error_message = COALESCE(?, error_message), output_dir = COALESCE(?, output_dir)
+         total_titles = COALESCE(?, total_titles), error_message = COALESCE(?, error_message), output_dir = COALESCE(?, output_dir),
+         bytes_per_second = CASE WHEN ? THEN NULL ELSE COALESCE(?, bytes_per_second) END,
+         sha256 = COALESCE(?, sha256), unreadable_bytes = COALESCE(?, unreadable_bytes)
        WHERE job_id = ?`,
     ).run(
       event.state, at, finished ? 1 : 0, at,
@@ -369,14 +377,18 @@ export class StationStore {
       // A finished job has no speed or time left: clear what the last progress update said.
       event.progress_percent ?? null, finished ? 1 : 0, event.current_speed ?? null, finished ? 1 : 0, event.eta_seconds ?? null,
       event.current_title ?? null,
-      event.total_titles ?? null, event.error_message ?? null, event.output_dir ?? null, jobId,
+      event.total_titles ?? null, event.error_message ?? null, event.output_dir ?? null,
+      finished ? 1 : 0, event.bytes_per_second ?? null, event.sha256 ?? null, event.unreadable_bytes ?? null, jobId,
     );
     if (!stateChanged) return;
-    const job = this.statement('SELECT agent_id, drive_id FROM jobs WHERE job_id = ?').get(jobId) as { agent_id: string; drive_id: string | null };
+    const job = this.statement(
+      'SELECT j.agent_id, j.drive_id, d.has_disc FROM jobs j LEFT JOIN drives d ON d.agent_id = j.agent_id AND d.drive_id = j.drive_id WHERE j.job_id = ?',
+    ).get(jobId) as { agent_id: string; drive_id: string | null; has_disc: number | null };
     if (job.drive_id !== null) {
       this.statement(
-        `UPDATE drives SET job_id = CASE WHEN ? THEN NULL ELSE ? END WHERE agent_id = ? AND drive_id = ? AND (job_id IS NULL OR job_id = ?)`,
-      ).run(finished ? 1 : 0, jobId, job.agent_id, job.drive_id, jobId);
+        `UPDATE drives SET job_id = CASE WHEN ? THEN NULL ELSE ? END, last_job_id = CASE WHEN ? THEN ? ELSE last_job_id END
+         WHERE agent_id = ? AND drive_id = ? AND (job_id IS NULL OR job_id = ?)`,
+      ).run(finished ? 1 : 0, jobId, finished && job.has_disc === 1 ? 1 : 0, jobId, job.agent_id, job.drive_id, jobId);
     }
   }
 
@@ -415,7 +427,7 @@ export class StationStore {
   listDrives(): Omit<DriveRecord, 'reachable'>[] {
     this.flush();
     const rows = this.statement(
-      'SELECT agent_id, drive_id, has_disc, volume_label, disc_type, job_id FROM drives ORDER BY agent_id, drive_id',
+      'SELECT agent_id, drive_id, has_disc, volume_label, disc_type, job_id, last_job_id FROM drives ORDER BY agent_id, drive_id',
     ).all() as Record<string, unknown>[];
     return rows.map((row) => withoutNulls({ ...row, has_disc: row.has_disc === 1 }) as Omit<DriveRecord, 'reachable'>);
   }

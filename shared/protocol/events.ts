@@ -68,6 +68,12 @@ export const JobFields = z.object({
   error_message: HumanMessage.optional(),
   /** Folder of this job's files, relative to the station's output directory. */
   output_dir: z.string().max(1024).optional(),
+  /** Bytes read a second, for work measured in bytes (a data disc's image); cleared when the job ends, like the speed. */
+  bytes_per_second: Bytes.optional(),
+  /** A data disc's image: the SHA-256 of what was read, lower-case hex, on the job's final update once verified. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** A data disc that could not be read whole: how many bytes are missing from its image. */
+  unreadable_bytes: Bytes.optional(),
 });
 
 export const JobUpdate = z.object({ type: z.literal('job_update'), ...JobFields.shape, rev: Revision.optional() });

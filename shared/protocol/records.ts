@@ -25,6 +25,8 @@ export const DriveRecord = z.object({
   disc_type: DiscType.optional(),
   /** The job running on this drive, if any. */
   job_id: JobId.optional(),
+  /** The job that last ended on this drive, while its disc is still in: what became of the disc. */
+  last_job_id: JobId.optional(),
   /** false when the drive's station is offline: what we know of it may be stale. */
   reachable: z.boolean(),
 });

@@ -91,7 +91,7 @@ describe.skipIf(skipReason !== undefined)('a station without HandBrakeCLI', () =
 
     const missing = station.hub!.records().filter((r) => r.level === 50 && /HandBrakeCLI was not found/.test(String(r.msg)));
     expect(missing).toHaveLength(1);
-    expect(String(missing[0]?.msg)).toMatch(/The station runs, but discs cannot be ripped until it is installed/);
+    expect(String(missing[0]?.msg)).toMatch(/The station runs, but video discs cannot be ripped until it is installed/);
     expect((await fetch(`${station.baseUrl}/health`)).status).toBe(200);
   }, 60_000);
 });

@@ -53,7 +53,7 @@ describe.skipIf(skipReason !== undefined)('commands from the dashboard', () => {
     expect(text).toContain('Waiting for "rip now"');
     expect(text).toContain('Selection changed: titles 2');
     expect(text.some((t) => t.startsWith('Ripping title 2 (0:00:15, 1 chapters)'))).toBe(true);
-    expect(text.at(-1)).toBe('Done: 1 title(s) in E2E_CHOOSE');
+    expect(text.at(-1)).toBe('Done: 1 file(s) in E2E_CHOOSE');
     expect(dashboard.messages('job_log').flatMap((m) => m.lines.map((l) => l.text))).toEqual(text);
 
     // Rescan: the titles are read again and the new job waits; eject ends it and empties the drive.

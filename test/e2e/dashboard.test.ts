@@ -100,8 +100,11 @@ describe.skipIf(skipReason !== undefined)('dashboard in a browser', () => {
       expect(seen.filter((v) => v > 0).length).toBeGreaterThanOrEqual(2);
       for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1] as number);
 
-      // The drive holds the ripped disc; the job is in history, completed, with its two files and an average speed.
-      await expect.poll(() => drive.getAttribute('data-status')).toBe('disc');
+      // The drive holds the ripped disc and says it is done (not a bare "Disc inserted" that looks like a new disc);
+      // the job is in history, completed, with its two files and an average speed.
+      await expect.poll(() => drive.getAttribute('data-status')).toBe('done');
+      expect(await drive.locator('.drive-status').textContent()).toBe('Done: take the disc out');
+      expect(await drive.getByRole('button', { name: 'Rip again' }).isVisible()).toBe(true);
       const row = page.locator(`tr.hrow[data-job="${jobId}"]`);
       await expect.poll(() => row.getAttribute('data-state'), { timeout: 10_000 }).toBe('completed');
       expect(await row.locator('.outcome-name').textContent()).toBe('Completed');
@@ -157,7 +160,9 @@ describe.skipIf(skipReason !== undefined)('dashboard in a browser', () => {
       await expect.poll(() => row.getAttribute('data-state'), { timeout: 15_000 }).toBe('cancelled');
       expect(await row.locator('.outcome-name').textContent()).toBe('Cancelled');
       expect(await row.locator('.h-error').textContent()).toBe('Cancelled by user');
-      await expect.poll(() => drive.getAttribute('data-status')).toBe('disc');
+      await expect.poll(() => drive.getAttribute('data-status')).toBe('ended');
+      expect(await drive.locator('.drive-status').textContent()).toBe('Cancelled');
+      expect(await drive.locator('.job-error').textContent()).toBe('Cancelled by user');
       // The history, newest first: the cancelled job above the completed one.
       const states = await page.locator('tr.hrow').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state')));
       expect(states).toEqual(['cancelled', 'completed']);
@@ -199,7 +204,7 @@ describe.skipIf(skipReason !== undefined)('dashboard in a browser', () => {
       expect(job.titles.map((t) => [t.title_id, t.state])).toEqual([[1, 'completed'], [2, 'skipped'], [3, 'skipped']]);
 
       // Rescan: a new job reads the disc and waits again.
-      await expect.poll(() => drive.getAttribute('data-status')).toBe('disc');
+      await expect.poll(() => drive.getAttribute('data-status')).toBe('done');
       await drive.getByRole('button', { name: 'Rescan' }).click();
       await expect.poll(() => drive.getAttribute('data-status'), { timeout: 30_000 }).toBe('ready');
       expect(Number(await drive.getAttribute('data-job'))).toBeGreaterThan(jobId);
@@ -314,7 +319,7 @@ describe.skipIf(skipReason !== undefined)('dashboard in a browser', () => {
       await until(() => jobPercent(drive), (v) => v === undefined || v > before, 60_000, 'progress beyond where it was');
       const row = page.locator(`tr.hrow[data-job="${jobId}"]`);
       await expect.poll(() => row.getAttribute('data-state'), { timeout: 150_000, interval: 500 }).toBe('completed');
-      await expect.poll(() => drive.getAttribute('data-status')).toBe('disc');
+      await expect.poll(() => drive.getAttribute('data-status')).toBe('done');
       expect(await page.evaluate('window.__sameDocument')).toBe(true);
       expect(await page.evaluate('window.__emptied')).toBe(false);
       const rest = await station.get<{ state: string }>(`/api/jobs/${jobId}`);

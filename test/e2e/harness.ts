@@ -167,10 +167,10 @@ export class DiscbridgeProcess {
   }
 }
 
-// ---- A station: hub and agent processes around one virtual drive
+// ---- A station: a hub and its agent processes around virtual drives
 
 export interface StationOptions {
-  /** Extra environment for the agent. */
+  /** Extra environment for every agent of the station. */
   agentEnv?: Record<string, string>;
   hubEnv?: Record<string, string>;
   name: string;
@@ -178,19 +178,64 @@ export interface StationOptions {
   agentHubPort?: () => number;
 }
 
+/** One agent of a station: its id, its drives and its own folders (data under `dir/agent`, files under `outputDir`). */
+export interface StationAgent {
+  readonly agentId: string;
+  readonly name: string;
+  readonly drives: readonly VirtualDrive[];
+  /** The first of `drives`. */
+  readonly drive: VirtualDrive;
+  readonly dir: string;
+  readonly outputDir: string;
+  readonly env: Record<string, string>;
+  process: DiscbridgeProcess | undefined;
+}
+
+function stationAgent(agentId: string, name: string, drives: VirtualDrive | readonly VirtualDrive[], dir: string, env: Record<string, string> = {}): StationAgent {
+  const list = drives instanceof VirtualDrive ? [drives] : [...drives];
+  if (list.length === 0) throw new Error(`Agent ${agentId} needs at least one drive`);
+  return { agentId, name, drives: list, drive: list[0] as VirtualDrive, dir, outputDir: join(dir, 'rips'), env, process: undefined };
+}
+
 export class Station {
   readonly token = 'e2e-token-' + Math.random().toString(36).slice(2);
   readonly dir: string;
-  readonly outputDir: string;
   hub: DiscbridgeProcess | undefined;
-  agent: DiscbridgeProcess | undefined;
   port = 0;
+  /** The station's own agent, then those added with startExtraAgent. */
+  readonly agents: StationAgent[];
   private readonly dashboards: DashboardClient[] = [];
 
-  constructor(readonly drive: VirtualDrive, private readonly options: StationOptions) {
+  /** `drives`: one drive, or several watched by the same agent (all passed in DISCBRIDGE_DRIVES). */
+  constructor(drives: VirtualDrive | readonly VirtualDrive[], private readonly options: StationOptions) {
     this.dir = mkdtempSync(join(tmpdir(), `discbridge-e2e-${options.name}-`));
-    this.outputDir = join(this.dir, 'rips');
+    this.agents = [stationAgent(`e2e-${options.name}`, `E2E ${options.name}`, drives, this.dir)];
     rmSync(this.logDir, { recursive: true, force: true });
+  }
+
+  private get main(): StationAgent {
+    return this.agents[0] as StationAgent;
+  }
+
+  get agentId(): string {
+    return this.main.agentId;
+  }
+
+  get drive(): VirtualDrive {
+    return this.main.drive;
+  }
+
+  get drives(): readonly VirtualDrive[] {
+    return this.main.drives;
+  }
+
+  get outputDir(): string {
+    return this.main.outputDir;
+  }
+
+  /** The process of the station's own agent. */
+  get agent(): DiscbridgeProcess | undefined {
+    return this.main.process;
   }
 
   get baseUrl(): string {
@@ -208,17 +253,34 @@ export class Station {
   }
 
   async startAgent(): Promise<void> {
-    this.agent = DiscbridgeProcess.spawn('agent', this.agentEnv(), join(this.logDir, 'agent.log'));
-    await this.waitForAgent();
+    await this.spawnAgent(this.main, 'agent.log');
+  }
+
+  /**
+   * Another agent process on the same hub, as a second rip station: its own id (`e2e-<station>-<name>`), drives, data
+   * and output folders, log `agent-<name>.log`. stop() stops it, releases its drives and removes its folders.
+   */
+  async startExtraAgent(options: { name: string; drives: VirtualDrive | readonly VirtualDrive[]; agentEnv?: Record<string, string> }): Promise<StationAgent> {
+    const agentId = `e2e-${this.options.name}-${options.name}`;
+    const dir = mkdtempSync(join(tmpdir(), `discbridge-e2e-${this.options.name}-${options.name}-`));
+    const agent = stationAgent(agentId, `E2E ${this.options.name} ${options.name}`, options.drives, dir, options.agentEnv);
+    this.agents.push(agent); // before it starts, so that stop() cleans up after a failed start too
+    await this.spawnAgent(agent, `agent-${options.name}.log`);
+    return agent;
   }
 
   /** Hub and agent in one process, as `npm start` runs them. */
   async startCombined(): Promise<void> {
     this.port ||= await freePort();
-    this.hub = DiscbridgeProcess.spawn('start', { ...this.agentEnv(), ...this.hubEnv(), DISCBRIDGE_DATA_DIR: join(this.dir, 'data') },
+    this.hub = DiscbridgeProcess.spawn('start', { ...this.agentEnv(this.main), ...this.hubEnv(), DISCBRIDGE_DATA_DIR: join(this.dir, 'data') },
       join(this.logDir, 'station.log'));
     await this.waitForHub();
-    await this.waitForAgent();
+    await this.waitForAgent(this.main.agentId);
+  }
+
+  private async spawnAgent(agent: StationAgent, logName: string): Promise<void> {
+    agent.process = DiscbridgeProcess.spawn('agent', this.agentEnv(agent), join(this.logDir, logName));
+    await this.waitForAgent(agent.agentId);
   }
 
   private hubEnv(): Record<string, string> {
@@ -228,13 +290,13 @@ export class Station {
     };
   }
 
-  private agentEnv(): Record<string, string> {
+  private agentEnv(agent: StationAgent): Record<string, string> {
     return {
-      DISCBRIDGE_HUB_URL: `ws://127.0.0.1:${this.options.agentHubPort?.() ?? this.port}`, DISCBRIDGE_TOKEN: this.token, DISCBRIDGE_DATA_DIR: join(this.dir, 'agent'),
-      DISCBRIDGE_OUTPUT_DIR: this.outputDir, DISCBRIDGE_DRIVES: this.drive.device, DISCBRIDGE_AGENT_ID: this.agentId,
-      DISCBRIDGE_AGENT_NAME: `E2E ${this.options.name}`, DISCBRIDGE_POLL_MS: '200', DISCBRIDGE_DEBOUNCE_MS: '400',
+      DISCBRIDGE_HUB_URL: `ws://127.0.0.1:${this.options.agentHubPort?.() ?? this.port}`, DISCBRIDGE_TOKEN: this.token, DISCBRIDGE_DATA_DIR: join(agent.dir, 'agent'),
+      DISCBRIDGE_OUTPUT_DIR: agent.outputDir, DISCBRIDGE_DRIVES: agent.drives.map((d) => d.device).join(','), DISCBRIDGE_AGENT_ID: agent.agentId,
+      DISCBRIDGE_AGENT_NAME: agent.name, DISCBRIDGE_POLL_MS: '200', DISCBRIDGE_DEBOUNCE_MS: '400',
       DISCBRIDGE_MIN_TITLE_SECONDS: '10', DISCBRIDGE_HANDBRAKE_PRESET: 'Very Fast 480p30', DISCBRIDGE_HEARTBEAT_MS: '1000',
-      DISCBRIDGE_LOG_LEVEL: 'debug', ...this.options.agentEnv,
+      DISCBRIDGE_LOG_LEVEL: 'debug', ...this.options.agentEnv, ...agent.env,
     };
   }
 
@@ -242,15 +304,11 @@ export class Station {
     await waitFor(async () => (await fetch(`${this.baseUrl}/health`).then((r) => r.ok, () => false)), 15_000, 'hub /health');
   }
 
-  private async waitForAgent(): Promise<void> {
+  private async waitForAgent(agentId: string): Promise<void> {
     await waitFor(async () => {
       const agents = await this.get<{ agent_id: string; state: string }[]>('/api/agents').catch(() => []);
-      return agents.some((a) => a.agent_id === this.agentId && a.state === 'online');
-    }, 15_000, 'agent online at the hub');
-  }
-
-  get agentId(): string {
-    return `e2e-${this.options.name}`;
+      return agents.some((a) => a.agent_id === agentId && a.state === 'online');
+    }, 15_000, `agent ${agentId} online at the hub`);
   }
 
   async start(): Promise<void> {
@@ -285,12 +343,23 @@ export class Station {
     return join(this.dir, 'agent', 'agent', 'agent.sqlite');
   }
 
+  /** Stops every agent, then the hub; releases every drive and removes every folder, even after a failed step. */
   async stop(): Promise<void> {
     for (const client of this.dashboards) client.close();
-    await this.agent?.stop();
+    await Promise.all(this.agents.map((agent) => agent.process?.stop()));
     await this.hub?.stop();
-    this.drive.release();
-    rmSync(this.dir, { recursive: true, force: true });
+    const failures: unknown[] = [];
+    for (const agent of this.agents) {
+      for (const drive of agent.drives) {
+        try {
+          drive.release();
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+      rmSync(agent.dir, { recursive: true, force: true });
+    }
+    if (failures.length > 0) throw new AggregateError(failures, 'Could not release every drive');
   }
 }
 

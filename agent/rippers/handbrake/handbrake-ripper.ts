@@ -4,7 +4,8 @@
 import { stat } from 'node:fs/promises';
 import { findExecutable } from '../../tools/find-executable.js';
 import { runTool } from '../../tools/run-tool.js';
-import { RipError, type DiscScan, type Ripper, type RipRequest, type ScanRequest } from '../ripper.js';
+import { RipError } from '../../tools/rip-error.js';
+import type { DiscScan, Ripper, RipRequest, ScanRequest } from '../ripper.js';
 import { parseHandBrakeProgress } from './progress.js';
 import { parseHandBrakeScan } from './scan.js';
 

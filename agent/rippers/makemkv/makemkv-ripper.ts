@@ -5,10 +5,12 @@
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DiscType } from '../../../shared/index.js';
-import { RateMeter } from '../../jobs/progress-math.js';
+import { ONE_X_BYTES_PER_SECOND } from '../../measure/disc-speeds.js';
+import { RateMeter } from '../../measure/progress-math.js';
 import { findExecutable } from '../../tools/find-executable.js';
 import { runTool } from '../../tools/run-tool.js';
-import { RipError, type DiscScan, type DiscTitle, type Ripper, type RipRequest, type ScanRequest, type TitleStream } from '../ripper.js';
+import { RipError } from '../../tools/rip-error.js';
+import type { DiscScan, DiscTitle, Ripper, RipRequest, ScanRequest, TitleStream } from '../ripper.js';
 import { FailureClassifier } from './failure.js';
 import { interpretInfo, type MakeMkvDiscType } from './info.js';
 import { MkvProgressTracker } from './progress.js';
@@ -20,8 +22,6 @@ export interface MakeMkvOptions {
   binary: string;
 }
 
-/** Bytes per second at 1× for each disc type. */
-const ONE_X_BYTES_PER_SECOND: Partial<Record<DiscType, number>> = { dvd: 1_385_000, bluray: 4_500_000 };
 const INSTALL_HINT = 'install MakeMKV from makemkv.com (makemkvcon is part of it), or set DISCBRIDGE_MAKEMKVCON to its path';
 // --minlength=0: discbridge selects titles by length itself, and `info` and `mkv` must number titles alike.
 const COMMON_ARGS = ['-r', '--progress=-same', '--minlength=0'];
@@ -71,7 +71,7 @@ export class MakeMkvRipper implements Ripper {
       const tracker = new MkvProgressTracker();
       const failures = new FailureClassifier();
       const bytesRate = new RateMeter(15_000, 2_000);
-      const oneX = ONE_X_BYTES_PER_SECOND[request.discType];
+      const oneX = request.discType === 'dvd' || request.discType === 'bluray' ? ONE_X_BYTES_PER_SECOND[request.discType] : undefined;
       const run = await runTool(this.options.binary, [...COMMON_ARGS, 'mkv', `dev:${request.device}`, String(title.titleId), staging], {
         signal, installHint: INSTALL_HINT,
         onStdoutLine: (text) => {

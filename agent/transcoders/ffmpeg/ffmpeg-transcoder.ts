@@ -3,7 +3,7 @@
 // whatever goes wrong after ffmpeg has started, it removes its own (partial) output.
 import { rm } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { RipError } from '../../rippers/ripper.js';
+import { RipError } from '../../tools/rip-error.js';
 import { MediaProbeError, probeMedia, type MediaInfo, type StreamType } from '../../tools/ffprobe.js';
 import { runTool, ToolMissingError } from '../../tools/run-tool.js';
 import type { TranscodeProfile, TranscodeRequest, Transcoder } from '../transcoder.js';

@@ -13,11 +13,12 @@ export interface TimeOptions {
 const DASH = '—';
 
 /** "4.2x" as sent by the hub → "4.2×". */
-export function formatSpeed(speed: string | undefined): string {
-  if (speed === undefined) return DASH;
-  const value = Number.parseFloat(speed);
-  if (!Number.isFinite(value)) return DASH;
-  return `${value.toFixed(1)}×`;
+/** "4.2×"; with a byte rate (a data disc's image) "11.2 MB/s · 8.1×". */
+export function formatSpeed(speed: string | undefined, bytesPerSecond?: number): string {
+  const value = speed === undefined ? NaN : Number.parseFloat(speed);
+  const multiple = Number.isFinite(value) ? `${value.toFixed(1)}×` : undefined;
+  const rate = bytesPerSecond !== undefined && bytesPerSecond > 0 ? `${(bytesPerSecond / 1e6).toFixed(1)} MB/s` : undefined;
+  return [rate, multiple].filter(Boolean).join(' · ') || DASH;
 }
 
 /** Seconds of video over seconds of wall time, as a speed ("2.3×"); undefined when it means nothing. */

@@ -158,7 +158,7 @@ let socketOpen = false;
 async function loadSnapshot(): Promise<Snapshot> {
   const query = historyQuery;
   const [agents, drives, page] = await Promise.all([api.agents(), api.drives(), api.jobs({ ...query, limit: PAGE_SIZE })]);
-  const wanted = new Set(drives.data.flatMap((d) => (d.job_id === undefined ? [] : [d.job_id])));
+  const wanted = new Set(drives.data.flatMap((d) => [d.job_id, d.last_job_id].filter((id): id is number => id !== undefined)));
   if (panel.jobId !== undefined) wanted.add(panel.jobId);
   const revs = [agents.rev, drives.rev, page.rev];
   const jobs: Snapshot['jobs'] = [];

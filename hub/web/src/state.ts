@@ -144,9 +144,10 @@ export class DashboardState {
       .map((agent) => ({ agent, drives: (byAgent.get(agent.agent_id) ?? []).sort((a, b) => a.drive_id.localeCompare(b.drive_id, undefined, { numeric: true })) }));
   }
 
-  /** The job to show on a drive: the one running there. */
+  /** The job to show on a drive: the one running there, else the one that last ended with the disc still in. */
   jobOnDrive(drive: DriveView): JobView | undefined {
-    return drive.job_id === undefined ? undefined : this.jobs.get(drive.job_id);
+    const id = drive.job_id ?? drive.last_job_id;
+    return id === undefined ? undefined : this.jobs.get(id);
   }
 
   historyJobs(): JobView[] {
@@ -331,6 +332,8 @@ export class DashboardState {
       this.drives.set(key, drive);
       this.dirty.structure = true;
     }
+    // A disc going in or out ends what the drive showed of the last one.
+    delete drive.last_job_id;
     if (message.event === 'inserted') {
       drive.has_disc = true;
       drive.volume_label = message.volume_label;
@@ -374,14 +377,20 @@ export class DashboardState {
     if (isFinished(job.state) && !wasFinished) this.forgetUnused();
   }
 
-  /** Keeps the drive's running-job pointer as the hub does: set while the job runs, cleared when it ends. */
+  /**
+   * Keeps the drive's job pointers as the hub does: the running job while it runs; when it ends with the disc
+   * still in, the last job.
+   */
   private linkDrive(job: JobView): void {
     if (job.drive_id === undefined) return;
     const key = driveKey(job.agent_id, job.drive_id);
     const drive = this.drives.get(key);
     if (!drive) return;
     if (isFinished(job.state)) {
-      if (drive.job_id === job.job_id) delete drive.job_id;
+      if (drive.job_id === job.job_id) {
+        delete drive.job_id;
+        if (drive.has_disc) drive.last_job_id = job.job_id;
+      }
     } else if (drive.job_id === undefined || drive.job_id === job.job_id || this.isOverJob(drive.job_id)) {
       drive.job_id = job.job_id;
     }

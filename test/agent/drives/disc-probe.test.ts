@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { classifyDisc, decodeUdevLabel, parseProperties } from '../../../agent/drives/disc-probe.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifyDisc, decodeUdevLabel, parseProperties, probeDisc, readDiscStructure } from '../../../agent/drives/disc-probe.js';
+import { makeTestDisc, missingTools, tempDir } from '../disc-fs/test-images.js';
 
 const FIXTURES = new URL('../../fixtures/udev/', import.meta.url);
 const read = (name: string): string => readFileSync(new URL(name, FIXTURES), 'utf8');
@@ -139,46 +141,97 @@ describe('classifyDisc', () => {
   const noMedia = parseProperties(read(NO_MEDIA));
 
   it('calls the data DVD-R "data" when it has a filesystem and no VIDEO_TS', () => {
-    expect(classifyDisc(dvdR, 'iso9660', false)).toBe('data');
-    expect(classifyDisc(dvdR, 'udf', false)).toBe('data');
+    expect(classifyDisc(dvdR, 'iso9660', { videoTs: false })).toBe('data');
+    expect(classifyDisc(dvdR, 'udf', { videoTs: false })).toBe('data');
   });
 
   it('calls the same DVD-R "dvd" when VIDEO_TS is present', () => {
-    expect(classifyDisc(dvdR, 'udf', true)).toBe('dvd');
+    expect(classifyDisc(dvdR, 'udf', { videoTs: true })).toBe('dvd');
   });
 
   it('calls the DVD-R "unknown" without a filesystem or VIDEO_TS', () => {
-    expect(classifyDisc(dvdR, undefined, false)).toBe('unknown');
+    expect(classifyDisc(dvdR, undefined, { videoTs: false })).toBe('unknown');
   });
 
   it('calls the no-media drive "unknown" without a filesystem, despite its capability flags', () => {
-    expect(classifyDisc(noMedia, undefined, false)).toBe('unknown');
+    expect(classifyDisc(noMedia, undefined, { videoTs: false })).toBe('unknown');
   });
 
   it('calls a Blu-ray by any ID_CDROM_MEDIA_BD* flag, before anything else', () => {
-    expect(classifyDisc({ ID_CDROM_MEDIA: '1', ID_CDROM_MEDIA_BD: '1' }, 'udf', false)).toBe('bluray');
-    expect(classifyDisc({ ...dvdR, ID_CDROM_MEDIA_DVD_R: '0', ID_CDROM_MEDIA_BD_R: '1' }, 'udf', true)).toBe('bluray');
-    expect(classifyDisc({ ID_CDROM_MEDIA_BD_RE: '1' }, undefined, false)).toBe('bluray');
+    expect(classifyDisc({ ID_CDROM_MEDIA: '1', ID_CDROM_MEDIA_BD: '1' }, 'udf', { videoTs: false })).toBe('bluray');
+    expect(classifyDisc({ ...dvdR, ID_CDROM_MEDIA_DVD_R: '0', ID_CDROM_MEDIA_BD_R: '1' }, 'udf', { videoTs: true })).toBe('bluray');
+    expect(classifyDisc({ ID_CDROM_MEDIA_BD_RE: '1' }, undefined, { videoTs: false })).toBe('bluray');
   });
 
   it('ignores a BD flag that is not 1, and a drive capability flag (not MEDIA)', () => {
-    expect(classifyDisc({ ID_CDROM_MEDIA_BD: '0' }, 'udf', false)).toBe('data');
-    expect(classifyDisc({ ID_CDROM_BD: '1', ID_CDROM_BD_R: '1' }, undefined, false)).toBe('unknown');
+    expect(classifyDisc({ ID_CDROM_MEDIA_BD: '0' }, 'udf', { videoTs: false })).toBe('data');
+    expect(classifyDisc({ ID_CDROM_BD: '1', ID_CDROM_BD_R: '1' }, undefined, { videoTs: false })).toBe('unknown');
   });
 
   it('calls an audio CD "cd" only without a filesystem', () => {
-    expect(classifyDisc({ ID_CDROM_MEDIA_CD: '1', ID_CDROM_MEDIA_TRACK_COUNT_AUDIO: '12' }, undefined, false)).toBe('cd');
-    expect(classifyDisc({ ID_CDROM_MEDIA_CD: '1', ID_CDROM_MEDIA_TRACK_COUNT_AUDIO: '3' }, 'iso9660', false)).toBe('data');
-    expect(classifyDisc({ ID_CDROM_MEDIA_TRACK_COUNT_AUDIO: '0' }, undefined, false)).toBe('unknown');
+    expect(classifyDisc({ ID_CDROM_MEDIA_CD: '1', ID_CDROM_MEDIA_TRACK_COUNT_AUDIO: '12' }, undefined, { videoTs: false })).toBe('cd');
+    expect(classifyDisc({ ID_CDROM_MEDIA_CD: '1', ID_CDROM_MEDIA_TRACK_COUNT_AUDIO: '3' }, 'iso9660', { videoTs: false })).toBe('data');
+    expect(classifyDisc({ ID_CDROM_MEDIA_TRACK_COUNT_AUDIO: '0' }, undefined, { videoTs: false })).toBe('unknown');
   });
 
   it('calls VIDEO_TS on a plain image (no udev properties) "dvd"', () => {
-    expect(classifyDisc({}, 'udf', true)).toBe('dvd');
-    expect(classifyDisc({}, undefined, false)).toBe('unknown');
+    expect(classifyDisc({}, 'udf', { videoTs: true })).toBe('dvd');
+    expect(classifyDisc({}, undefined, { videoTs: false })).toBe('unknown');
   });
 
   it('classifies the properties of our blkid capture as data (no VIDEO_TS check here)', () => {
     const blkid = parseProperties(read(BLKID_EXPORT));
-    expect(classifyDisc({}, blkid.TYPE, false)).toBe('data');
+    expect(classifyDisc({}, blkid.TYPE, { videoTs: false })).toBe('data');
+  });
+
+  it('calls BDMV/index.bdmv "bluray" and VIDEO_TS "dvd", with the udev BD flag still first', () => {
+    expect(classifyDisc({}, 'udf', { videoTs: false, bdmv: true })).toBe('bluray');
+    expect(classifyDisc(dvdR, 'udf', { videoTs: false, bdmv: true })).toBe('bluray'); // BDMV on DVD media (AVCHD, BD-5/9)
+    expect(classifyDisc({}, 'udf', { videoTs: true, bdmv: true })).toBe('bluray');
+    expect(classifyDisc({}, 'udf', { videoTs: true, bdmv: false })).toBe('dvd');
+    expect(classifyDisc({ ID_CDROM_MEDIA_BD: '1' }, 'udf', { videoTs: true, bdmv: false })).toBe('bluray');
+    expect(classifyDisc({}, 'iso9660', { videoTs: false, bdmv: false })).toBe('data');
+    expect(classifyDisc({}, undefined, {})).toBe('unknown');
+    expect(classifyDisc({ ID_CDROM_MEDIA_TRACK_COUNT_AUDIO: '9' }, undefined, { videoTs: false, bdmv: false })).toBe('cd');
+  });
+});
+
+const skipImages = missingTools(['ffmpeg', 'ffmpeg'], ['dvdauthor', 'dvdauthor'], ['genisoimage', 'genisoimage'], ['isoinfo', 'genisoimage'], ['node', 'nodejs'], ['udfinfo', 'udftools']);
+
+describe.skipIf(skipImages)('readDiscStructure: VIDEO_TS and BDMV, read without isoinfo', () => {
+  const temp = tempDir('disc-probe');
+  const images: Record<'dvd' | 'data' | 'bluray', string> = { dvd: '', data: '', bluray: '' };
+  beforeAll(() => {
+    images.dvd = makeTestDisc(temp.dir, 'dvd.iso', ['--title', '3:1', '--size', '352x240', '--label', 'PROBE_DVD']);
+    images.data = makeTestDisc(temp.dir, 'data.iso', ['--data', '--size-mb', '2', '--label', 'PROBE_DATA']);
+    images.bluray = makeTestDisc(temp.dir, 'bluray.iso', ['--bluray', '--label', 'PROBE_BD']);
+  }, 60_000);
+  afterAll(() => temp.remove());
+
+  it('reads image files', async () => {
+    expect(await readDiscStructure(images.dvd)).toEqual({ videoTs: true, bdmv: false });
+    expect(await readDiscStructure(images.data)).toEqual({ videoTs: false, bdmv: false });
+    expect(await readDiscStructure(images.bluray)).toEqual({ videoTs: false, bdmv: true });
+  });
+
+  it('says neither for a path that cannot be opened or is not a disc', async () => {
+    expect(await readDiscStructure(`${temp.dir}/missing.iso`)).toEqual({ videoTs: false, bdmv: false });
+    expect(await readDiscStructure(temp.dir)).toEqual({ videoTs: false, bdmv: false });
+    expect(await readDiscStructure('/dev/null')).toEqual({ videoTs: false, bdmv: false });
+  });
+
+  const noLoop = process.getuid?.() !== 0 ? 'attaching images to loop devices needs root (CI runs as root)' : !existsSync('/dev/loop-control') ? 'no loop device support' : undefined;
+  it.skipIf(noLoop)('probes each image on a loop device: the disc type from the disc itself', async () => {
+    for (const [name, type] of [['dvd', 'dvd'], ['data', 'data'], ['bluray', 'bluray']] as const) {
+      // Loop devices are shared by the machine: use the one losetup printed, detach only that one.
+      const device = execFileSync('losetup', ['-f', '--show', '-r', images[name]], { encoding: 'utf8' }).trim();
+      try {
+        const identity = await probeDisc(device);
+        expect(identity.discType, name).toBe(type);
+        if (identity.fsType) expect(identity.fsType).toBe(name === 'data' ? 'iso9660' : 'udf');
+      } finally {
+        execFileSync('losetup', ['-d', device]);
+      }
+    }
   });
 });

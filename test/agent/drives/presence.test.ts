@@ -114,4 +114,47 @@ describe('PresenceDebouncer', () => {
       ['inserted', 30],
     ]);
   });
+
+  describe('a medium that already reads', () => {
+    /** Readings [presence, time, readable]. */
+    const feedReadable = (d: PresenceDebouncer, readings: [boolean, number, boolean][]) =>
+      readings.flatMap(([present, at, readable]) => {
+        const change = d.observe(present, at, readable);
+        return change ? [[change, at] as const] : [];
+      });
+
+    it('counts at once, without waiting for the debounce', () => {
+      const d = new PresenceDebouncer(1000);
+      expect(feedReadable(d, [[false, 0, false], [true, 500, true], [true, 1000, true]])).toEqual([['initial', 0], ['inserted', 500]]);
+    });
+
+    it('a tray that bounces out and back in after a readable insert gives one insert and no removal', () => {
+      const d = new PresenceDebouncer(1000);
+      expect(feedReadable(d, [
+        [false, 0, false], [true, 500, true], [false, 1000, false], [true, 1500, true], [false, 1700, false], [true, 2000, true], [true, 9000, true],
+      ])).toEqual([['initial', 0], ['inserted', 500]]);
+    });
+
+    it('a removal is still debounced', () => {
+      const d = new PresenceDebouncer(1000);
+      expect(feedReadable(d, [[true, 0, true], [false, 500, false], [false, 1499, false], [false, 1500, false]])).toEqual([['initial', 0], ['removed', 1500]]);
+    });
+
+    it('a medium that does not read yet waits for the debounce, then counts; reading meanwhile counts at once', () => {
+      const spinning = new PresenceDebouncer(1000);
+      expect(feedReadable(spinning, [[false, 0, false], [true, 100, false], [true, 600, false], [true, 1100, false]])).toEqual([['initial', 0], ['inserted', 1100]]);
+      const spunUp = new PresenceDebouncer(1000);
+      expect(feedReadable(spunUp, [[false, 0, false], [true, 100, false], [true, 600, true]])).toEqual([['initial', 0], ['inserted', 600]]);
+    });
+
+    it('is asked about only while an insert could start', () => {
+      const d = new PresenceDebouncer(1000);
+      expect(d.wouldInsert(true)).toBe(false); // before the baseline
+      d.observe(false, 0);
+      expect(d.wouldInsert(true)).toBe(true);
+      expect(d.wouldInsert(false)).toBe(false);
+      d.observe(true, 10, true);
+      expect(d.wouldInsert(true)).toBe(false);
+    });
+  });
 });

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RipError } from '../../../agent/rippers/ripper.js';
+import { RipError } from '../../../agent/tools/rip-error.js';
 import { MediaProbeError, probeMedia } from '../../../agent/tools/ffprobe.js';
 import { ToolMissingError } from '../../../agent/tools/run-tool.js';
 import { missingTools, ripTestTitle, type RippedTitle } from '../transcoders/ripped-title.js';

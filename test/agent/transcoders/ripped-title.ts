@@ -2,9 +2,10 @@
 // scripts/make-test-disc authors (20 s, 2 chapters, 352x240, English audio). Each test file builds its own copy in
 // its own temp folder, so files running in parallel never share (or race on) an input.
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { onPath } from '../../tools/on-path.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 /** Everything the input and the tests need: make-test-disc's own tools, the ripper, and the transcoder's. */
@@ -16,16 +17,6 @@ export function missingTools(): string | undefined {
   return missing.length > 0 ? `needs ${missing.join(', ')} on PATH (apt-get install ffmpeg handbrake-cli dvdauthor genisoimage)` : undefined;
 }
 
-function onPath(tool: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir, tool), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
 
 export interface RippedTitle {
   /** The temp folder holding everything; tests write their outputs here too. */

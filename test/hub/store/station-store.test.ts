@@ -167,9 +167,50 @@ describe('a job from identifying to completed', () => {
       state: 'completed', match_progress: 100, actual_size_bytes: 4_400_000_000, output_filename: 'The Movie.mkv',
     });
     const drives = store.listDrives();
-    expect(drives[0]).toEqual({ agent_id: A, drive_id: '/dev/sr0', has_disc: true, volume_label: 'THE_MOVIE', disc_type: 'dvd' });
+    // No job runs there any more; the disc still in shows how its last job ended.
+    expect(drives[0]).toEqual({ agent_id: A, drive_id: '/dev/sr0', has_disc: true, volume_label: 'THE_MOVIE', disc_type: 'dvd', last_job_id: 1 });
     for (const drive of drives) expect(DriveRecord.parse({ ...drive, reachable: true })).toEqual({ ...drive, reachable: true });
     expect(store.jobRef(1)).toEqual({ agent_id: A, agent_job_id: 7, drive_id: '/dev/sr0', state: 'completed' });
+  });
+
+  it('forgets the last job when the disc comes out, and keeps it across a reconnect while the same disc stays in', () => {
+    store.registerAgent(hello(A, twoDrives), T0);
+    for (const envelope of lifecycle(A)) store.apply(A, envelope);
+    const sameDisc = [{ drive_id: '/dev/sr0', has_disc: true, volume_label: 'THE_MOVIE', disc_type: 'dvd' as const, busy: false }];
+    store.registerAgent(hello(A, sameDisc), T0 + 50_000);
+    expect(store.listDrives()[0]).toMatchObject({ last_job_id: 1 });
+    store.registerAgent(hello(A, [{ ...sameDisc[0]!, volume_label: 'ANOTHER' }]), T0 + 60_000);
+    expect(store.listDrives()[0]).not.toHaveProperty('last_job_id');
+
+    store.registerAgent(hello(A, sameDisc), T0 + 70_000);
+    store.apply(A, env(10, { type: 'job_update', agent_id: A, job_id: 8, state: 'identifying', drive_id: '/dev/sr0' }));
+    store.apply(A, env(11, { type: 'job_update', agent_id: A, job_id: 8, state: 'failed', error_message: 'Could not read the disc' }));
+    expect(store.listDrives()[0]).toMatchObject({ last_job_id: 2 });
+    store.apply(A, env(12, { type: 'drive_event', agent_id: A, drive_id: '/dev/sr0', event: 'removed', volume_label: '' }));
+    expect(store.listDrives()[0]).not.toHaveProperty('last_job_id');
+  });
+
+  it('a job that ends because its disc was taken out leaves no last job', () => {
+    store.registerAgent(hello(A, twoDrives), T0);
+    store.apply(A, env(1, { type: 'job_update', agent_id: A, job_id: 3, state: 'ripping', drive_id: '/dev/sr0' }));
+    store.apply(A, env(2, { type: 'drive_event', agent_id: A, drive_id: '/dev/sr0', event: 'removed', volume_label: '' }));
+    store.apply(A, env(3, { type: 'job_update', agent_id: A, job_id: 3, state: 'failed', error_message: 'The disc was removed during the job' }));
+    expect(store.listDrives().find((d) => d.drive_id === '/dev/sr0')).not.toHaveProperty('last_job_id');
+  });
+
+  it("keeps a data disc's checksum and unreadable bytes, and clears its byte rate when it ends", () => {
+    store.registerAgent(hello(A, twoDrives), T0);
+    const sha256 = 'a'.repeat(64);
+    store.apply(A, env(1, { type: 'job_update', agent_id: A, job_id: 3, state: 'ripping', drive_id: '/dev/sr0', disc_type: 'data', bytes_per_second: 11_000_000, current_speed: '8.0x' }));
+    expect(store.getJob(1)).toMatchObject({ bytes_per_second: 11_000_000 });
+    store.apply(A, env(2, { type: 'job_update', agent_id: A, job_id: 3, state: 'completed', sha256 }));
+    const job = store.getJob(1);
+    expect(job).toMatchObject({ state: 'completed', sha256 });
+    expect(job).not.toHaveProperty('bytes_per_second');
+    expect(JobDetail.parse(asRecord(job))).toEqual(asRecord(job));
+    store.apply(A, env(3, { type: 'job_update', agent_id: A, job_id: 4, state: 'ripping', drive_id: '/dev/sr1' }));
+    store.apply(A, env(4, { type: 'job_update', agent_id: A, job_id: 4, state: 'failed', unreadable_bytes: 67_584, error_message: '67584 bytes could not be read' }));
+    expect(store.getJob(2)).toMatchObject({ state: 'failed', unreadable_bytes: 67_584 });
   });
 
   it('keeps a failure message and its finished time', () => {

@@ -15,6 +15,10 @@ describe('speed', () => {
     expect(formatSpeed('0.35x')).toBe('0.3×');
     expect(formatSpeed(undefined)).toBe('—');
     expect(formatSpeed('fast')).toBe('—');
+    // A data disc's image is read in bytes: the rate comes first, then the multiple of the disc's 1× rate.
+    expect(formatSpeed('8.1x', 11_234_567)).toBe('11.2 MB/s · 8.1×');
+    expect(formatSpeed(undefined, 2_000_000)).toBe('2.0 MB/s');
+    expect(formatSpeed('3x', 0)).toBe('3.0×');
   });
 
   it('average speed is video time over wall time', () => {

@@ -263,3 +263,31 @@ describe('live messages', () => {
     expect(titlePosition({ ...job, current_title: undefined })).toBeUndefined();
   });
 });
+
+describe('the last job of a drive whose disc is still in', () => {
+  it('is what the drive shows once its job ends, until the disc comes out', () => {
+    const state = loaded();
+    const sr0 = () => state.drives.get(driveKey('den', '/dev/sr0'))!;
+    state.apply(jobUpdate(11, { state: 'completed', progress_percent: 100 }), NOW);
+    expect(sr0().job_id).toBeUndefined();
+    expect(sr0().last_job_id).toBe(7);
+    expect(state.jobOnDrive(sr0())?.state).toBe('completed');
+    state.apply({ type: 'drive_event', agent_id: 'den', drive_id: '/dev/sr0', event: 'removed', volume_label: '', rev: 12 }, NOW);
+    expect(sr0().last_job_id).toBeUndefined();
+    expect(state.jobOnDrive(sr0())).toBeUndefined();
+  });
+
+  it('comes from the snapshot, and a job that ends with the drive empty leaves none', () => {
+    const state = new DashboardState();
+    state.applySnapshot(snapshot(10, {
+      drives: [{ agent_id: 'den', drive_id: '/dev/sr1', has_disc: true, volume_label: 'OLD_5', last_job_id: 5, reachable: true },
+        { agent_id: 'den', drive_id: '/dev/sr0', has_disc: false, job_id: 7, reachable: true }],
+      jobs: [runningJob(), { ...record(5), titles: [] }],
+    }), NOW);
+    expect(state.jobOnDrive(state.drives.get(driveKey('den', '/dev/sr1'))!)?.job_id).toBe(5);
+    state.apply(jobUpdate(11, { state: 'failed', error_message: 'The disc was removed during the job' }), NOW);
+    const sr0 = state.drives.get(driveKey('den', '/dev/sr0'))!;
+    expect(sr0.job_id).toBeUndefined();
+    expect(sr0.last_job_id).toBeUndefined();
+  });
+});

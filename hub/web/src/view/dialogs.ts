@@ -1,7 +1,7 @@
 // Dialogs and messages: the confirmation asked before anything that destroys work (a native <dialog>: focus moves
 // into it, Escape keeps the work), the job panel (a job's facts, titles, files and live log), and toasts announcing
 // action results to screen readers as well as eyes.
-import { elapsedSeconds, formatDateTime, formatDuration, formatPercent, jobStateName } from '../format.js';
+import { elapsedSeconds, formatBytes, formatDateTime, formatDuration, formatPercent, jobStateName } from '../format.js';
 import { discTypeName, isFinished, type JobView } from '../state.js';
 import type { LogLine } from '../../../../shared/index.js';
 import type { ViewContext } from './context.js';
@@ -159,6 +159,8 @@ export function jobPanel(ctx: ViewContext): JobPanel {
         ...fact('Average speed', running ? undefined : jobAverageSpeed(job, now)),
         ...fact('Folder', job.output_dir),
         ...fact('Files', files.length ? files.join('\n') : undefined),
+        ...fact('SHA-256', job.sha256),
+        ...fact('Unreadable', job.unreadable_bytes === undefined ? undefined : formatBytes(job.unreadable_bytes)),
         ...fact('Reachable', job.reachable ? undefined : 'No: the station is offline; this may be stale'),
       );
       show(titles.el, (job.titles?.length ?? 0) > 0);

@@ -53,7 +53,7 @@ export function jobProgress(ctx: ViewContext): JobProgress {
       const at = titlePosition(job);
       setText(position, job.state === 'identifying' ? 'Reading the disc…' : at ? `Title ${at.index} of ${at.total}` : '');
       show(speedFact, working);
-      setText(speed, formatSpeed(job.current_speed));
+      setText(speed, formatSpeed(job.current_speed, job.bytes_per_second));
       const eta = formatEta(job.eta_at, ctx.now());
       show(etaFact, working);
       setText(etaClock, eta?.clock ?? '—');

@@ -1,5 +1,6 @@
 // The stations: one card per station (online, or offline and saying so), and in it one card per drive: empty, disc
-// inserted (label, disc type), ready to rip, working (the job's progress and titles), or unreachable. Every status is
+// inserted (label, disc type), ready to rip, working (the job's progress and titles), done or ended (the disc still in
+// after its job: how the job ended, so a finished disc never looks like a new one), or unreachable. Every status is
 // a word and a shape, not a colour alone. Cards are keyed and updated in place, so a progress update rewrites a few
 // text nodes and a bar's transform, nothing more.
 import { formatRelative } from '../format.js';
@@ -9,21 +10,29 @@ import { button, h, keyedList, setAttr, setClass, setText, show, type Component 
 import { icon, setIcon, type IconName } from './icons.js';
 import { jobProgress, titleList } from './job.js';
 
-export type DriveStatus = 'unreachable' | 'working' | 'ready' | 'disc' | 'empty';
+/** `done`, `ended` (failed, cancelled, interrupted): the disc is still in and its last job ended so. */
+export type DriveStatus = 'unreachable' | 'working' | 'ready' | 'done' | 'ended' | 'disc' | 'empty';
 
 export function driveStatus(drive: DriveView, job: JobView | undefined): DriveStatus {
   if (!drive.reachable) return 'unreachable';
   if (job && !isFinished(job.state)) return job.state === 'ready' ? 'ready' : 'working';
+  if (job && drive.has_disc && drive.last_job_id === job.job_id) return job.state === 'completed' ? 'done' : 'ended';
   return drive.has_disc ? 'disc' : 'empty';
 }
 
-const STATUS_ICON: Record<DriveStatus, IconName> = { unreachable: 'offline', working: 'spin', ready: 'pause', disc: 'disc', empty: 'empty' };
+const STATUS_ICON: Record<DriveStatus, IconName> = {
+  unreachable: 'offline', working: 'spin', ready: 'pause', done: 'check', ended: 'cross', disc: 'disc', empty: 'empty',
+};
+
+const ENDED: Record<string, string> = { failed: 'Rip failed', cancelled: 'Cancelled', interrupted: 'Interrupted' };
 
 function statusText(status: DriveStatus, job: JobView | undefined): string {
   switch (status) {
     case 'unreachable': return 'Unreachable';
     case 'working': return job?.state === 'identifying' ? 'Identifying' : job?.state === 'transcoding' ? 'Transcoding' : 'Ripping';
     case 'ready': return 'Ready to rip';
+    case 'done': return 'Done: take the disc out';
+    case 'ended': return ENDED[job?.state ?? ''] ?? 'Ended';
     case 'disc': return 'Disc inserted';
     case 'empty': return 'Empty';
   }
@@ -99,19 +108,19 @@ function driveCard(ctx: ViewContext, key: string): DriveCard {
       show(titles.el, showTitles);
       if (showTitles && job) titles.update(job);
       setText(jobError, job?.error_message ?? '');
-      show(jobError, running && job?.error_message !== undefined);
+      show(jobError, (running || st === 'ended') && job?.error_message !== undefined);
 
       const reachable = drive.reachable;
       const k = driveKey(drive.agent_id, drive.drive_id);
       const draft = job ? ctx.draftSelection(job.job_id) : undefined;
       const count = job?.state === 'ready' ? (draft ? draft.size : (job.titles ?? []).filter((t) => t.selected).length) : undefined;
       setButton(rip, reachable && drive.has_disc && (!running || job?.state === 'ready'), `rip:${k}`, 'Starting…',
-        count === undefined ? 'Rip now' : `Rip ${count} title${count === 1 ? '' : 's'} now`);
+        count !== undefined ? `Rip ${count} title${count === 1 ? '' : 's'} now` : st === 'done' || st === 'ended' ? 'Rip again' : 'Rip now');
       if (count === 0 && !rip.disabled) rip.disabled = true;
       setButton(cancel, reachable && running && job?.state !== 'ready', `cancel:${job?.job_id}`, 'Cancelling…', 'Cancel rip');
       setButton(rescan, reachable && drive.has_disc && (!running || job?.state === 'ready'), `rescan:${k}`, 'Rescanning…', 'Rescan');
       setButton(eject, reachable && (drive.has_disc || running), `eject:${k}`, 'Ejecting…', 'Eject');
-      setButton(log, job !== undefined && running, '', '', 'Details & log');
+      setButton(log, job !== undefined && (running || st === 'done' || st === 'ended'), '', '', 'Details & log');
       show(actions, reachable && (drive.has_disc || running));
 
       const note = ctx.notice(k);

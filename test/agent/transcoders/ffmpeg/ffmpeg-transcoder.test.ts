@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RipError } from '../../../../agent/rippers/ripper.js';
+import { RipError } from '../../../../agent/tools/rip-error.js';
 import { probeMedia, type MediaInfo } from '../../../../agent/tools/ffprobe.js';
 import { FfmpegTranscoder, ffmpegArgs, verifyTranscode } from '../../../../agent/transcoders/ffmpeg/ffmpeg-transcoder.js';
 import { BUILTIN_PROFILES, type TranscodeProfile, type TranscodeProgress, type TranscodeRequest } from '../../../../agent/transcoders/transcoder.js';

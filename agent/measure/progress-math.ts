@@ -1,28 +1,27 @@
-// Job-wide progress, speed and ETA from per-title progress. Titles are weighted by duration, since a tool's
-// time to rip a title grows with its length, so a 2-hour feature counts for more than a 2-minute extra.
-export interface TitleSpan {
-  durationSeconds: number;
-}
-
+// Job-wide progress, speed and ETA from the progress of its parts. Parts are weighted by how much work they are
+// (a title's seconds of media, an image's bytes), since a tool's time grows with that, so a 2-hour feature counts
+// for more than a 2-minute extra.
 export interface JobProgress {
   percent: number;
-  mediaDoneSeconds: number;
-  mediaLeftSeconds: number;
+  /** Work done and left, in the parts' own unit. */
+  done: number;
+  left: number;
 }
 
 /**
- * @param titles the selected titles, in rip order
- * @param index the title being ripped
- * @param fraction 0..1 of that title
+ * @param parts the size of each part of the work, in the order it is done
+ * @param index the part being worked on
+ * @param fraction 0..1 of that part
  */
-export function jobProgress(titles: readonly TitleSpan[], index: number, fraction: number): JobProgress {
-  const total = titles.reduce((sum, title) => sum + Math.max(1, title.durationSeconds), 0);
-  const done = titles.slice(0, index).reduce((sum, title) => sum + Math.max(1, title.durationSeconds), 0);
-  const current = index < titles.length ? Math.max(1, titles[index]?.durationSeconds ?? 0) * clamp01(fraction) : 0;
+export function jobProgress(parts: readonly number[], index: number, fraction: number): JobProgress {
+  const weight = (size: number | undefined) => Math.max(1, size ?? 0);
+  const total = parts.reduce((sum, size) => sum + weight(size), 0);
+  const done = parts.slice(0, index).reduce((sum, size) => sum + weight(size), 0);
+  const current = index < parts.length ? weight(parts[index]) * clamp01(fraction) : 0;
   return {
     percent: total > 0 ? round2(((done + current) / total) * 100) : 0,
-    mediaDoneSeconds: done + current,
-    mediaLeftSeconds: total - done - current,
+    done: done + current,
+    left: total - done - current,
   };
 }
 
@@ -35,7 +34,8 @@ function clamp01(value: number): number {
   return Math.min(1, Math.max(0, value));
 }
 
-function round2(value: number): number {
+/** Two decimals, as percentages are told. */
+export function round2(value: number): number {
   return Math.round(value * 100) / 100;
 }
 

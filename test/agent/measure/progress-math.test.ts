@@ -1,26 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { RateMeter, formatSpeed, jobProgress } from '../../../agent/jobs/progress-math.js';
+import { RateMeter, formatSpeed, jobProgress } from '../../../agent/measure/progress-math.js';
 import { SpeedMultiple } from '../../../shared/protocol/fields.js';
 
-const TITLES = [{ durationSeconds: 30 }, { durationSeconds: 12 }, { durationSeconds: 3 }]; // 45 s, as in our scan capture
+const TITLES = [30, 12, 3]; // 45 s, as in our scan capture
 
 describe('jobProgress', () => {
   it('starts at 0', () => {
-    expect(jobProgress(TITLES, 0, 0)).toEqual({ percent: 0, mediaDoneSeconds: 0, mediaLeftSeconds: 45 });
+    expect(jobProgress(TITLES, 0, 0)).toEqual({ percent: 0, done: 0, left: 45 });
   });
 
   it('weights titles by duration', () => {
     // Half of the 30 s title = 15 of 45 s.
-    expect(jobProgress(TITLES, 0, 0.5)).toEqual({ percent: 33.33, mediaDoneSeconds: 15, mediaLeftSeconds: 30 });
+    expect(jobProgress(TITLES, 0, 0.5)).toEqual({ percent: 33.33, done: 15, left: 30 });
     // First title done, second at start = 30 of 45 s.
-    expect(jobProgress(TITLES, 1, 0)).toEqual({ percent: 66.67, mediaDoneSeconds: 30, mediaLeftSeconds: 15 });
+    expect(jobProgress(TITLES, 1, 0)).toEqual({ percent: 66.67, done: 30, left: 15 });
     // 30 + 12 + 1.5 = 43.5 of 45 s.
-    expect(jobProgress(TITLES, 2, 0.5)).toEqual({ percent: 96.67, mediaDoneSeconds: 43.5, mediaLeftSeconds: 1.5 });
+    expect(jobProgress(TITLES, 2, 0.5)).toEqual({ percent: 96.67, done: 43.5, left: 1.5 });
   });
 
   it('reaches exactly 100 at the end of the last title', () => {
-    expect(jobProgress(TITLES, 2, 1)).toEqual({ percent: 100, mediaDoneSeconds: 45, mediaLeftSeconds: 0 });
-    expect(jobProgress([{ durationSeconds: 7 }], 0, 1).percent).toBe(100);
+    expect(jobProgress(TITLES, 2, 1)).toEqual({ percent: 100, done: 45, left: 0 });
+    expect(jobProgress([7], 0, 1).percent).toBe(100);
   });
 
   it('gives the same value at the end of one title and the start of the next', () => {
@@ -29,19 +29,19 @@ describe('jobProgress', () => {
   });
 
   it('never goes down as index and fraction grow, and stays within 0..100', () => {
-    const titles = [{ durationSeconds: 5400 }, { durationSeconds: 0 }, { durationSeconds: 95 }, { durationSeconds: 1 }, { durationSeconds: 1320 }];
+    const titles = [5400, 0, 95, 1, 1320];
     let previous = -1;
     let previousDone = -1;
     for (let index = 0; index < titles.length; index++) {
       for (let step = 0; step <= 100; step++) {
         const p = jobProgress(titles, index, step / 100);
         expect(p.percent).toBeGreaterThanOrEqual(previous);
-        expect(p.mediaDoneSeconds).toBeGreaterThanOrEqual(previousDone);
+        expect(p.done).toBeGreaterThanOrEqual(previousDone);
         expect(p.percent).toBeGreaterThanOrEqual(0);
         expect(p.percent).toBeLessThanOrEqual(100);
-        expect(p.mediaLeftSeconds).toBeGreaterThanOrEqual(0);
+        expect(p.left).toBeGreaterThanOrEqual(0);
         previous = p.percent;
-        previousDone = p.mediaDoneSeconds;
+        previousDone = p.done;
       }
     }
     expect(previous).toBe(100);
@@ -54,8 +54,8 @@ describe('jobProgress', () => {
   });
 
   it('counts a zero-length title as one second, so it still moves the bar', () => {
-    const titles = [{ durationSeconds: 0 }, { durationSeconds: 0 }];
-    expect(jobProgress(titles, 0, 0.5)).toEqual({ percent: 25, mediaDoneSeconds: 0.5, mediaLeftSeconds: 1.5 });
+    const titles = [0, 0];
+    expect(jobProgress(titles, 0, 0.5)).toEqual({ percent: 25, done: 0.5, left: 1.5 });
     expect(jobProgress(titles, 1, 1).percent).toBe(100);
   });
 
@@ -64,9 +64,9 @@ describe('jobProgress', () => {
   });
 
   it('rounds the percent to two decimals', () => {
-    const p = jobProgress([{ durationSeconds: 3 }], 0, 1 / 3);
+    const p = jobProgress([3], 0, 1 / 3);
     expect(p.percent).toBe(33.33);
-    expect(p.mediaDoneSeconds).toBeCloseTo(1, 10);
+    expect(p.done).toBeCloseTo(1, 10);
   });
 });
 

@@ -1,27 +1,23 @@
-// Watches the configured drives: chokidar notices drive nodes that appear or vanish (a USB drive plugged in),
-// a poll of each drive's presence notices discs going in and out. Emits one event per settled change.
+// Linux drives as block devices (/dev/sr*, or loop devices holding images): chokidar notices drive nodes that
+// appear or vanish (a USB drive plugged in), a poll of each drive's presence notices discs going in and out, and
+// one event is emitted per settled change.
 import { EventEmitter } from 'node:events';
 import { dirname } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import picomatch from 'picomatch';
 import type { Logger } from 'pino';
-import { type BlockDevice, readDiscPresent, resolveBlockDevice } from './block-device.js';
+import { type BlockDevice, readDiscPresent, readMediumReadable, resolveBlockDevice } from './block-device.js';
+import { probeDisc } from './disc-probe.js';
+import type { DiscIdentity, DriveSource, DriveSourceEvents, DriveStatus } from './drive-source.js';
+import { ejectDisc } from './eject.js';
 import { PresenceDebouncer } from './presence.js';
 
-export interface WatchedDrive {
+interface WatchedDrive {
   device: BlockDevice;
   presence: PresenceDebouncer;
 }
 
-export interface DriveWatcherEvents {
-  /** A disc settled in the drive. `initial` is true for a disc that was already there when watching began. */
-  inserted: [drivePath: string, initial: boolean];
-  removed: [drivePath: string];
-  /** A drive node appeared or vanished. */
-  drivesChanged: [];
-}
-
-export interface DriveWatcherOptions {
+export interface BlockDeviceSourceOptions {
   /** Device paths or globs, e.g. ['/dev/sr*']. */
   patterns: readonly string[];
   pollMs: number;
@@ -29,7 +25,7 @@ export interface DriveWatcherOptions {
   logger: Logger;
 }
 
-export class DriveWatcher extends EventEmitter<DriveWatcherEvents> {
+export class BlockDeviceSource extends EventEmitter<DriveSourceEvents> implements DriveSource {
   private readonly drives = new Map<string, WatchedDrive>();
   private readonly matches: (path: string) => boolean;
   private watcher: FSWatcher | undefined;
@@ -38,7 +34,7 @@ export class DriveWatcher extends EventEmitter<DriveWatcherEvents> {
   /** Drives being looked at; the first poll waits for them, so a disc inserted meanwhile is not taken as old. */
   private readonly adding = new Set<Promise<void>>();
 
-  constructor(private readonly options: DriveWatcherOptions) {
+  constructor(private readonly options: BlockDeviceSourceOptions) {
     super();
     this.matches = picomatch([...options.patterns]);
   }
@@ -72,12 +68,26 @@ export class DriveWatcher extends EventEmitter<DriveWatcherEvents> {
     this.watcher = undefined;
   }
 
-  list(): { path: string; hasDisc: boolean }[] {
-    return [...this.drives.values()].map((drive) => ({ path: drive.device.path, hasDisc: drive.presence.present === true }));
+  list(): DriveStatus[] {
+    return [...this.drives.values()].map((drive) => ({ id: drive.device.path, hasDisc: drive.presence.present === true }));
   }
 
-  has(path: string): WatchedDrive | undefined {
-    return this.drives.get(path);
+  has(path: string): boolean {
+    return this.drives.has(path);
+  }
+
+  devicePath(path: string): string {
+    return path;
+  }
+
+  identify(path: string): Promise<DiscIdentity> {
+    return probeDisc(path);
+  }
+
+  async eject(path: string): Promise<void> {
+    const drive = this.drives.get(path);
+    if (!drive) throw new Error('No such drive');
+    await ejectDisc(drive.device);
   }
 
   private async addDrive(path: string): Promise<void> {
@@ -107,9 +117,10 @@ export class DriveWatcher extends EventEmitter<DriveWatcherEvents> {
     try {
       await Promise.all([...this.drives.values()].map(async (drive) => {
         const present = await readDiscPresent(drive.device);
+        const readable = drive.presence.wouldInsert(present) && (await readMediumReadable(drive.device));
         if (this.drives.get(drive.device.path) !== drive) return;
         // A monotonic clock: a wall-clock jump must not shorten or stretch the debounce.
-        const change = drive.presence.observe(present, performance.now());
+        const change = drive.presence.observe(present, performance.now(), readable);
         if (change === 'initial') {
           if (present) this.emit('inserted', drive.device.path, true);
         } else if (change === 'inserted') {

@@ -1,11 +1,17 @@
-// Builds the ripping backend and the optional transcode step the settings name.
-// A new backend is one more case here plus its own folder.
+// Builds the disc kinds and their backends from the settings: DISCBRIDGE_RIPPER picks the video ripper,
+// DISCBRIDGE_TRANSCODE the transcode step, and data discs get the imager (with ddrescue when it is installed).
+import { Ddrescue } from '../imagers/ddrescue/ddrescue.js';
+import { DiscImager } from '../imagers/disc-imager.js';
+import { EjectDisc } from '../jobs/phases/eject-disc.js';
+import type { TranscodeStep } from '../jobs/phases/transcode-titles.js';
+import { HandBrakeRipper } from '../rippers/handbrake/handbrake-ripper.js';
+import { MakeMkvRipper } from '../rippers/makemkv/makemkv-ripper.js';
+import type { Ripper } from '../rippers/ripper.js';
 import { BUILTIN_PROFILES } from '../transcoders/transcoder.js';
 import { FfmpegTranscoder } from '../transcoders/ffmpeg/ffmpeg-transcoder.js';
-import type { TranscodeStep } from '../jobs/job-runner.js';
-import { HandBrakeRipper } from './handbrake/handbrake-ripper.js';
-import { MakeMkvRipper } from './makemkv/makemkv-ripper.js';
-import type { Ripper } from './ripper.js';
+import { DataDiscs } from './data.js';
+import { DiscKinds } from './disc-kind.js';
+import { VideoDiscs } from './video.js';
 
 export interface BackendSettings {
   ripper: 'handbrake' | 'makemkv';
@@ -16,6 +22,8 @@ export interface BackendSettings {
   ffprobe: string;
   transcode: 'none' | keyof typeof BUILTIN_PROFILES;
   keepRip: boolean;
+  ddrescue: string;
+  ejectWhenDone: boolean;
 }
 
 /** A DVD encoded with HandBrake's 1080p30 presets lands near 2.5 Mbit/s of video and audio: used until real sizes are known. */
@@ -35,4 +43,13 @@ export function createTranscodeStep(settings: BackendSettings): TranscodeStep | 
   const profile = BUILTIN_PROFILES[settings.transcode];
   if (!profile) throw new Error(`Unknown transcode profile ${settings.transcode}`);
   return { transcoder: new FfmpegTranscoder({ ffmpeg: settings.ffmpeg, ffprobe: settings.ffprobe }), profile, keepRip: settings.keepRip };
+}
+
+/** @param hasDdrescue whether ddrescue was found: without it a damaged data disc fails at its first read error */
+export function createDiscKinds(settings: BackendSettings, hasDdrescue: boolean): DiscKinds {
+  const imager = new DiscImager(hasDdrescue ? new Ddrescue({ binary: settings.ddrescue }) : undefined);
+  return new DiscKinds(
+    [new VideoDiscs(createRipper(settings), createTranscodeStep(settings)), new DataDiscs(imager)],
+    settings.ejectWhenDone ? [new EjectDisc()] : [],
+  );
 }

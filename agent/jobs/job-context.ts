@@ -1,0 +1,208 @@
+// What the phases of one job share: the disc it is for, its state and titles, its folder and files, and the ways to
+// tell people about it (job and title updates, the job's log) and to watch its tools. The runner owns its life.
+import { mkdir, readdir, rmdir, statfs } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import {
+  FINISHED_JOB_STATES, type DiscType, type JobState, type JobUpdate, type StationEvent, type TitleUpdate,
+} from '../../shared/index.js';
+import type { DiscTitle } from '../rippers/ripper.js';
+import { RipError } from '../tools/rip-error.js';
+import { JobLog } from './job-log.js';
+import { pathInside, safeName } from './naming.js';
+import { ProgressReporter } from './progress-reporter.js';
+import { TitleChoice } from './title-selection.js';
+import { watched } from './watchdog.js';
+
+export interface JobSpec {
+  agentId: string;
+  jobId: number;
+  /** The drive's id as the hub knows it ("/dev/sr0", "D:"). */
+  drive: string;
+  /** What tools read the disc from ("/dev/sr0", "\\.\D:"). */
+  device: string;
+  volumeLabel: string;
+  discType: DiscType;
+  /** Go on as soon as the disc is identified; otherwise wait in `ready` for "rip now". */
+  autoRip: boolean;
+  /** Titles to rip instead of those the rule picks (a person's choice). */
+  selection?: readonly number[] | undefined;
+}
+
+export interface JobEnvironment {
+  outputDir: string;
+  minTitleSeconds: number;
+  /** Least time between two progress updates of the same job. */
+  progressIntervalMs: number;
+  /** Work whose progress has not moved for this long is stopped. */
+  stallMs: number;
+  /** `progressOnly` marks updates that only move percentages, speed or ETA (latest wins on the way to the hub). */
+  emit: (event: StationEvent, progressOnly: boolean) => void;
+  /** Opens the drive's tray. */
+  eject: () => Promise<void>;
+  logger: Logger;
+}
+
+/** Why a job was stopped from outside; becomes its final state and message. */
+export interface StopReason {
+  state: 'cancelled' | 'failed' | 'interrupted';
+  message: string;
+}
+
+type JobFieldsUpdate = Omit<JobUpdate, 'type' | 'agent_id' | 'job_id' | 'state'>;
+type TitleFieldsUpdate = Omit<TitleUpdate, 'type' | 'agent_id' | 'job_id' | 'title_id'>;
+
+/** Under this much free space a failed write is taken for a full disk. */
+const FULL_DISK_BYTES = 64 * 1024 * 1024;
+
+export class JobContext {
+  state: JobState = 'identifying';
+  /** What the disc is, as the best-informed backend said (a ripper knows a Blu-ray better than a file-system look). */
+  discType: DiscType;
+  readonly titles = new TitleChoice();
+  /** The job's own folder in the output directory, once claimed. */
+  folder: string | undefined;
+  /** The finished file of each title, for the phases after the one that made it. */
+  readonly files = new Map<number, string>();
+  /** Facts the final job_update carries when the job completes (an image's checksum). */
+  readonly results: Partial<Pick<JobUpdate, 'sha256'>> = {};
+  readonly log: Logger;
+  readonly jobLog: JobLog;
+  readonly progress: ProgressReporter;
+  private readonly abort = new AbortController();
+  private stopped: StopReason | undefined;
+  private releaseRipNow: (() => void) | undefined;
+
+  constructor(readonly spec: JobSpec, readonly environment: JobEnvironment) {
+    this.discType = spec.discType;
+    this.log = environment.logger.child({ job: spec.jobId, drive: spec.drive });
+    this.jobLog = new JobLog((lines) => this.emit({ type: 'job_log', agent_id: spec.agentId, job_id: spec.jobId, lines }));
+    this.progress = new ProgressReporter(environment.progressIntervalMs, (fields) => {
+      if (!this.stopped) this.updateJob(fields, true);
+    });
+  }
+
+  get stopReason(): StopReason | undefined {
+    return this.stopped;
+  }
+
+  /** Aborted when the job is stopped: every tool the job runs listens to it. */
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /** Stops the job with this reason; false when it had already finished or been stopped. */
+  stop(reason: StopReason): boolean {
+    if (this.stopped || FINISHED_JOB_STATES.has(this.state)) return false;
+    this.stopped = reason;
+    this.abort.abort(reason);
+    this.releaseRipNow?.();
+    return true;
+  }
+
+  /** Waits for "rip now" (or a stop). */
+  async waitForRipNow(): Promise<void> {
+    if (this.stopped) return;
+    await new Promise<void>((resolve) => { this.releaseRipNow = resolve; });
+    this.releaseRipNow = undefined;
+  }
+
+  /** Lets a job waiting for "rip now" go on; false when it is not waiting. */
+  ripNow(): boolean {
+    if (!this.releaseRipNow) return false;
+    this.releaseRipNow();
+    return true;
+  }
+
+  get waitingForRipNow(): boolean {
+    return this.releaseRipNow !== undefined;
+  }
+
+  /** Runs a tool's work under the stall watchdog. */
+  watch<T>(what: string, work: (signal: AbortSignal, alive: () => void) => Promise<T>): Promise<T> {
+    return watched({ what, stallMs: this.environment.stallMs, jobSignal: this.signal, logger: this.log }, work);
+  }
+
+  /** Claims a fresh folder named after the disc ("Label", else "Label (2)"…) for this job's files. */
+  async claimFolder(): Promise<string> {
+    const { outputDir } = this.environment;
+    try {
+      await mkdir(outputDir, { recursive: true });
+      const base = safeName(this.spec.volumeLabel);
+      for (let attempt = 1; ; attempt++) {
+        const folder = pathInside(outputDir, attempt === 1 ? base : `${base} (${attempt})`);
+        try {
+          await mkdir(folder); // not recursive: failing on an existing folder is what claims a fresh one
+          this.folder = folder;
+          return folder;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        }
+      }
+    } catch (error) {
+      throw new RipError(`Cannot write to the output directory: ${describeFsError(error)}`, String(error));
+    }
+  }
+
+  /** Removes the job's folder when nothing was left in it. */
+  async removeFolderIfEmpty(): Promise<void> {
+    const folder = this.folder;
+    if (folder && (await readdir(folder).catch(() => ['?'])).length === 0) await rmdir(folder).catch(() => undefined);
+  }
+
+  /**
+   * Marks a title failed (or cancelled, when the job was stopped) and words why. A full disk is fatal: no later
+   * title can succeed either.
+   */
+  async titleFailed(title: DiscTitle, error: unknown): Promise<{ error: string; fatal?: true }> {
+    if (this.stopped) {
+      this.updateTitle(title, { state: 'cancelled', error: this.stopped.message });
+      return { error: this.stopped.message };
+    }
+    const free = this.folder ? await statfs(this.folder).then((s) => s.bavail * s.bsize, () => undefined) : undefined;
+    const full = free !== undefined && free < FULL_DISK_BYTES;
+    const message = full
+      ? `The output disk is full (${Math.round((free as number) / 1024 / 1024)} MB free)`
+      : error instanceof RipError ? error.message : `Could not finish title ${title.titleId}: ${describeFsError(error)}`;
+    this.log[full ? 'error' : 'warn']({ title: title.titleId, free, err: error instanceof RipError ? error.detail : error }, message);
+    this.jobLog.write('error', `Title ${title.titleId}: ${message}`);
+    this.updateTitle(title, { state: 'failed', error: message });
+    return full ? { error: message, fatal: true } : { error: message };
+  }
+
+  toolLog(tool: string, line: string): void {
+    this.log.trace({ tool }, line);
+    this.jobLog.tool(tool, line);
+  }
+
+  /** Tells the job's current state with these fields. */
+  updateJob(fields: JobFieldsUpdate, progressOnly = false): void {
+    this.emit({ type: 'job_update', agent_id: this.spec.agentId, job_id: this.spec.jobId, state: this.state, ...fields }, progressOnly);
+  }
+
+  /** Moves the job to a final state and tells it. */
+  finish(state: JobState, fields: JobFieldsUpdate = {}): void {
+    this.state = state;
+    this.updateJob(fields);
+  }
+
+  updateTitle(title: DiscTitle, fields: TitleFieldsUpdate, progressOnly = false): void {
+    this.emit({ type: 'title_update', agent_id: this.spec.agentId, job_id: this.spec.jobId, title_id: title.titleId, ...fields }, progressOnly);
+  }
+
+  emit(event: StationEvent, progressOnly = false): void {
+    this.environment.emit(event, progressOnly);
+  }
+}
+
+/** A file-system error in words, without the paths and internals of the station. */
+function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOSPC': return 'the disk is full';
+    case 'EACCES': case 'EPERM': return 'permission denied';
+    case 'EROFS': return 'the file system is read-only';
+    case 'ENOENT': return 'a file or folder is missing';
+    case 'EIO': return 'an input/output error';
+    default: return code ? `error ${code}` : 'unexpected error';
+  }
+}
