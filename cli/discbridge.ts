@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { Agent } from '../agent/agent.js';
-import { BlockDeviceSource } from '../agent/drives/block-device-source.js';
+import { BlockDeviceSource } from '../agent/drives/linux/block-device-source.js';
 import { createDiscKinds, createRipper } from '../agent/kinds/create-kinds.js';
 import { findExecutable } from '../agent/tools/find-executable.js';
 import { Hub } from '../hub/hub.js';

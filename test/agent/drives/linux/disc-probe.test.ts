@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classifyDisc, decodeUdevLabel, parseProperties, probeDisc, readDiscStructure } from '../../../agent/drives/disc-probe.js';
-import { makeTestDisc, missingTools, tempDir } from '../disc-fs/test-images.js';
+import { classifyDisc, decodeUdevLabel, parseProperties, probeDisc, readDiscStructure } from '../../../../agent/drives/linux/disc-probe.js';
+import { makeTestDisc, missingTools, tempDir } from '../../disc-fs/test-images.js';
 
-const FIXTURES = new URL('../../fixtures/udev/', import.meta.url);
+const FIXTURES = new URL('../../../fixtures/udev/', import.meta.url);
 const read = (name: string): string => readFileSync(new URL(name, FIXTURES), 'utf8');
 
 const DVD_R_DATA = 'udevadm_query-env_dvd-r_datadisc_arm-issue3_fragment.txt';

@@ -8,9 +8,9 @@ import picomatch from 'picomatch';
 import type { Logger } from 'pino';
 import { type BlockDevice, readDiscPresent, readMediumReadable, resolveBlockDevice } from './block-device.js';
 import { probeDisc } from './disc-probe.js';
-import type { DiscIdentity, DriveSource, DriveSourceEvents, DriveStatus } from './drive-source.js';
+import type { DiscIdentity, DriveSource, DriveSourceEvents, DriveStatus } from '../drive-source.js';
 import { ejectDisc } from './eject.js';
-import { PresenceDebouncer } from './presence.js';
+import { PresenceDebouncer } from '../presence.js';
 
 interface WatchedDrive {
   device: BlockDevice;

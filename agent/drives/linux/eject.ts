@@ -1,5 +1,5 @@
 // Ejects a disc. For a loop device standing in for a drive, detaching the image is the eject.
-import { runTool } from '../tools/run-tool.js';
+import { runTool } from '../../tools/run-tool.js';
 import type { BlockDevice } from './block-device.js';
 
 export async function ejectDisc(device: BlockDevice): Promise<void> {

@@ -1,11 +1,11 @@
 // Identifies the disc in a drive before any ripper runs: its volume label, filesystem and kind (DVD, Blu-ray, CD, data).
 // Sources, best first: udev's media properties (real optical drives), blkid's low-level probe (any block device),
 // and a look for the DVD-Video and Blu-ray structure on the disc's filesystem (read in-process, UDF or ISO 9660).
-import type { DiscType } from '../../shared/index.js';
-import { discHasFile } from '../disc-fs/disc-files.js';
-import { cachedRead, openReadAt } from '../disc-fs/read-at.js';
-import { runTool } from '../tools/run-tool.js';
-import type { DiscIdentity } from './drive-source.js';
+import type { DiscType } from '../../../shared/index.js';
+import { discHasFile } from '../../disc-fs/disc-files.js';
+import { cachedRead, openReadAt } from '../../disc-fs/read-at.js';
+import { runTool } from '../../tools/run-tool.js';
+import type { DiscIdentity } from '../drive-source.js';
 
 /** What the disc's own file system holds: the DVD-Video and Blu-ray entry files. */
 export interface DiscStructure {
