@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { LINK_PROTOCOL, type AgentHello, type CommandResult, type HubCommand, type StationEvent } from '../shared/index.js';
 import type { DiscIdentity, DriveSource } from './drives/drive-source.js';
 import { JobRunner } from './jobs/job-runner.js';
+import { EjectDisc } from './jobs/phases/eject-disc.js';
 import { TOOL_OWNER_VARIABLE, killOrphanTools, recoverInterruptedJobs } from './jobs/recovery.js';
 import type { DiscKinds } from './kinds/disc-kind.js';
 import { HubLink, type LinkTls } from './link/hub-link.js';
@@ -34,6 +35,8 @@ export interface AgentConfig {
   maxJobs: number;
   /** Keep the partial files of jobs cut short by a crash, for inspection. */
   keepPartialFiles: boolean;
+  /** Open the tray when a job has completed, on drives that have one. */
+  ejectWhenDone: boolean;
 }
 
 export interface AgentParts {
@@ -46,7 +49,12 @@ interface DriveState {
   /** Changes with every insert and removal: a settle wait that outlived its insert starts nothing. */
   insertion?: object;
   job?: JobRunner;
+  /** Jobs stopped by a command that decides itself what becomes of the disc (a rescan keeps it, an eject takes it). */
+  replacing?: JobRunner;
 }
+
+/** Names of waiting images sent at most: the count says how many there are in all. */
+const MAX_WAITING_NAMES = 100;
 
 export class Agent {
   private store: AgentStore | undefined;
@@ -88,6 +96,9 @@ export class Agent {
     });
     this.drives.on('inserted', (drive, initial) => void this.onInserted(drive, initial));
     this.drives.on('removed', (drive) => this.onRemoved(drive));
+    this.drives.on('waitingChanged', (drive) => this.emit({
+      type: 'drive_event', agent_id: config.agentId, drive_id: drive, event: 'waiting_changed', volume_label: this.stateOf(drive).identity?.volumeLabel ?? '', ...this.waitingOf(drive),
+    }));
     // Drives first, so the hello already lists them; events from this first look wait in the link's queue.
     await this.drives.start();
     this.link.start();
@@ -119,6 +130,7 @@ export class Agent {
           drive_id: id,
           has_disc: hasDisc,
           busy: state?.job !== undefined,
+          ...this.waitingOf(id),
           ...(hasDisc && state?.identity ? { volume_label: state.identity.volumeLabel, disc_type: state.identity.discType } : {}),
         };
       }),
@@ -143,7 +155,7 @@ export class Agent {
     if (state.insertion !== insertion) return; // taken out again while being looked at
     state.identity = identity;
     this.logger.info({ drive, label: identity.volumeLabel, discType: identity.discType, fs: identity.fsType, initial }, initial ? 'Disc already in drive' : 'Disc inserted');
-    this.emit({ type: 'drive_event', agent_id: this.config.agentId, drive_id: drive, event: 'inserted', volume_label: identity.volumeLabel, disc_type: identity.discType });
+    this.emit({ type: 'drive_event', agent_id: this.config.agentId, drive_id: drive, event: 'inserted', volume_label: identity.volumeLabel, disc_type: identity.discType, ...this.waitingOf(drive) });
     // A disc that was already in the drive when the agent started is not ripped again on its own.
     if (initial) return;
     if (this.config.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, this.config.settleMs));
@@ -159,6 +171,13 @@ export class Agent {
       return;
     }
     this.startJob(drive, identity, this.config.autoRip);
+  }
+
+  /** The images waiting for a drive, for its events and the hello; nothing for a drive with a tray. */
+  private waitingOf(drive: string): { waiting?: string[]; waiting_count?: number } {
+    if (!this.drives.has(drive) || this.drives.hasTray(drive)) return {};
+    const names = this.drives.waiting(drive);
+    return { waiting: names.slice(0, MAX_WAITING_NAMES), waiting_count: names.length };
   }
 
   /** A disc that gets no job is told as a job that fails at once with the reason, so it does not look forgotten. */
@@ -181,16 +200,18 @@ export class Agent {
     delete state.identity;
     state.insertion = {};
     this.logger.info({ drive }, 'Disc removed');
-    this.emit({ type: 'drive_event', agent_id: this.config.agentId, drive_id: drive, event: 'removed', volume_label: '' });
+    this.emit({ type: 'drive_event', agent_id: this.config.agentId, drive_id: drive, event: 'removed', volume_label: '', ...this.waitingOf(drive) });
     state.job?.stop({ state: 'failed', message: 'The disc was removed during the job' });
   }
 
   private startJob(drive: string, identity: DiscIdentity, autoRip: boolean, selection?: readonly number[]): void {
     if (!this.store) return;
     const state = this.stateOf(drive);
-    const plan = this.kinds.planFor(identity.discType);
+    const plan = this.kinds.planFor(identity.discType, this.config.ejectWhenDone && this.drives.hasTray(drive) ? [new EjectDisc()] : []);
     if (!plan) {
-      this.refuseDisc(drive, identity, `This station cannot rip ${identity.discType === 'cd' ? 'audio CDs' : `${identity.discType} discs`} yet`);
+      const reason = `This station cannot rip ${identity.discType === 'cd' ? 'audio CDs' : `${identity.discType} discs`} yet`;
+      this.refuseDisc(drive, identity, reason);
+      void this.drives.jobEnded(drive, { state: 'failed', message: reason });
       return;
     }
     const jobId = this.store.nextJobId();
@@ -207,9 +228,13 @@ export class Agent {
       },
     );
     state.job = job;
-    void job.run().then((final) => {
+    void job.run().then(async (final) => {
       if (state.job === job) delete state.job;
       this.logger.info({ drive, job: job.spec.jobId, state: final }, 'Drive is free');
+      if (state.replacing === job) return;
+      await this.drives.jobEnded(drive, { state: final, message: job.errorMessage }).catch((error: unknown) => {
+        this.logger.warn({ drive, err: error }, 'The drive could not act on the end of its job');
+      });
     });
   }
 
@@ -253,7 +278,8 @@ export class Agent {
         const busy = command.name === 'rip' ? this.overJobLimit() : undefined;
         if (busy) return reply(false, busy);
         if (job) {
-          // A rescan replaces the job that waits with a fresh one.
+          // A rescan replaces the job that waits with a fresh one, for the same disc.
+          state.replacing = job;
           job.stop({ state: 'cancelled', message: 'Replaced by a rescan' });
           await job.run();
         }
@@ -263,9 +289,11 @@ export class Agent {
       }
       case 'eject': {
         if (!this.drives.has(command.drive_id)) return reply(false, 'No such drive on this station');
-        const job = this.stateOf(command.drive_id).job;
+        const state = this.stateOf(command.drive_id);
+        const job = state.job;
         if (job && job.currentState !== 'ready') return reply(false, 'Drive is busy');
         if (job) {
+          state.replacing = job;
           job.stop({ state: 'cancelled', message: 'The disc was ejected' });
           await job.run();
         }

@@ -3,6 +3,9 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { Agent } from '../agent/agent.js';
+import type { DriveSource } from '../agent/drives/drive-source.js';
+import { DriveSources } from '../agent/drives/drive-sources.js';
+import { ImportFolderSource } from '../agent/drives/import/import-folder-source.js';
 import { BlockDeviceSource } from '../agent/drives/linux/block-device-source.js';
 import { createDiscKinds, createRipper } from '../agent/kinds/create-kinds.js';
 import { findExecutable } from '../agent/tools/find-executable.js';
@@ -127,15 +130,27 @@ async function startAgent(settings: Settings, logger: Logger, local: boolean): P
     agentId, tls: { ...(settings.tlsCa ? { ca: settings.tlsCa } : {}), ...(settings.tlsPin ? { pin: settings.tlsPin } : {}) }, name: settings.agentName, version: VERSION, hubUrl, token,
     dataDir: resolve(dataDir, 'agent'), outputDir: resolve(settings.outputDir), minTitleSeconds: settings.minTitleSeconds, settleMs: settings.debounceMs, heartbeatMs: settings.heartbeatMs,
     stallSeconds: settings.stallSeconds, keepPartialFiles: settings.keepPartial, autoRip: settings.autoRip, maxJobs: settings.maxJobs,
+    ejectWhenDone: settings.ejectWhenDone,
   }, {
-    drives: new BlockDeviceSource({
-      patterns: settings.drives, pollMs: settings.pollMs, debounceMs: settings.debounceMs, logger: logger.child({ side: 'agent', component: 'drives' }),
-    }),
+    drives: driveSources(settings, logger.child({ side: 'agent', component: 'drives' })),
     kinds: createDiscKinds(settings, hasDdrescue),
   }, logger.child({ side: 'agent' }));
   await agent.start();
   return agent;
 }
+
+/** The station's block devices, and its import folder when one is set. */
+function driveSources(settings: Settings, logger: Logger): DriveSource {
+  const devices = new BlockDeviceSource({ patterns: settings.drives, pollMs: settings.pollMs, debounceMs: settings.debounceMs, logger });
+  if (!settings.importDir) return devices;
+  const folder = new ImportFolderSource({
+    folder: resolve(settings.importDir), settleMs: Math.max(settings.debounceMs, 1000), sheetWaitMs: IMPORT_SHEET_WAIT_MS, logger: logger.child({ source: 'import' }),
+  });
+  return new DriveSources([devices, folder]);
+}
+
+/** A CUE sheet or TOC waits this long for the files it names before it goes to failed/. */
+const IMPORT_SHEET_WAIT_MS = 10 * 60_000;
 
 /** A station token ("id:secret") names its station; a configured id must agree with it. */
 function stationOf(token: string, configuredId: string): string {

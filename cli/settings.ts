@@ -64,17 +64,22 @@ const agentId = (raw: unknown): string => {
   return value;
 };
 
-const url = (raw: unknown): string => {
+const url = (protocols: readonly string[], example: string) => (raw: unknown): string => {
   const value = text()(raw);
   let parsed: URL;
   try {
     parsed = new URL(value);
   } catch {
-    throw new Error('expected a URL such as ws://hub.local:8000');
+    throw new Error(`expected a URL such as ${example}`);
   }
-  if (!['ws:', 'wss:', 'http:', 'https:'].includes(parsed.protocol)) throw new Error('expected a ws://, wss://, http:// or https:// URL');
+  if (!protocols.includes(parsed.protocol)) {
+    const names = protocols.map((protocol) => `${protocol}//`);
+    throw new Error(`expected a ${names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names[0]} URL`);
+  }
   return value;
 };
+const hubUrl = url(['ws:', 'wss:', 'http:', 'https:'], 'ws://hub.local:8000');
+const webUrl = url(['http:', 'https:'], 'https://musicbrainz.org');
 
 const hostId = () => hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'station';
 
@@ -83,7 +88,7 @@ export const SETTINGS = {
   port: { env: 'DISCBRIDGE_PORT', key: 'port', roles: ['hub'], describe: 'TCP port of the hub (REST, dashboard socket /ws, agent socket /agent)', defaultText: '8000', default: () => 8000, parse: int(0, 65535) },
   host: { env: 'DISCBRIDGE_HOST', key: 'host', roles: ['hub'], describe: 'Address the hub listens on', defaultText: '0.0.0.0 (all)', default: () => '0.0.0.0', parse: text(255) },
   dataDir: { env: 'DISCBRIDGE_DATA_DIR', key: 'data_dir', roles: ['hub', 'agent'], describe: 'Folder for the SQLite files and the generated token', defaultText: './data', default: () => './data', parse: text() },
-  hubUrl: { env: 'DISCBRIDGE_HUB_URL', key: 'hub_url', roles: ['agent'], describe: 'Hub the agent reports to', defaultText: 'ws://localhost:8000', default: () => 'ws://localhost:8000', parse: url },
+  hubUrl: { env: 'DISCBRIDGE_HUB_URL', key: 'hub_url', roles: ['agent'], describe: 'Hub the agent reports to', defaultText: 'ws://localhost:8000', default: () => 'ws://localhost:8000', parse: hubUrl },
   token: { env: 'DISCBRIDGE_TOKEN', key: 'token', roles: ['hub', 'agent'], describe: 'Agent: its station token (from "discbridge station add"). Hub: an optional token any station may use', defaultText: 'none', default: () => undefined, parse: text(512) },
   tlsCert: { env: 'DISCBRIDGE_TLS_CERT', key: 'tls_cert', roles: ['hub'], describe: 'PEM certificate: with DISCBRIDGE_TLS_KEY the hub serves https and wss', defaultText: 'none (plain http)', default: () => undefined, parse: text() },
   tlsKey: { env: 'DISCBRIDGE_TLS_KEY', key: 'tls_key', roles: ['hub'], describe: 'PEM private key of DISCBRIDGE_TLS_CERT', defaultText: 'none', default: () => undefined, parse: text() },
@@ -96,6 +101,7 @@ export const SETTINGS = {
   agentId: { env: 'DISCBRIDGE_AGENT_ID', key: 'agent_id', roles: ['agent'], describe: 'Unique id of this station', defaultText: 'the host name', default: hostId, parse: agentId },
   agentName: { env: 'DISCBRIDGE_AGENT_NAME', key: 'agent_name', roles: ['agent'], describe: 'Display name of this station', defaultText: 'the host name', default: () => hostname(), parse: text(256) },
   drives: { env: 'DISCBRIDGE_DRIVES', key: 'drives', roles: ['agent'], describe: 'Drives to watch: comma-separated device paths or globs', defaultText: '/dev/sr*', default: () => ['/dev/sr*'], parse: list },
+  importDir: { env: 'DISCBRIDGE_IMPORT_DIR', key: 'import_dir', roles: ['agent'], describe: 'A folder watched for disc images (.iso, .cue with its files, cdrdao .toc): each one goes through a job on the drive "import", then to done/ or failed/', defaultText: 'none (off)', default: () => undefined, parse: text() },
   outputDir: { env: 'DISCBRIDGE_OUTPUT_DIR', key: 'output_dir', roles: ['agent'], describe: 'Where ripped files go, one folder per disc', defaultText: './rips', default: () => './rips', parse: text() },
   minTitleSeconds: { env: 'DISCBRIDGE_MIN_TITLE_SECONDS', key: 'min_title_seconds', roles: ['agent'], describe: 'Shorter titles are skipped', defaultText: '120', default: () => 120, parse: int(0, 86_400) },
   pollMs: { env: 'DISCBRIDGE_POLL_MS', key: 'poll_ms', roles: ['agent'], describe: 'How often each drive is checked for a disc', defaultText: '500', default: () => 500, parse: int(50, 60_000) },
@@ -108,6 +114,12 @@ export const SETTINGS = {
   ffprobe: { env: 'DISCBRIDGE_FFPROBE', key: 'ffprobe', roles: ['agent'], describe: 'Path or name of ffprobe (checking transcoded files)', defaultText: 'ffprobe', default: () => 'ffprobe', parse: text() },
   transcode: { env: 'DISCBRIDGE_TRANSCODE', key: 'transcode', roles: ['agent'], describe: 'Transcode each ripped title with ffmpeg: none, h264, h265 or h264-aac', defaultText: 'none', default: () => 'none' as const, parse: oneOf('none', 'h264', 'h265', 'h264-aac') },
   keepRip: { env: 'DISCBRIDGE_KEEP_RIP', key: 'keep_rip', roles: ['agent'], describe: 'Keep the ripped file after a successful transcode', defaultText: 'true', default: () => true, parse: bool },
+  cdParanoia: { env: 'DISCBRIDGE_CD_PARANOIA', key: 'cd_paranoia', roles: ['agent'], describe: 'Path or name of cd-paranoia (libcdio): rips audio CD tracks', defaultText: 'cd-paranoia', default: () => 'cd-paranoia', parse: text() },
+  cdInfo: { env: 'DISCBRIDGE_CD_INFO', key: 'cd_info', roles: ['agent'], describe: 'Path or name of cd-info (libcdio): reads an audio CD\'s table of contents and CD-Text', defaultText: 'cd-info', default: () => 'cd-info', parse: text() },
+  flac: { env: 'DISCBRIDGE_FLAC', key: 'flac', roles: ['agent'], describe: 'Path or name of flac: encodes audio CD tracks', defaultText: 'flac', default: () => 'flac', parse: text() },
+  metaflac: { env: 'DISCBRIDGE_METAFLAC', key: 'metaflac', roles: ['agent'], describe: 'Path or name of metaflac: checks each FLAC file holds the ripped audio', defaultText: 'metaflac', default: () => 'metaflac', parse: text() },
+  cdFormat: { env: 'DISCBRIDGE_CD_FORMAT', key: 'cd_format', roles: ['agent'], describe: 'What audio CD tracks become: flac (lossless, tagged, checked)', defaultText: 'flac', default: () => 'flac' as const, parse: oneOf('flac') },
+  musicbrainzUrl: { env: 'DISCBRIDGE_MUSICBRAINZ_URL', key: 'musicbrainz_url', roles: ['agent'], describe: 'MusicBrainz server to look audio CD disc ids up on (e.g. https://musicbrainz.org); unset: no lookup, CD-Text only', defaultText: 'none (off)', default: () => undefined, parse: webUrl },
   ddrescue: { env: 'DISCBRIDGE_DDRESCUE', key: 'ddrescue', roles: ['agent'], describe: 'Path or name of GNU ddrescue: when installed, a damaged data disc is copied as far as it reads, then its bad areas retried', defaultText: 'ddrescue', default: () => 'ddrescue', parse: text() },
   ejectWhenDone: { env: 'DISCBRIDGE_EJECT_WHEN_DONE', key: 'eject_when_done', roles: ['agent'], describe: 'Open the tray when a job has completed ("insert the next one"); never after a failed one', defaultText: 'false', default: () => false, parse: bool },
   autoRip: { env: 'DISCBRIDGE_AUTO_RIP', key: 'auto_rip', roles: ['agent'], describe: 'Rip each inserted disc at once; false: wait in "ready" for "rip now" (to choose titles first)', defaultText: 'true', default: () => true, parse: bool },
@@ -119,7 +131,7 @@ export const SETTINGS = {
   logLevel: { env: 'DISCBRIDGE_LOG_LEVEL', key: 'log_level', roles: ['hub', 'agent'], describe: 'Log detail', defaultText: 'info', default: () => 'info' as const, parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace') },
 } satisfies Record<string, Setting<unknown>>;
 
-type Optional = 'config' | 'token' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsPin';
+type Optional = 'config' | 'token' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsPin' | 'importDir' | 'musicbrainzUrl';
 export type Settings = { [K in keyof typeof SETTINGS]: ReturnType<(typeof SETTINGS)[K]['parse']> | (K extends Optional ? undefined : never) };
 
 /** Reads every setting from the environment and the config file, or throws a SettingError naming the bad one. */

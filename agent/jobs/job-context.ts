@@ -65,6 +65,8 @@ export class JobContext {
   readonly files = new Map<number, string>();
   /** Facts the final job_update carries when the job completes (an image's checksum). */
   readonly results: Partial<Pick<JobUpdate, 'sha256'>> = {};
+  /** The reason of a job that ended without completing. */
+  errorMessage: string | undefined;
   readonly log: Logger;
   readonly jobLog: JobLog;
   readonly progress: ProgressReporter;
@@ -182,6 +184,7 @@ export class JobContext {
   /** Moves the job to a final state and tells it. */
   finish(state: JobState, fields: JobFieldsUpdate = {}): void {
     this.state = state;
+    this.errorMessage = fields.error_message;
     this.updateJob(fields);
   }
 

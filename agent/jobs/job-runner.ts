@@ -19,6 +19,11 @@ export class JobRunner {
     return this.job.state;
   }
 
+  /** Why the job did not complete, once it has ended so. */
+  get errorMessage(): string | undefined {
+    return this.job.errorMessage;
+  }
+
   /** Starts the work of a job that waits in `ready`, with `titles` as the selection if given. */
   ripNow(titles?: readonly number[]): string | undefined {
     if (this.job.state !== 'ready' || !this.job.waitingForRipNow) return 'The job is not waiting to rip';

@@ -2,7 +2,6 @@
 // DISCBRIDGE_TRANSCODE the transcode step, and data discs get the imager (with ddrescue when it is installed).
 import { Ddrescue } from '../imagers/ddrescue/ddrescue.js';
 import { DiscImager } from '../imagers/disc-imager.js';
-import { EjectDisc } from '../jobs/phases/eject-disc.js';
 import type { TranscodeStep } from '../jobs/phases/transcode-titles.js';
 import { HandBrakeRipper } from '../rippers/handbrake/handbrake-ripper.js';
 import { MakeMkvRipper } from '../rippers/makemkv/makemkv-ripper.js';
@@ -23,7 +22,6 @@ export interface BackendSettings {
   transcode: 'none' | keyof typeof BUILTIN_PROFILES;
   keepRip: boolean;
   ddrescue: string;
-  ejectWhenDone: boolean;
 }
 
 /** A DVD encoded with HandBrake's 1080p30 presets lands near 2.5 Mbit/s of video and audio: used until real sizes are known. */
@@ -48,8 +46,5 @@ export function createTranscodeStep(settings: BackendSettings): TranscodeStep | 
 /** @param hasDdrescue whether ddrescue was found: without it a damaged data disc fails at its first read error */
 export function createDiscKinds(settings: BackendSettings, hasDdrescue: boolean): DiscKinds {
   const imager = new DiscImager(hasDdrescue ? new Ddrescue({ binary: settings.ddrescue }) : undefined);
-  return new DiscKinds(
-    [new VideoDiscs(createRipper(settings), createTranscodeStep(settings)), new DataDiscs(imager)],
-    settings.ejectWhenDone ? [new EjectDisc()] : [],
-  );
+  return new DiscKinds([new VideoDiscs(createRipper(settings), createTranscodeStep(settings)), new DataDiscs(imager)]);
 }

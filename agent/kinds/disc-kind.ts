@@ -12,18 +12,18 @@ export interface DiscKind {
   phases(): Phase[];
 }
 
-/** Which kind handles which disc, and what every completed job does next. */
+/** Which kind handles which disc. */
 export class DiscKinds {
-  constructor(private readonly kinds: readonly DiscKind[], private readonly afterCompleted: readonly Step[]) {}
+  constructor(private readonly kinds: readonly DiscKind[]) {}
 
   kindFor(discType: DiscType): DiscKind | undefined {
     return this.kinds.find((kind) => kind.discTypes.includes(discType));
   }
 
-  /** The plan for a disc of this type, or undefined when no kind takes it. */
-  planFor(discType: DiscType): Plan | undefined {
+  /** The plan for a disc of this type, ending with `afterCompleted` when it completes; undefined when no kind takes it. */
+  planFor(discType: DiscType, afterCompleted: readonly Step[] = []): Plan | undefined {
     const kind = this.kindFor(discType);
-    return kind && { tools: kind.tools, phases: kind.phases(), afterCompleted: this.afterCompleted };
+    return kind && { tools: kind.tools, phases: kind.phases(), afterCompleted };
   }
 
   get all(): readonly DiscKind[] {

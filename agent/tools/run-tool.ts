@@ -33,6 +33,8 @@ export interface ToolOptions {
   /** Time between SIGTERM and SIGKILL when cancelling. */
   killGraceMs?: number;
   env?: Record<string, string>;
+  /** Working directory of the tool, for tools that resolve paths named inside their input against it. */
+  cwd?: string;
 }
 
 const STDERR_TAIL_LINES = 20;
@@ -48,6 +50,7 @@ export async function runTool(file: string, args: readonly string[], options: To
     detached: process.platform !== 'win32',
     windowsHide: true,
     ...(options.env ? { env: options.env } : {}),
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
 
   const stderrTail: string[] = [];

@@ -111,4 +111,9 @@ export const MIGRATIONS: readonly string[] = [
   -- The job that last ended on a drive whose disc is still in: the page shows its outcome, not a bare "Disc inserted".
   ALTER TABLE drives ADD COLUMN last_job_id INTEGER;
   `,
+  `
+  -- A drive fed from a folder of images: the names of those waiting (JSON, the first 100) and how many in all.
+  ALTER TABLE drives ADD COLUMN waiting TEXT;
+  ALTER TABLE drives ADD COLUMN waiting_count INTEGER;
+  `,
 ];

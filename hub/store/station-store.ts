@@ -207,13 +207,15 @@ export class StationStore {
         { drive_id: string; has_disc: number; volume_label: string | null; last_job_id: number | null }[]).map((row) => [row.drive_id, row]));
       this.statement('DELETE FROM drives WHERE agent_id = ?').run(hello.agent_id);
       const insert = this.statement(
-        'INSERT INTO drives (agent_id, drive_id, has_disc, volume_label, disc_type, job_id, last_job_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        `INSERT INTO drives (agent_id, drive_id, has_disc, volume_label, disc_type, job_id, last_job_id, waiting, waiting_count)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       for (const drive of hello.drives) {
         const old = before.get(drive.drive_id);
         const sameDisc = drive.has_disc && old?.has_disc === 1 && (old.volume_label ?? '') === (drive.volume_label ?? '');
         insert.run(hello.agent_id, drive.drive_id, drive.has_disc ? 1 : 0, drive.volume_label ?? null, drive.disc_type ?? null,
-          this.runningJobOn(hello.agent_id, drive.drive_id) ?? null, sameDisc ? old.last_job_id : null);
+          this.runningJobOn(hello.agent_id, drive.drive_id) ?? null, sameDisc ? old.last_job_id : null,
+          drive.waiting ? JSON.stringify(drive.waiting) : null, drive.waiting_count ?? null);
       }
     });
     this.flush();
@@ -244,15 +246,7 @@ export class StationStore {
     switch (event.type) {
       case 'drive_event':
         publicEvent = event;
-        this.pending.push(() => {
-          this.statement(
-            // A disc going in or out ends what the drive showed of the last disc.
-            `INSERT INTO drives (agent_id, drive_id, has_disc, volume_label, disc_type) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (agent_id, drive_id) DO UPDATE SET has_disc = excluded.has_disc,
-               volume_label = excluded.volume_label, disc_type = excluded.disc_type, last_job_id = NULL`,
-          ).run(agentId, event.drive_id, event.event === 'inserted' ? 1 : 0,
-            event.event === 'inserted' ? event.volume_label : null, event.event === 'inserted' ? event.disc_type ?? null : null);
-        });
+        this.pending.push(() => this.writeDriveEvent(agentId, event));
         break;
       case 'titles_discovered': {
         const jobId = this.hubJobId(agentId, event.job_id, at);
@@ -358,6 +352,24 @@ export class StationStore {
     return id;
   }
 
+  private writeDriveEvent(agentId: string, event: StationEvent & { type: 'drive_event' }): void {
+    const waiting = event.waiting ? JSON.stringify(event.waiting) : null;
+    if (event.event === 'waiting_changed') {
+      this.statement('UPDATE drives SET waiting = ?, waiting_count = ? WHERE agent_id = ? AND drive_id = ?')
+        .run(waiting, event.waiting_count ?? null, agentId, event.drive_id);
+      return;
+    }
+    const inserted = event.event === 'inserted';
+    this.statement(
+      // A disc going in or out ends what the drive showed of the last disc.
+      `INSERT INTO drives (agent_id, drive_id, has_disc, volume_label, disc_type, waiting, waiting_count) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (agent_id, drive_id) DO UPDATE SET has_disc = excluded.has_disc,
+         volume_label = excluded.volume_label, disc_type = excluded.disc_type, last_job_id = NULL,
+         waiting = excluded.waiting, waiting_count = excluded.waiting_count`,
+    ).run(agentId, event.drive_id, inserted ? 1 : 0, inserted ? event.volume_label : null, inserted ? event.disc_type ?? null : null,
+      waiting, event.waiting_count ?? null);
+  }
+
   /** `stateChanged` false for progress: the job keeps its state, so its drive's running job stays as it is. */
   private writeJobUpdate(jobId: number, event: StationEvent & { type: 'job_update' }, at: number, stateChanged = true): void {
     const finished = FINISHED_JOB_STATES.has(event.state);
@@ -427,9 +439,11 @@ export class StationStore {
   listDrives(): Omit<DriveRecord, 'reachable'>[] {
     this.flush();
     const rows = this.statement(
-      'SELECT agent_id, drive_id, has_disc, volume_label, disc_type, job_id, last_job_id FROM drives ORDER BY agent_id, drive_id',
+      'SELECT agent_id, drive_id, has_disc, volume_label, disc_type, job_id, last_job_id, waiting, waiting_count FROM drives ORDER BY agent_id, drive_id',
     ).all() as Record<string, unknown>[];
-    return rows.map((row) => withoutNulls({ ...row, has_disc: row.has_disc === 1 }) as Omit<DriveRecord, 'reachable'>);
+    return rows.map((row) => withoutNulls({
+      ...row, has_disc: row.has_disc === 1, waiting: typeof row.waiting === 'string' ? JSON.parse(row.waiting) : null,
+    }) as Omit<DriveRecord, 'reachable'>);
   }
 
   listJobs(query: JobQuery): { jobs: StoredJob[]; next_before?: number } {

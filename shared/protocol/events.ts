@@ -8,13 +8,21 @@ import {
 } from './fields.js';
 import { DiscType, JobState, TitleState } from './states.js';
 
+/** Names of the images waiting for a drive (an import folder), the first 100, and how many there are in all. */
+export const WaitingImages = {
+  waiting: z.array(Label).max(100).optional(),
+  waiting_count: z.number().int().nonnegative().optional(),
+};
+
 export const DriveEvent = z.object({
   type: z.literal('drive_event'),
   agent_id: AgentId,
   drive_id: DriveId,
-  event: z.enum(['inserted', 'removed']),
+  /** `waiting_changed`: only the images waiting for the drive changed; its disc is as it was. */
+  event: z.enum(['inserted', 'removed', 'waiting_changed']),
   volume_label: Label,
   disc_type: DiscType.optional(),
+  ...WaitingImages,
   rev: Revision.optional(),
 });
 export type DriveEvent = z.infer<typeof DriveEvent>;

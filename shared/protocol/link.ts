@@ -2,7 +2,7 @@
 // The agent speaks first with `hello`; the hub answers `welcome` or closes with a LinkCloseCode and a reason.
 import { z } from 'zod';
 import { AgentId, DriveId, EpochMs, HumanMessage, JobId, Label, Seq } from './fields.js';
-import { JobUpdate, StationEvent, TitleUpdate } from './events.js';
+import { JobUpdate, StationEvent, TitleUpdate, WaitingImages } from './events.js';
 import { DiscType } from './states.js';
 
 export const ProtocolRange = z.object({ min: z.number().int().positive(), max: z.number().int().positive() });
@@ -13,6 +13,7 @@ export const DriveSnapshot = z.object({
   volume_label: Label.optional(),
   disc_type: DiscType.optional(),
   busy: z.boolean(),
+  ...WaitingImages,
 });
 export type DriveSnapshot = z.infer<typeof DriveSnapshot>;
 

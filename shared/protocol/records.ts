@@ -2,7 +2,7 @@
 // Job and title records reuse the event field sets, so a field has one name and one type everywhere.
 import { z } from 'zod';
 import { AgentId, DriveId, JobId, Label } from './fields.js';
-import { JobFields, TitleFields, DiscoveredTitle, LogLine } from './events.js';
+import { JobFields, TitleFields, DiscoveredTitle, LogLine, WaitingImages } from './events.js';
 import { TitleSelection } from './link.js';
 import { AgentState, DiscType } from './states.js';
 
@@ -27,6 +27,7 @@ export const DriveRecord = z.object({
   job_id: JobId.optional(),
   /** The job that last ended on this drive, while its disc is still in: what became of the disc. */
   last_job_id: JobId.optional(),
+  ...WaitingImages,
   /** false when the drive's station is offline: what we know of it may be stale. */
   reachable: z.boolean(),
 });

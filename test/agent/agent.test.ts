@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DriveRecord, type DashboardMessage, type JobUpdate } from '../../shared/index.js';
 import { Agent } from '../../agent/agent.js';
-import { EjectDisc } from '../../agent/jobs/phases/eject-disc.js';
 import { DiscKinds } from '../../agent/kinds/disc-kind.js';
 import { VideoDiscs } from '../../agent/kinds/video.js';
 import { TOKEN, connectDashboard, getJson, silentLogger, startHub, type Peer, type TestHub } from '../hub/helpers.js';
@@ -43,10 +42,10 @@ async function station(options: { ripper?: Partial<FakeRipperOptions>; ejectWhen
   const agent = new Agent({
     agentId: 'station-1', name: 'Station 1', version: 'test', hubUrl: `ws://127.0.0.1:${hub.port}`, token: TOKEN, tls: {},
     dataDir: join(dir, 'agent'), outputDir: join(dir, 'rips'), minTitleSeconds: 120, settleMs: options.settleMs ?? 0, heartbeatMs: 60_000, stallSeconds: 300,
-    autoRip: true, maxJobs: options.maxJobs ?? 0, keepPartialFiles: false,
+    autoRip: true, maxJobs: options.maxJobs ?? 0, keepPartialFiles: false, ejectWhenDone: options.ejectWhenDone ?? false,
   }, {
     drives,
-    kinds: new DiscKinds([new VideoDiscs(ripper, undefined)], options.ejectWhenDone ? [new EjectDisc()] : []),
+    kinds: new DiscKinds([new VideoDiscs(ripper, undefined)]),
   }, silentLogger);
   await agent.start();
   const dashboard = await connectDashboard(hub.port);

@@ -84,6 +84,17 @@ export class BlockDeviceSource extends EventEmitter<DriveSourceEvents> implement
     return probeDisc(path);
   }
 
+  waiting(): string[] {
+    return [];
+  }
+
+  hasTray(): boolean {
+    return true;
+  }
+
+  /** A disc stays in its drive after its job: a person (or the eject-when-done step) takes it out. */
+  async jobEnded(): Promise<void> {}
+
   async eject(path: string): Promise<void> {
     const drive = this.drives.get(path);
     if (!drive) throw new Error('No such drive');

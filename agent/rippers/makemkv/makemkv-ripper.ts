@@ -1,5 +1,5 @@
 // The MakeMKV backend: `makemkvcon -r` in robot mode. Scans with `info dev:<device>` and rips one title at a time
-// with `mkv dev:<device> <title> <folder>`. makemkvcon prints no speed or ETA, so both come from bytes: the saving
+// with `mkv dev:<device> <title> <folder>` (`iso:<file>` for a disc image). makemkvcon prints no speed or ETA, so both come from bytes: the saving
 // stage's fraction × the title's size, measured over a sliding window; speed is a multiple of the disc's 1× read
 // rate (DVD 1.385 MB/s, Blu-ray 4.5 MB/s), as drive speeds are quoted.
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -40,7 +40,7 @@ export class MakeMkvRipper implements Ripper {
 
   async scan({ device, signal, onLog }: ScanRequest): Promise<DiscScan> {
     const lines: RobotLine[] = [];
-    const run = await runTool(this.options.binary, [...COMMON_ARGS, '--cache=1', 'info', `dev:${device}`], {
+    const run = await runTool(this.options.binary, [...COMMON_ARGS, '--cache=1', 'info', await sourceOf(device)], {
       signal, installHint: INSTALL_HINT,
       onStdoutLine: (text) => {
         lines.push(parseRobotLine(text));
@@ -72,7 +72,7 @@ export class MakeMkvRipper implements Ripper {
       const failures = new FailureClassifier();
       const bytesRate = new RateMeter(15_000, 2_000);
       const oneX = request.discType === 'dvd' || request.discType === 'bluray' ? ONE_X_BYTES_PER_SECOND[request.discType] : undefined;
-      const run = await runTool(this.options.binary, [...COMMON_ARGS, 'mkv', `dev:${request.device}`, String(title.titleId), staging], {
+      const run = await runTool(this.options.binary, [...COMMON_ARGS, 'mkv', await sourceOf(request.device), String(title.titleId), staging], {
         signal, installHint: INSTALL_HINT,
         onStdoutLine: (text) => {
           const line = parseRobotLine(text);
@@ -110,6 +110,11 @@ export class MakeMkvRipper implements Ripper {
       await rm(staging, { recursive: true, force: true });
     }
   }
+}
+
+/** How makemkvcon is told what to read: a drive by its device, a disc image (from the import folder) as `iso:`. */
+async function sourceOf(device: string): Promise<string> {
+  return (await stat(device).then((s) => s.isFile(), () => false)) ? `iso:${device}` : `dev:${device}`;
 }
 
 /** The file makemkvcon wrote: the name it announced in the scan, else the only non-empty .mkv it left. */

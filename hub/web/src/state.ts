@@ -332,6 +332,14 @@ export class DashboardState {
       this.drives.set(key, drive);
       this.dirty.structure = true;
     }
+    if (message.waiting !== undefined) drive.waiting = message.waiting;
+    else delete drive.waiting;
+    if (message.waiting_count !== undefined) drive.waiting_count = message.waiting_count;
+    else delete drive.waiting_count;
+    if (message.event === 'waiting_changed') {
+      this.dirty.drives.add(key);
+      return;
+    }
     // A disc going in or out ends what the drive showed of the last one.
     delete drive.last_job_id;
     if (message.event === 'inserted') {

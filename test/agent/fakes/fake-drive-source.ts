@@ -1,7 +1,7 @@
 // Drives held in memory: a test puts discs in and takes them out, and sees the ejects the agent asked for. The agent
 // sees it as any platform's drive source.
 import { EventEmitter } from 'node:events';
-import type { DiscIdentity, DriveSource, DriveSourceEvents, DriveStatus } from '../../../agent/drives/drive-source.js';
+import type { DiscIdentity, DriveSource, DriveSourceEvents, DriveStatus, JobOutcome } from '../../../agent/drives/drive-source.js';
 
 interface FakeDrive {
   disc: DiscIdentity | undefined;
@@ -40,6 +40,20 @@ export class FakeDriveSource extends EventEmitter<DriveSourceEvents> implements 
 
   async identify(driveId: string): Promise<DiscIdentity> {
     return this.drive(driveId).disc ?? { volumeLabel: '', discType: 'unknown' };
+  }
+
+  readonly ended: { driveId: string; outcome: JobOutcome }[] = [];
+
+  waiting(): string[] {
+    return [];
+  }
+
+  hasTray(): boolean {
+    return true;
+  }
+
+  async jobEnded(driveId: string, outcome: JobOutcome): Promise<void> {
+    this.ended.push({ driveId, outcome });
   }
 
   async eject(driveId: string): Promise<void> {

@@ -45,9 +45,9 @@ interface RunOptions {
 function start(ripper: FakeRipper, options: RunOptions = {}): Run {
   const events: StationEvent[] = [];
   const ejects: string[] = [];
-  const kinds = new DiscKinds([new VideoDiscs(ripper, options.transcode)], options.ejectWhenDone ? [new EjectDisc()] : []);
+  const kinds = new DiscKinds([new VideoDiscs(ripper, options.transcode)]);
   const spec: JobSpec = { agentId: 'st', jobId: 1, drive: '/dev/sr0', device: '/dev/sr0', volumeLabel: 'MOVIE', discType: 'dvd', autoRip: true, ...options.spec };
-  const runner = new JobRunner(spec, kinds.planFor(spec.discType)!, {
+  const runner = new JobRunner(spec, kinds.planFor(spec.discType, options.ejectWhenDone ? [new EjectDisc()] : [])!, {
     outputDir, minTitleSeconds: 120, progressIntervalMs: 0, stallMs: 60_000, logger,
     emit: (event) => events.push(event),
     eject: async () => { ejects.push(spec.drive); },
@@ -270,7 +270,7 @@ describe('a video job', () => {
 
 describe('the disc kinds', () => {
   it('send video discs and discs nothing could tell to the video plan, and take no audio CD yet', () => {
-    const kinds = new DiscKinds([new VideoDiscs(new FakeRipper({ titles: [] }), undefined)], []);
+    const kinds = new DiscKinds([new VideoDiscs(new FakeRipper({ titles: [] }), undefined)]);
     expect(kinds.kindFor('dvd')?.name).toBe('video');
     expect(kinds.kindFor('bluray')?.name).toBe('video');
     expect(kinds.kindFor('unknown')?.name).toBe('video');

@@ -41,7 +41,7 @@ afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
 function runDataJob(device: string, outputDir: string, imager = new DiscImager(undefined), jobId = 1): { events: StationEvent[]; done: Promise<JobState> } {
   const events: StationEvent[] = [];
-  const plan = new DiscKinds([new DataDiscs(imager)], []).planFor('data')!;
+  const plan = new DiscKinds([new DataDiscs(imager)]).planFor('data')!;
   const runner = new JobRunner(
     { agentId: 'st', jobId, drive: '/dev/sr0', device, volumeLabel: 'PHOTOS_2019', discType: 'data', autoRip: true },
     plan,

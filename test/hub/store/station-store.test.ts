@@ -190,6 +190,16 @@ describe('a job from identifying to completed', () => {
     expect(store.listDrives()[0]).not.toHaveProperty('last_job_id');
   });
 
+  it('keeps the images waiting for a drive, which a waiting_changed event changes without touching its disc', () => {
+    store.registerAgent(hello(A, [{ drive_id: 'import', has_disc: false, busy: false, waiting: ['a.iso'], waiting_count: 1 }]), T0);
+    expect(store.listDrives()[0]).toMatchObject({ drive_id: 'import', has_disc: false, waiting: ['a.iso'], waiting_count: 1 });
+    store.apply(A, env(1, { type: 'drive_event', agent_id: A, drive_id: 'import', event: 'inserted', volume_label: 'A', disc_type: 'dvd', waiting: [], waiting_count: 0 }));
+    store.apply(A, env(2, { type: 'drive_event', agent_id: A, drive_id: 'import', event: 'waiting_changed', volume_label: 'A', waiting: ['b.cue', 'c.iso'], waiting_count: 2 }));
+    const [drive] = store.listDrives();
+    expect(drive).toMatchObject({ has_disc: true, volume_label: 'A', disc_type: 'dvd', waiting: ['b.cue', 'c.iso'], waiting_count: 2 });
+    expect(DriveRecord.parse({ ...drive, reachable: true })).toEqual({ ...drive, reachable: true });
+  });
+
   it('a job that ends because its disc was taken out leaves no last job', () => {
     store.registerAgent(hello(A, twoDrives), T0);
     store.apply(A, env(1, { type: 'job_update', agent_id: A, job_id: 3, state: 'ripping', drive_id: '/dev/sr0' }));

@@ -38,6 +38,15 @@ function statusText(status: DriveStatus, job: JobView | undefined): string {
   }
 }
 
+/** "3 images waiting: a.iso, b.cue, c.toc" (an import folder), or undefined when none wait. */
+export function waitingText(drive: DriveView): string | undefined {
+  const count = drive.waiting_count ?? drive.waiting?.length ?? 0;
+  if (count === 0) return undefined;
+  const names = (drive.waiting ?? []).slice(0, 3);
+  const more = count - names.length;
+  return `${count} image${count === 1 ? '' : 's'} waiting: ${names.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+}
+
 interface DriveCard extends Component {
   update(drive: DriveView): void;
 }
@@ -50,6 +59,7 @@ function driveCard(ctx: ViewContext, key: string): DriveCard {
   const discType = h('span', 'disc-type');
   const disc = h('div', 'drive-disc', label, discType);
   const stale = h('p', 'stale-note', icon('warn'), h('span', { text: 'Station offline: this is the last known state' }));
+  const waiting = h('p', 'waiting-note');
   const progress = jobProgress(ctx);
   const titles = titleList(ctx);
   const jobError = h('p', 'job-error');
@@ -70,7 +80,7 @@ function driveCard(ctx: ViewContext, key: string): DriveCard {
   const [agentId, driveId] = key.split('\u0000');
   const el = h('article', { class: 'drive', attrs: { 'data-agent': agentId ?? '', 'data-drive': driveId ?? '' } },
     h('header', 'drive-head', statusIcon, h('div', 'drive-title', status, driveName)),
-    disc, stale, progress.el, jobError, titles.el, actions, notice,
+    disc, waiting, stale, progress.el, jobError, titles.el, actions, notice,
   );
 
   const setButton = (b: HTMLButtonElement, visible: boolean, pendingKey: string, busyLabel: string, idleLabel: string) => {
@@ -101,6 +111,10 @@ function driveCard(ctx: ViewContext, key: string): DriveCard {
       setClass(label, 'muted', !discLabel);
       setText(discType, discTypeName(job?.disc_type ?? drive.disc_type));
       show(stale, !drive.reachable);
+      const queued = waitingText(drive);
+      setText(waiting, queued ?? '');
+      setAttr(waiting, 'title', drive.waiting?.join('\n'));
+      show(waiting, queued !== undefined);
 
       show(progress.el, running);
       if (running && job) progress.update(job);
