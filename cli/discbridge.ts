@@ -133,7 +133,7 @@ async function startAgent(settings: Settings, logger: Logger, local: boolean): P
     ejectWhenDone: settings.ejectWhenDone,
   }, {
     drives: driveSources(settings, logger.child({ side: 'agent', component: 'drives' })),
-    kinds: createDiscKinds(settings, hasDdrescue),
+    kinds: createDiscKinds(settings, hasDdrescue, { version: VERSION, agentId }),
   }, logger.child({ side: 'agent' }));
   await agent.start();
   return agent;

@@ -3,7 +3,7 @@
 import { findExecutable } from '../tools/find-executable.js';
 import { RipError } from '../tools/rip-error.js';
 import { runTool, ToolMissingError, type ToolRun } from '../tools/run-tool.js';
-import { locateDisc } from './disc-source.js';
+import { discName, locateDisc } from './disc-source.js';
 import type { CdToc, CdTrack } from './toc.js';
 
 const INSTALL_HINT = 'install the Debian package libcdio-utils (apt-get install libcdio-utils), or set DISCBRIDGE_CD_INFO to its path';
@@ -159,9 +159,9 @@ export class CdInfo {
     if (run.cancelled) throw signal.reason;
     // libcdio writes its warnings ("++ WARN: …") to stdout: they are the reason as much as stderr is.
     const detail = [...run.stdout.split('\n').filter((line) => line.startsWith('++ ')), ...run.stderrTail].join('\n');
-    if (run.exitCode !== 0) throw new RipError(`cd-info could not read the disc in ${source}`, detail);
+    if (run.exitCode !== 0) throw new RipError(`cd-info could not read the disc in ${discName(source)}`, detail);
     const toc = parseCdInfo(run.stdout);
-    if (!toc.tracks.some((track) => track.audio)) throw new RipError(`The disc in ${source} has no audio tracks`);
+    if (!toc.tracks.some((track) => track.audio)) throw new RipError(`The disc in ${discName(source)} has no audio tracks`);
     return toc;
   }
 

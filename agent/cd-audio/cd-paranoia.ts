@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { findExecutable } from '../tools/find-executable.js';
 import { RipError } from '../tools/rip-error.js';
 import { runTool, ToolMissingError, type ToolRun } from '../tools/run-tool.js';
-import { locateDisc } from './disc-source.js';
+import { discName, locateDisc } from './disc-source.js';
 import type { CdTrack } from './toc.js';
 import { findPcm } from './wav.js';
 
@@ -17,9 +17,9 @@ export interface ParanoiaProgress {
   /** Its name for the code: "read", "wrote", "skip", "read error"… */
   stage: string;
   /**
-   * The sector the event is about, counted from the start of the disc (LSN), not of the track: a rip of track 2
-   * starting at LSN 900 reports "read @ 1073688" (sector 913) first and "finished @ 1702847" (its last sector, 1447)
-   * last (found on images with cd-paranoia 10.2).
+   * The sector the event is about, counted from the start of the disc (LSN), not of the track: a rip of a track that
+   * starts at LSN 150 and ends at LSN 262 reports "read @ 189336" (sector 161) first and "finished @ 309287" (sector
+   * 262, its last word) last (test/fixtures/cd-paranoia/, cd-paranoia 10.2 on an image).
    */
   sector: number;
 }
@@ -34,13 +34,14 @@ const FINISHED = 15;
 const ROUTINE_CODES = new Set([0, 1, WROTE, FINISHED]);
 // Setting the read speed fails on images and on some drives; the rip goes on at the drive's own speed.
 const SPEED_NOT_SUPPORTED = /^\s*405: Option not supported by drive\s*$/;
+const DETAIL_LINES = 20;
 // The banner every run starts with.
 const BANNER = /^(Sending all callback output to stderr|cdparanoia III release|\(C\) |Report bugs to)/;
 
 const FAILURES: [RegExp, (track: number, source: string) => string][] = [
   [/Track #\d+ does not exist/, (track) => `The disc has no track ${track}`],
   [/non audio track/, (track) => `Track ${track} is a data track, not audio`],
-  [/Unable to open (cdrom drive|disc)/, (_track, source) => `cd-paranoia could not open the disc in ${source}`],
+  [/Unable to open (cdrom drive|disc)/, (_track, source) => `cd-paranoia could not open the disc in ${discName(source)}`],
 ];
 
 export function parseParanoiaProgress(line: string): ParanoiaProgress | undefined {
@@ -104,9 +105,12 @@ export class CdParanoia {
       throw signal.reason;
     }
     try {
-      if (run.exitCode !== 0) throw failure(run, track.number, source);
-      const pcm = await findPcm(output).catch(() => undefined);
-      if (!pcm || pcm.length === 0) throw new RipError(`cd-paranoia finished track ${track.number} but wrote no audio`, run.stderrTail.join('\n'));
+      if (run.exitCode !== 0) throw failure(run, log.recent(), track.number, source);
+      const pcm = await findPcm(output).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (!pcm || pcm.length === 0) throw new RipError(`cd-paranoia finished track ${track.number} but wrote no audio`, log.recent());
     } catch (error) {
       await rm(output, { force: true });
       throw error;
@@ -120,8 +124,7 @@ export class CdParanoia {
   }
 }
 
-function failure(run: ToolRun, track: number, source: string): RipError {
-  const detail = run.stderrTail.join('\n');
+function failure(run: ToolRun, detail: string, track: number, source: string): RipError {
   for (const [pattern, sentence] of FAILURES) {
     if (pattern.test(detail)) return new RipError(sentence(track, source), detail);
   }
@@ -140,12 +143,13 @@ function trackProgress(track: CdTrack, onProgress: (progress: { fraction: number
 }
 
 /**
- * The job log gets cd-paranoia's messages without its banner, the 405 speed notice once at most (it comes twice a run), and at the end
- * how often it had to repair or skip, rather than one line per sector on a scratched disc.
+ * The job log gets cd-paranoia's messages without its banner, the 405 speed notice once at most (it comes twice a
+ * run), and at the end how often it had to repair or skip, rather than one line per sector on a scratched disc.
  */
 function logLines(onLog: ((line: string) => void) | undefined) {
   let speedNoticeLogged = false;
   const events = new Map<string, number>();
+  const lastLines: string[] = [];
   return {
     line(line: string) {
       if (BANNER.test(line)) return;
@@ -153,8 +157,13 @@ function logLines(onLog: ((line: string) => void) | undefined) {
         if (speedNoticeLogged) return;
         speedNoticeLogged = true;
       }
-      onLog?.(line.trim());
+      const text = line.trim();
+      lastLines.push(text);
+      if (lastLines.length > DETAIL_LINES) lastLines.shift();
+      onLog?.(text);
     },
+    /** The last messages, for an error's detail. */
+    recent: () => lastLines.join('\n'),
     event(stage: string) {
       events.set(stage, (events.get(stage) ?? 0) + 1);
     },

@@ -10,22 +10,39 @@ const LEAD_IN_SECTORS = 150;
 const SESSION_GAP_SECTORS = 11400;
 const MUSICBRAINZ_SLOTS = 100;
 
+/** The disc as MusicBrainz sees it: what its disc id is computed from, and what a lookup by TOC sends. */
+export interface MusicBrainzToc {
+  firstTrack: number;
+  lastTrack: number;
+  /** Sectors from the start of the disc (LSN + 150). */
+  leadOutOffset: number;
+  trackOffsets: number[];
+}
+
 /**
  * MusicBrainz counts the audio session only: the last track is the last audio track and, when a data track follows
  * it, the lead-out is that track's start minus the gap between sessions (libdiscid's mb_disc_load_toc). Data tracks
  * before or between audio tracks (mixed-mode CDs) stay in, since releases are numbered from track 1.
  */
-export function musicBrainzDiscId(toc: CdToc): string {
+export function musicBrainzToc(toc: CdToc): MusicBrainzToc {
   const lastAudio = toc.tracks.findLast((track) => track.audio);
   if (!lastAudio) throw new Error('a MusicBrainz disc id needs an audio track');
   const dataStart = toc.tracks.find((track) => track.number === lastAudio.number + 1)?.startLsn;
   const leadOut = dataStart === undefined ? toc.leadOutLsn : audioSessionEnd(lastAudio.startLsn, dataStart);
+  return {
+    firstTrack: toc.firstTrack,
+    lastTrack: lastAudio.number,
+    leadOutOffset: leadOut + LEAD_IN_SECTORS,
+    trackOffsets: toc.tracks.filter((track) => track.number <= lastAudio.number).map((track) => track.startLsn + LEAD_IN_SECTORS),
+  };
+}
+
+export function musicBrainzDiscId(toc: CdToc): string {
+  const disc = musicBrainzToc(toc);
   const slots = new Array<number>(MUSICBRAINZ_SLOTS).fill(0);
-  slots[0] = leadOut + LEAD_IN_SECTORS;
-  for (const track of toc.tracks) {
-    if (track.number <= lastAudio.number) slots[track.number] = track.startLsn + LEAD_IN_SECTORS;
-  }
-  const text = hex(toc.firstTrack, 2) + hex(lastAudio.number, 2) + slots.map((offset) => hex(offset, 8)).join('');
+  slots[0] = disc.leadOutOffset;
+  disc.trackOffsets.forEach((offset, index) => { slots[disc.firstTrack + index] = offset; });
+  const text = hex(disc.firstTrack, 2) + hex(disc.lastTrack, 2) + slots.map((offset) => hex(offset, 8)).join('');
   return createHash('sha1')
     .update(text, 'ascii')
     .digest('base64')

@@ -16,12 +16,17 @@ export type DiscSource =
 
 const IMAGE_KINDS: Record<string, 'cue' | 'toc'> = { '.cue': 'cue', '.toc': 'toc' };
 
+/** The disc as people are told of it: a drive by its device, an image by its file name (not the station's paths). */
+export function discName(source: string): string {
+  return IMAGE_KINDS[extname(source).toLowerCase()] ? basename(source) : source;
+}
+
 export async function locateDisc(source: string): Promise<DiscSource> {
   const kind = IMAGE_KINDS[extname(source).toLowerCase()];
   if (!kind) return { kind: 'drive', path: source };
   const file = resolve(source);
   const found = await stat(file).catch(() => undefined);
-  if (!found?.isFile()) throw new RipError(`The disc image ${source} does not exist`);
+  if (!found?.isFile()) throw new RipError(`The disc image ${discName(source)} does not exist`);
   // "./" so that a name beginning with "-" cannot be read as an option.
   return { kind, path: `./${basename(file)}`, cwd: dirname(file) };
 }

@@ -125,11 +125,11 @@ export class JobContext {
   }
 
   /** Claims a fresh folder named after the disc ("Label", else "Label (2)"…) for this job's files. */
-  async claimFolder(): Promise<string> {
+  async claimFolder(name = this.spec.volumeLabel): Promise<string> {
     const { outputDir } = this.environment;
     try {
       await mkdir(outputDir, { recursive: true });
-      const base = safeName(this.spec.volumeLabel);
+      const base = safeName(name);
       for (let attempt = 1; ; attempt++) {
         const folder = pathInside(outputDir, attempt === 1 ? base : `${base} (${attempt})`);
         try {

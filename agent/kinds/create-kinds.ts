@@ -1,5 +1,9 @@
 // Builds the disc kinds and their backends from the settings: DISCBRIDGE_RIPPER picks the video ripper,
-// DISCBRIDGE_TRANSCODE the transcode step, and data discs get the imager (with ddrescue when it is installed).
+// DISCBRIDGE_TRANSCODE the transcode step, data discs get the imager (with ddrescue when it is installed), audio CDs
+// the libcdio tools and flac, and a MusicBrainz lookup when DISCBRIDGE_MUSICBRAINZ_URL is set.
+import { CdInfo } from '../cd-audio/cd-info.js';
+import { CdParanoia } from '../cd-audio/cd-paranoia.js';
+import { FlacEncoder } from '../cd-audio/flac.js';
 import { Ddrescue } from '../imagers/ddrescue/ddrescue.js';
 import { DiscImager } from '../imagers/disc-imager.js';
 import type { TranscodeStep } from '../jobs/phases/transcode-titles.js';
@@ -8,6 +12,8 @@ import { MakeMkvRipper } from '../rippers/makemkv/makemkv-ripper.js';
 import type { Ripper } from '../rippers/ripper.js';
 import { BUILTIN_PROFILES } from '../transcoders/transcoder.js';
 import { FfmpegTranscoder } from '../transcoders/ffmpeg/ffmpeg-transcoder.js';
+import { MusicBrainzProvider, musicBrainzUserAgent } from '../metadata/musicbrainz.js';
+import { AudioDiscs } from './audio.js';
 import { DataDiscs } from './data.js';
 import { DiscKinds } from './disc-kind.js';
 import { VideoDiscs } from './video.js';
@@ -22,6 +28,17 @@ export interface BackendSettings {
   transcode: 'none' | keyof typeof BUILTIN_PROFILES;
   keepRip: boolean;
   ddrescue: string;
+  cdInfo: string;
+  cdParanoia: string;
+  flac: string;
+  metaflac: string;
+  musicbrainzUrl?: string | undefined;
+}
+
+/** Who is asking, as MusicBrainz wants every client to say. */
+export interface StationName {
+  version: string;
+  agentId: string;
 }
 
 /** A DVD encoded with HandBrake's 1080p30 presets lands near 2.5 Mbit/s of video and audio: used until real sizes are known. */
@@ -44,7 +61,17 @@ export function createTranscodeStep(settings: BackendSettings): TranscodeStep | 
 }
 
 /** @param hasDdrescue whether ddrescue was found: without it a damaged data disc fails at its first read error */
-export function createDiscKinds(settings: BackendSettings, hasDdrescue: boolean): DiscKinds {
+export function createDiscKinds(settings: BackendSettings, hasDdrescue: boolean, station: StationName): DiscKinds {
   const imager = new DiscImager(hasDdrescue ? new Ddrescue({ binary: settings.ddrescue }) : undefined);
-  return new DiscKinds([new VideoDiscs(createRipper(settings), createTranscodeStep(settings)), new DataDiscs(imager)]);
+  const lookup = settings.musicbrainzUrl
+    ? new MusicBrainzProvider({ baseUrl: settings.musicbrainzUrl, userAgent: musicBrainzUserAgent(station.version, `station ${station.agentId}`) })
+    : undefined;
+  return new DiscKinds([
+    new VideoDiscs(createRipper(settings), createTranscodeStep(settings)),
+    new DataDiscs(imager),
+    new AudioDiscs({
+      cdInfo: new CdInfo({ binary: settings.cdInfo }), paranoia: new CdParanoia({ binary: settings.cdParanoia }),
+      flac: new FlacEncoder({ flac: settings.flac, metaflac: settings.metaflac }), lookup,
+    }),
+  ]);
 }

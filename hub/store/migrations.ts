@@ -116,4 +116,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE drives ADD COLUMN waiting TEXT;
   ALTER TABLE drives ADD COLUMN waiting_count INTEGER;
   `,
+  `
+  -- Audio CDs: the disc ids computed from the table of contents.
+  ALTER TABLE jobs ADD COLUMN musicbrainz_disc_id TEXT;
+  ALTER TABLE jobs ADD COLUMN freedb_disc_id TEXT;
+  `,
 ];

@@ -264,6 +264,11 @@ export class StationStore {
             insert.run(jobId, t.title_id, t.name ?? null, t.duration_seconds, t.chapters, t.expected_size_bytes,
               t.selected ? 1 : 0, t.selected ? 'pending' : 'skipped', t.source_file ?? null, t.streams ? JSON.stringify(t.streams) : null);
           }
+          // An audio CD's ids come with its tracks and belong to the job.
+          if (event.musicbrainz_disc_id !== undefined || event.freedb_disc_id !== undefined) {
+            this.statement('UPDATE jobs SET musicbrainz_disc_id = COALESCE(?, musicbrainz_disc_id), freedb_disc_id = COALESCE(?, freedb_disc_id) WHERE job_id = ?')
+              .run(event.musicbrainz_disc_id ?? null, event.freedb_disc_id ?? null, jobId);
+          }
         });
         break;
       }
@@ -381,7 +386,8 @@ export class StationStore {
          eta_seconds = CASE WHEN ? THEN NULL ELSE COALESCE(?, eta_seconds) END, current_title = COALESCE(?, current_title),
          total_titles = COALESCE(?, total_titles), error_message = COALESCE(?, error_message), output_dir = COALESCE(?, output_dir),
          bytes_per_second = CASE WHEN ? THEN NULL ELSE COALESCE(?, bytes_per_second) END,
-         sha256 = COALESCE(?, sha256), unreadable_bytes = COALESCE(?, unreadable_bytes)
+         sha256 = COALESCE(?, sha256), unreadable_bytes = COALESCE(?, unreadable_bytes),
+         musicbrainz_disc_id = COALESCE(?, musicbrainz_disc_id), freedb_disc_id = COALESCE(?, freedb_disc_id)
        WHERE job_id = ?`,
     ).run(
       event.state, at, finished ? 1 : 0, at,
@@ -390,7 +396,8 @@ export class StationStore {
       event.progress_percent ?? null, finished ? 1 : 0, event.current_speed ?? null, finished ? 1 : 0, event.eta_seconds ?? null,
       event.current_title ?? null,
       event.total_titles ?? null, event.error_message ?? null, event.output_dir ?? null,
-      finished ? 1 : 0, event.bytes_per_second ?? null, event.sha256 ?? null, event.unreadable_bytes ?? null, jobId,
+      finished ? 1 : 0, event.bytes_per_second ?? null, event.sha256 ?? null, event.unreadable_bytes ?? null,
+      event.musicbrainz_disc_id ?? null, event.freedb_disc_id ?? null, jobId,
     );
     if (!stateChanged) return;
     const job = this.statement(

@@ -49,6 +49,14 @@ export const DiscoveredTitle = z.object({
 });
 export type DiscoveredTitle = z.infer<typeof DiscoveredTitle>;
 
+/** An audio CD's ids, computed from its table of contents: to look it up (MusicBrainz, freedb/CDDB) or tag with. */
+export const AudioDiscIds = {
+  /** 28 characters of base64 with `.`, `_`, `-` ("TqvKjMu7dMliSfmVEBtrL7sBSno-"). */
+  musicbrainz_disc_id: z.string().regex(/^[A-Za-z0-9._-]{28}$/).optional(),
+  /** 8 lower-case hex digits ("b60d770f"). */
+  freedb_disc_id: z.string().regex(/^[0-9a-f]{8}$/).optional(),
+};
+
 export const TitlesDiscovered = z.object({
   type: z.literal('titles_discovered'),
   agent_id: AgentId,
@@ -56,6 +64,7 @@ export const TitlesDiscovered = z.object({
   titles: z.array(DiscoveredTitle).max(1000),
   content_type: z.enum(['tv', 'movie', 'unknown']).optional(),
   detected_title: Label.optional(),
+  ...AudioDiscIds,
   rev: Revision.optional(),
 });
 export type TitlesDiscovered = z.infer<typeof TitlesDiscovered>;
@@ -82,6 +91,7 @@ export const JobFields = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   /** A data disc that could not be read whole: how many bytes are missing from its image. */
   unreadable_bytes: Bytes.optional(),
+  ...AudioDiscIds,
 });
 
 export const JobUpdate = z.object({ type: z.literal('job_update'), ...JobFields.shape, rev: Revision.optional() });

@@ -1,8 +1,8 @@
 // What an image in the import folder is, read from the file itself: an ISO's file system (DVD, Blu-ray or data, and
 // its label), or an audio CD's CUE sheet or cdrdao TOC (its CD-Text album), and the files a CUE or TOC names, which
 // must all be there, inside the folder, before the image can be taken.
-import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, extname, isAbsolute, resolve, sep } from 'node:path';
+import { lstat, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { discHasFile, volumeInfo } from '../../disc-fs/disc-files.js';
 import { cachedRead, openReadAt } from '../../disc-fs/read-at.js';
 import type { DiscIdentity } from '../drive-source.js';
@@ -36,27 +36,50 @@ export async function identifyImage(path: string): Promise<DiscIdentity> {
   }
 }
 
-export type SheetCheck = { ok: true } | { ok: false; waiting: boolean; reason: string };
+export type ImageCheck = { ok: true } | { ok: false; waiting: boolean; reason: string };
 
 /**
- * Whether the files a CUE sheet or TOC names are all there. A name that leads out of the folder is refused outright;
- * one not there yet may still be on its way (`waiting`).
+ * Whether an image can be taken: not a link, and a CUE sheet's or TOC's files all there. A name that leads out of the
+ * folder (or a link, which could) is refused outright; a file not there yet may still be on its way (`waiting`).
  */
-export async function checkSheetFiles(path: string, folder: string): Promise<SheetCheck> {
+export async function checkImage(path: string, folder: string): Promise<ImageCheck> {
+  // A link could lead anywhere the agent may read (its own keys, /etc/shadow for a root agent) into the output.
+  if (await isLink(path)) return { ok: false, waiting: false, reason: 'It is a symbolic link: copy the image into the folder instead' };
   if (extname(path).toLowerCase() === '.iso') return { ok: true };
   const sheet = await readSheet(path);
   if (sheet === undefined) return { ok: false, waiting: false, reason: 'The CUE sheet or TOC cannot be read as text' };
   const root = resolve(folder);
-  for (const file of referencedFiles(sheet)) {
+  const files = referencedFiles(sheet);
+  const outside = files.find((file) => isAbsolute(file) || dirname(resolve(dirname(path), file)) !== root);
+  if (outside !== undefined) return { ok: false, waiting: false, reason: `It refers to a file outside the import folder ("${outside.slice(0, 100)}")` };
+  const unreadable = extname(path).toLowerCase() === '.cue' ? libcdioCannotRead(path, files) : undefined;
+  if (unreadable) return { ok: false, waiting: false, reason: unreadable };
+  for (const file of files) {
     const target = resolve(dirname(path), file);
-    if (isAbsolute(file) || !target.startsWith(root + sep) || dirname(target) !== root) {
-      return { ok: false, waiting: false, reason: `It refers to a file outside the import folder ("${file.slice(0, 100)}")` };
-    }
+    if (await isLink(target)) return { ok: false, waiting: false, reason: `The file it names is a symbolic link ("${basename(file).slice(0, 100)}"): copy it into the folder instead` };
     if (!(await stat(target).then((s) => s.isFile(), () => false))) {
       return { ok: false, waiting: true, reason: `The file it names is missing: "${basename(file)}"` };
     }
   }
   return { ok: true };
+}
+
+async function isLink(path: string): Promise<boolean> {
+  return lstat(path).then((s) => s.isSymbolicLink(), () => false);
+}
+
+/**
+ * libcdio, which reads CUE images for cd-info and cd-paranoia, ignores a sheet's FILE line and opens the BIN named
+ * like the sheet: anything else would rip nothing, so it is said at once.
+ */
+function libcdioCannotRead(sheet: string, files: readonly string[]): string | undefined {
+  const expected = `${basename(sheet, extname(sheet))}.bin`;
+  if (files.length > 1) return `It names ${files.length} files; only a CUE sheet with one BIN, named like the sheet (${expected}), can be ripped`;
+  const named = files[0];
+  if (named !== undefined && basename(named).toLowerCase() !== expected.toLowerCase()) {
+    return `It names "${basename(named).slice(0, 100)}", but only a BIN named like the sheet can be read: rename it to "${expected}" (and its FILE line)`;
+  }
+  return undefined;
 }
 
 /** The files of the folder a CUE sheet or TOC names (none for an ISO): they move with it. */

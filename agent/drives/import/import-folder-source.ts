@@ -8,7 +8,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import type { DiscIdentity, DriveSource, DriveSourceEvents, DriveStatus, JobOutcome } from '../drive-source.js';
-import { checkSheetFiles, identifyImage, isImageFile, sheetFiles } from './image-files.js';
+import { checkImage, identifyImage, isImageFile, sheetFiles } from './image-files.js';
 
 export const IMPORT_DRIVE_ID = 'import';
 const DONE = 'done';
@@ -116,7 +116,7 @@ export class ImportFolderSource extends EventEmitter<DriveSourceEvents> implemen
 
   private async arrived(path: string): Promise<void> {
     if (!isImageFile(path) || this.queue.includes(path) || this.current === path) return;
-    const check = await checkSheetFiles(path, this.folder);
+    const check = await checkImage(path, this.folder);
     if (!check.ok && !check.waiting) {
       this.options.logger.warn({ image: basename(path), reason: check.reason }, 'Refused an image in the import folder');
       await this.moveAside(path, FAILED, check.reason);
@@ -135,7 +135,7 @@ export class ImportFolderSource extends EventEmitter<DriveSourceEvents> implemen
 
   private async recheckIncomplete(): Promise<void> {
     for (const [path, since] of this.incomplete) {
-      const check = await checkSheetFiles(path, this.folder);
+      const check = await checkImage(path, this.folder);
       if (check.ok) {
         await this.arrived(path);
       } else if (performance.now() - since > this.options.sheetWaitMs) {

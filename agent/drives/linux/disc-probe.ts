@@ -35,7 +35,8 @@ export function classifyDisc(udev: Record<string, string>, fsType: string | unde
   if (media('BD')) return 'bluray';
   if (bdmv) return 'bluray';
   if (videoTs) return 'dvd';
-  if (Number(udev.ID_CDROM_MEDIA_TRACK_COUNT_AUDIO ?? 0) > 0 && !fsType) return 'cd';
+  // An enhanced CD's data session has a file system too; its audio is what it is for.
+  if (Number(udev.ID_CDROM_MEDIA_TRACK_COUNT_AUDIO ?? 0) > 0) return 'cd';
   if (fsType) return 'data';
   return 'unknown';
 }

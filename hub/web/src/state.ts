@@ -456,6 +456,9 @@ export class DashboardState {
       ...title,
       state: title.selected ? 'pending' : 'skipped',
     }));
+    // An audio CD's ids are told with its tracks and kept on the job, as the hub keeps them.
+    if (message.musicbrainz_disc_id !== undefined) job.musicbrainz_disc_id = message.musicbrainz_disc_id;
+    if (message.freedb_disc_id !== undefined) job.freedb_disc_id = message.freedb_disc_id;
     this.dirty.jobs.add(job.job_id);
     this.touchDriveOf(job.agent_id, job.drive_id);
   }
@@ -538,7 +541,7 @@ export function discTypeName(type: DiscType | undefined): string {
   switch (type) {
     case 'dvd': return 'DVD';
     case 'bluray': return 'Blu-ray';
-    case 'cd': return 'CD';
+    case 'cd': return 'Audio CD';
     case 'data': return 'Data disc';
     default: return 'Disc';
   }

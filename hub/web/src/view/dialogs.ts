@@ -160,6 +160,7 @@ export function jobPanel(ctx: ViewContext): JobPanel {
         ...fact('Folder', job.output_dir),
         ...fact('Files', files.length ? files.join('\n') : undefined),
         ...fact('SHA-256', job.sha256),
+        ...fact('Disc ids', job.musicbrainz_disc_id ? `MusicBrainz ${job.musicbrainz_disc_id}\nfreedb ${job.freedb_disc_id ?? '—'}` : undefined),
         ...fact('Unreadable', job.unreadable_bytes === undefined ? undefined : formatBytes(job.unreadable_bytes)),
         ...fact('Reachable', job.reachable ? undefined : 'No: the station is offline; this may be stale'),
       );

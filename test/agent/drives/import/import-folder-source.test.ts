@@ -3,7 +3,7 @@
 // pointing outside the folder refused, images moved to done/ or failed/ with their reason, the skip, a shutdown
 // leaving the image in place. No root, no tools but genisoimage for a real ISO's label.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -115,12 +115,19 @@ describe('the import folder', () => {
     expect(readdirSync(folder).sort()).toEqual(['done', 'failed']);
   });
 
-  it('gives up on a sheet whose files never come, and refuses one naming a file outside the folder', async () => {
+  it('gives up on a sheet whose files never come; refuses one naming a file outside the folder, a BIN libcdio cannot find, a link', async () => {
     await watch({ sheetWaitMs: 300 });
     writeFileSync(join(folder, 'lost.cue'), 'FILE "lost.bin" BINARY\n  TRACK 01 AUDIO\n');
     writeFileSync(join(folder, 'evil.cue'), 'FILE "../../etc/passwd" BINARY\n  TRACK 01 AUDIO\n');
+    writeFileSync(join(folder, 'other.bin'), Buffer.alloc(2352));
+    writeFileSync(join(folder, 'renamed.cue'), 'FILE "other.bin" BINARY\n  TRACK 01 AUDIO\n');
     await until(() => existsSync(join(folder, 'failed', 'evil.cue.reason.txt')), 'evil.cue refused');
     expect(readFileSync(join(folder, 'failed', 'evil.cue.reason.txt'), 'utf8')).toBe('It refers to a file outside the import folder ("../../etc/passwd")\n');
+    symlinkSync('/etc/hostname', join(folder, 'linked.iso'));
+    await until(() => existsSync(join(folder, 'failed', 'linked.iso.reason.txt')), 'linked.iso refused');
+    expect(readFileSync(join(folder, 'failed', 'linked.iso.reason.txt'), 'utf8')).toBe('It is a symbolic link: copy the image into the folder instead\n');
+    await until(() => existsSync(join(folder, 'failed', 'renamed.cue.reason.txt')), 'renamed.cue refused');
+    expect(readFileSync(join(folder, 'failed', 'renamed.cue.reason.txt'), 'utf8')).toBe('It names "other.bin", but only a BIN named like the sheet can be read: rename it to "renamed.bin" (and its FILE line)\n');
     await until(() => existsSync(join(folder, 'failed', 'lost.cue.reason.txt')), 'lost.cue given up', 8000);
     expect(readFileSync(join(folder, 'failed', 'lost.cue.reason.txt'), 'utf8')).toMatch(/^The file it names is missing: "lost.bin", and it did not arrive within 0 minute\(s\)\n$/);
     expect(source?.list()[0]?.hasDisc).toBe(false);

@@ -170,7 +170,8 @@ describe('classifyDisc', () => {
 
   it('calls an audio CD "cd" only without a filesystem', () => {
     expect(classifyDisc({ ID_CDROM_MEDIA_CD: '1', ID_CDROM_MEDIA_TRACK_COUNT_AUDIO: '12' }, undefined, { videoTs: false })).toBe('cd');
-    expect(classifyDisc({ ID_CDROM_MEDIA_CD: '1', ID_CDROM_MEDIA_TRACK_COUNT_AUDIO: '3' }, 'iso9660', { videoTs: false })).toBe('data');
+    // An enhanced CD: audio tracks and a data session with a file system.
+    expect(classifyDisc({ ID_CDROM_MEDIA_CD: '1', ID_CDROM_MEDIA_TRACK_COUNT_AUDIO: '3', ID_CDROM_MEDIA_TRACK_COUNT_DATA: '1' }, 'iso9660', { videoTs: false })).toBe('cd');
     expect(classifyDisc({ ID_CDROM_MEDIA_TRACK_COUNT_AUDIO: '0' }, undefined, { videoTs: false })).toBe('unknown');
   });
 
