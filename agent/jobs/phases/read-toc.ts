@@ -40,7 +40,7 @@ export class ReadToc implements Phase {
         titleId: track.number,
         ...(name ? { name } : {}),
         durationSeconds: Math.round(track.lengthSectors / SECTORS_PER_SECOND),
-        chapters: 1,
+        chapters: 0, // a track has index points, not chapters
         expectedSizeBytes: Math.round(track.lengthSectors * SECTOR_BYTES * FLAC_RATIO),
       };
     });

@@ -1,7 +1,7 @@
 // How the dashboard writes numbers and times for people: speeds, ETAs (as a time of day and as a countdown),
 // durations, sizes, percentages, relative times and state names. PURE: no DOM, no clock (callers pass `now`),
 // and the time zone and locale can be given, so it is unit-tested in Node (test/hub/web/format.test.ts).
-import type { JobState, TitleState } from '../../../shared/index.js';
+import type { DiscType, JobState, TitleState } from '../../../shared/index.js';
 
 export interface TimeOptions {
   /** BCP 47 locale; the browser's own when absent. */
@@ -13,6 +13,11 @@ export interface TimeOptions {
 const DASH = '—';
 
 /** "4.2x" as sent by the hub → "4.2×". */
+/** What a job's titles are on this kind of disc: an audio CD's tracks, a data disc's image, a video disc's titles. */
+export function partName(discType: DiscType | undefined): string {
+  return discType === 'cd' ? 'Track' : discType === 'data' ? 'Image' : 'Title';
+}
+
 /** "4.2×"; with a byte rate (a data disc's image) "11.2 MB/s · 8.1×". */
 export function formatSpeed(speed: string | undefined, bytesPerSecond?: number): string {
   const value = speed === undefined ? NaN : Number.parseFloat(speed);

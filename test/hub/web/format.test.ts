@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   averageSpeed, elapsedSeconds, formatBytes, formatClock, formatCountdown, formatDateTime, formatDuration, formatEta, formatPercent,
-  formatRelative, formatSpeed, jobStateName, titleStateName,
+  formatRelative, formatSpeed, jobStateName, partName, titleStateName,
 } from '../../../hub/web/src/format.js';
 
 const UTC = { timeZone: 'UTC', locale: 'en-GB' };
@@ -115,5 +115,15 @@ describe('state names', () => {
     expect(jobStateName('interrupted')).toBe('Interrupted');
     expect(titleStateName('pending')).toBe('Waiting');
     expect(titleStateName('skipped')).toBe('Skipped');
+  });
+});
+
+describe('partName', () => {
+  it('calls a job\'s titles what they are on its kind of disc', () => {
+    expect(partName('cd')).toBe('Track');
+    expect(partName('data')).toBe('Image');
+    expect(partName('dvd')).toBe('Title');
+    expect(partName('bluray')).toBe('Title');
+    expect(partName(undefined)).toBe('Title');
   });
 });

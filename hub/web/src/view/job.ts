@@ -1,7 +1,7 @@
 // A job's live progress (big percentage, job bar, phase, "title N of M", speed, ETA as a time of day and a
 // countdown) and its title list (per-title bars, duration, size, selection checkboxes, files, errors). Used on the
 // drive cards and in the job panel.
-import { formatBytes, formatDuration, formatEta, formatPercent, formatSpeed, titleStateName } from '../format.js';
+import { formatBytes, formatDuration, formatEta, formatPercent, formatSpeed, partName, titleStateName } from '../format.js';
 import { isFinished, titlePosition, type JobView } from '../state.js';
 import type { TitleRecord, TitleState } from '../../../../shared/index.js';
 import type { ViewContext } from './context.js';
@@ -51,7 +51,7 @@ export function jobProgress(ctx: ViewContext): JobProgress {
       show(percentSign, value !== undefined);
       bar.set(job.state === 'identifying' && value === undefined ? undefined : value ?? 0);
       const at = titlePosition(job);
-      setText(position, job.state === 'identifying' ? 'Reading the disc…' : at ? `Title ${at.index} of ${at.total}` : '');
+      setText(position, job.state === 'identifying' ? 'Reading the disc…' : at ? `${partName(job.disc_type)} ${at.index} of ${at.total}` : '');
       show(speedFact, working);
       setText(speed, formatSpeed(job.current_speed, job.bytes_per_second));
       const eta = formatEta(job.eta_at, ctx.now());
@@ -92,7 +92,8 @@ function titleRow(ctx: ViewContext, titleId: number): TitleRow {
   box.addEventListener('change', () => {
     if (current) ctx.actions.toggleTitle(current.job, titleId, box.checked);
   });
-  const label = h('label', 'title-select', box, h('span', 'title-number', `Title ${titleId}`));
+  const number = h('span', 'title-number', `Title ${titleId}`);
+  const label = h('label', 'title-select', box, number);
   const el = h('li', { class: 'title', attrs: { 'data-title': String(titleId) } },
     h('div', 'title-line', label, name, meta, h('span', 'title-status', stateIcon, stateText, percent)),
     bar.el,
@@ -103,6 +104,7 @@ function titleRow(ctx: ViewContext, titleId: number): TitleRow {
     update(job, title) {
       current = { job, title };
       setAttr(el, 'data-job', String(job.job_id));
+      setText(number, `${partName(job.disc_type)} ${titleId}`);
       const draft = ctx.draftSelection(job.job_id);
       const selected = draft ? draft.has(title.title_id) : title.selected;
       if (box.checked !== selected) box.checked = selected;
