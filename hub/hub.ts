@@ -6,12 +6,14 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { DASHBOARD_PATH, LINK_PATH, type StationEvent } from '../shared/index.js';
+import { DASHBOARD_PATH, LINK_PATH } from '../shared/index.js';
 import { RestApi } from './api/rest.js';
 import { AccessControl } from './auth/access.js';
 import { StationRegistry } from './auth/station-registry.js';
 import { ConnectionLimits } from './http/connection-limits.js';
+import { DashboardFeed } from './dashboard/dashboard-feed.js';
 import { DashboardServer } from './dashboard/dashboard-server.js';
+import { EventBus } from './events/event-bus.js';
 import { refuseUpgrade } from './http/auth.js';
 import { StaticFiles } from './http/static-files.js';
 import { AgentServer } from './link/agent-server.js';
@@ -41,11 +43,6 @@ export interface HubConfig {
   dashboardStuckMs?: number;
 }
 
-/** Progress of one job or one title: a slow dashboard needs only the newest of each. */
-function progressKey(event: StationEvent): string {
-  return event.type === 'title_update' ? `title:${event.job_id}:${event.title_id}` : `${event.type}:${'job_id' in event ? event.job_id : ''}`;
-}
-
 export class Hub {
   private db: Db | undefined;
   private server: Server | undefined;
@@ -54,8 +51,13 @@ export class Hub {
   private dashboards: DashboardServer | undefined;
   private revocationTimer: NodeJS.Timeout | undefined;
   private limits: ConnectionLimits | undefined;
+  private feed: DashboardFeed | undefined;
+  /** What happened at the hub, for every consumer: see hub/events/event-bus.ts. */
+  readonly bus: EventBus;
 
-  constructor(private readonly config: HubConfig, private readonly logger: Logger) {}
+  constructor(private readonly config: HubConfig, private readonly logger: Logger) {
+    this.bus = new EventBus(logger.child({ component: 'events' }));
+  }
 
   /** The port actually listened on (useful with port 0). */
   get port(): number {
@@ -67,7 +69,11 @@ export class Hub {
     const dbFile = join(config.dataDir, 'hub.sqlite');
     this.db = openDatabase(dbFile);
     const db = this.db;
+    const { bus } = this;
     const store = new StationStore(db, logger.child({ component: 'store' }));
+    store.onCommit((_agents, events) => {
+      for (const event of events) bus.publish('committed', { type: 'station_event', event, progressOnly: false });
+    });
     store.start();
     const registry = new StationRegistry(db, config.sharedToken);
     const access = new AccessControl(db, { viewRequiresLogin: config.viewRequiresLogin, secure: config.tls !== undefined });
@@ -80,14 +86,19 @@ export class Hub {
     const agents = new AgentServer({
       registry, maxMessagesPerSecond: config.maxStationMessagesPerSecond, serverName: config.serverName, version: config.version, heartbeatMs: config.heartbeatMs,
       missedHeartbeats: config.missedHeartbeats, helloTimeoutMs: 10_000, store, logger: logger.child({ component: 'link' }),
-      onEvent: (event, progressOnly) => dashboards.broadcast(event, progressKey(event), progressOnly),
-      onAgentState: (hello, online, refusal) => dashboards.broadcast({
-        type: 'agent_update', agent_id: hello.agent_id, state: online ? 'online' : 'offline', name: hello.name, version: hello.version,
-        ...(refusal ? { error: refusal } : {}), rev: store.nextRevision(),
-      }),
+      onEvent: (event, progressOnly) => bus.publish('applied', { type: 'station_event', event, progressOnly }),
+      onAgentState: (hello, online, refusal) => {
+        const update = {
+          type: 'agent_update', agent_id: hello.agent_id, state: online ? 'online' : 'offline', name: hello.name, version: hello.version,
+          ...(refusal ? { error: refusal } : {}), rev: store.nextRevision(),
+        } as const;
+        bus.publish('applied', { type: 'station_state', update });
+      },
     });
+    const feed = new DashboardFeed(bus, dashboards);
     const api = new RestApi({ store, agents, dashboards, access, limits, logger: logger.child({ component: 'api' }), commandTimeoutMs: 10_000 });
     dashboards.start();
+    feed.start();
     agents.start();
     const page = new StaticFiles();
 
@@ -134,7 +145,7 @@ export class Hub {
       agents.disconnectRevoked();
     }, 500);
     this.revocationTimer.unref();
-    Object.assign(this, { server, store, agents, dashboards, limits });
+    Object.assign(this, { server, store, agents, dashboards, limits, feed });
     const scheme = config.tls ? 'https' : 'http';
     logger.info({ url: `${scheme}://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${this.port}/`, db: dbFile }, 'Hub is listening');
   }
@@ -142,6 +153,7 @@ export class Hub {
   async stop(): Promise<void> {
     clearInterval(this.revocationTimer);
     await this.agents?.stop();
+    this.feed?.stop();
     await this.dashboards?.stop();
     await new Promise<void>((resolve) => {
       if (!this.server) return resolve();

@@ -46,6 +46,8 @@ export interface JobRef {
 
 type Write = () => void;
 
+export type CommitListener = (agents: ReadonlyMap<string, number>, events: readonly StationEvent[]) => void;
+
 /** The finished job states as an SQL list, from the one set the protocol defines. */
 const FINISHED_SQL = `(${[...FINISHED_JOB_STATES].map((state) => `'${state}'`).join(',')})`;
 
@@ -63,7 +65,9 @@ export class StationStore {
   private pendingSeqs = new Map<string, number>();
   private readonly committedSeqs = new Map<string, number>();
   private rev = 0;
-  private onCommitted: ((agents: ReadonlyMap<string, number>) => void) | undefined;
+  /** State-changing events applied but not yet written, in order: told to the commit listeners once they are. */
+  private uncommitted: StationEvent[] = [];
+  private readonly commitListeners: CommitListener[] = [];
 
   /** Prepared statements by SQL text: compiling one costs more than running it, and events arrive by the thousand. */
   private readonly statements = new Map<string, Database.Statement>();
@@ -79,9 +83,12 @@ export class StationStore {
     return statement;
   }
 
-  /** Called after each commit with the newest committed sequence number of every agent whose events it held. */
-  onCommit(listener: (agents: ReadonlyMap<string, number>) => void): void {
-    this.onCommitted = listener;
+  /**
+   * Adds a listener called after each commit with the newest committed sequence number of every agent whose events it
+   * held, and those events in the order they were applied.
+   */
+  onCommit(listener: CommitListener): void {
+    this.commitListeners.push(listener);
   }
 
   /** The hub's revision: the number of state changes applied, ever. */
@@ -138,18 +145,21 @@ export class StationStore {
     if (this.pending.length === 0) return;
     const writes = this.pending;
     const seqs = this.pendingSeqs;
+    const events = this.uncommitted;
     this.pending = [];
     this.pendingSeqs = new Map();
+    this.uncommitted = [];
     try {
       this.db.transaction(() => {
         for (const write of writes) write();
       })();
-      this.committed(seqs);
+      this.committed(seqs, events);
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
       if (/^SQLITE_(BUSY|LOCKED|FULL|IOERR)/.test(code)) {
         this.logger.error({ code, waiting: writes.length }, 'Cannot write the hub database (busy or disk full); will retry');
         this.pending = writes.concat(this.pending);
+        this.uncommitted = events.concat(this.uncommitted);
         for (const [agent, seq] of seqs) this.pendingSeqs.set(agent, Math.max(seq, this.pendingSeqs.get(agent) ?? 0));
         return;
       }
@@ -161,14 +171,14 @@ export class StationStore {
           this.logger.error({ err: stepError }, 'Dropped one hub database write');
         }
       }
-      this.committed(seqs);
+      this.committed(seqs, events);
     }
   }
 
-  private committed(seqs: ReadonlyMap<string, number>): void {
+  private committed(seqs: ReadonlyMap<string, number>, events: readonly StationEvent[]): void {
     if (seqs.size === 0) return;
     for (const [agent, seq] of seqs) this.committedSeqs.set(agent, Math.max(seq, this.committedSeqs.get(agent) ?? 0));
-    this.onCommitted?.(seqs);
+    for (const listener of this.commitListeners) listener(seqs, events);
   }
 
   /** The newest sequence number of this agent that is safely in the database. */
@@ -299,6 +309,7 @@ export class StationStore {
         break;
       }
     }
+    this.uncommitted.push(publicEvent);
     this.pending.push(() => {
       this.statement('INSERT OR IGNORE INTO events (agent_id, seq, at, type, job_id, body) VALUES (?, ?, ?, ?, ?, ?)').run(
         agentId, seq, at, publicEvent.type, 'job_id' in publicEvent ? publicEvent.job_id : null, JSON.stringify(publicEvent),

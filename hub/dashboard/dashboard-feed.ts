@@ -1,0 +1,27 @@
+// The dashboard socket as a consumer of the hub's events: every applied event goes out to the dashboards at once,
+// without waiting for the disk (a slow dashboard gets only the newest progress of each job and title).
+import type { StationEvent } from '../../shared/index.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { DashboardServer } from './dashboard-server.js';
+
+const OWNER = 'dashboards';
+
+/** Progress of one job or one title: a slow dashboard needs only the newest of each. */
+function progressKey(event: StationEvent): string {
+  return event.type === 'title_update' ? `title:${event.job_id}:${event.title_id}` : `${event.type}:${'job_id' in event ? event.job_id : ''}`;
+}
+
+export class DashboardFeed {
+  constructor(private readonly bus: EventBus, private readonly dashboards: DashboardServer) {}
+
+  start(): void {
+    this.bus.on(OWNER, 'applied', (event) => {
+      if (event.type === 'station_event') this.dashboards.broadcast(event.event, progressKey(event.event), event.progressOnly);
+      else this.dashboards.broadcast(event.update);
+    });
+  }
+
+  stop(): void {
+    this.bus.off(OWNER);
+  }
+}
