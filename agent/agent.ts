@@ -201,7 +201,7 @@ export class Agent {
     state.insertion = {};
     this.logger.info({ drive }, 'Disc removed');
     this.emit({ type: 'drive_event', agent_id: this.config.agentId, drive_id: drive, event: 'removed', volume_label: '', ...this.waitingOf(drive) });
-    state.job?.stop({ state: 'failed', message: 'The disc was removed during the job' });
+    state.job?.stop({ state: 'failed', message: 'The disc was removed during the job', code: 'disc_removed' });
   }
 
   private startJob(drive: string, identity: DiscIdentity, autoRip: boolean, selection?: readonly number[]): void {

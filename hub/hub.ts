@@ -13,7 +13,9 @@ import { StationRegistry } from './auth/station-registry.js';
 import { ConnectionLimits } from './http/connection-limits.js';
 import { DashboardFeed } from './dashboard/dashboard-feed.js';
 import { DashboardServer } from './dashboard/dashboard-server.js';
+import type { ConsumerFactory, HubConsumer, HubContext } from './events/consumer.js';
 import { EventBus } from './events/event-bus.js';
+import { answerCommand } from './link/command-answer.js';
 import { refuseUpgrade } from './http/auth.js';
 import { StaticFiles } from './http/static-files.js';
 import { AgentServer } from './link/agent-server.js';
@@ -41,7 +43,11 @@ export interface HubConfig {
   dashboardSoftBufferBytes?: number;
   dashboardHardBufferBytes?: number;
   dashboardStuckMs?: number;
+  /** What else acts on the hub's events (notifications, metrics, MQTT), each built from the hub's context. */
+  consumers?: readonly ConsumerFactory[];
 }
+
+const COMMAND_TIMEOUT_MS = 10_000;
 
 export class Hub {
   private db: Db | undefined;
@@ -52,6 +58,7 @@ export class Hub {
   private revocationTimer: NodeJS.Timeout | undefined;
   private limits: ConnectionLimits | undefined;
   private feed: DashboardFeed | undefined;
+  private consumers: HubConsumer[] = [];
   /** What happened at the hub, for every consumer: see hub/events/event-bus.ts. */
   readonly bus: EventBus;
 
@@ -96,15 +103,26 @@ export class Hub {
       },
     });
     const feed = new DashboardFeed(bus, dashboards);
-    const api = new RestApi({ store, agents, dashboards, access, limits, logger: logger.child({ component: 'api' }), commandTimeoutMs: 10_000 });
+    const api = new RestApi({ store, agents, dashboards, access, limits, logger: logger.child({ component: 'api' }), commandTimeoutMs: COMMAND_TIMEOUT_MS });
+    const context: HubContext = {
+      bus, store, db, access, version: config.version, logger,
+      sendCommand: (agentId, command) => answerCommand(agents, agentId, command, COMMAND_TIMEOUT_MS),
+      stats: () => ({ stationsConnected: agents.onlineCount, dashboards: dashboards.stats() }),
+    };
+    const consumers = (config.consumers ?? []).map((create) => create(context));
     dashboards.start();
     feed.start();
+    for (const consumer of consumers) await consumer.start();
+    this.consumers = consumers;
     agents.start();
     const page = new StaticFiles();
 
     const handler: RequestListener = (request, response) => {
-      // The REST API first, then the dashboard page's files.
-      api.handle(request, response).then((handled) => handled || page.handle(request, response)).then((handled) => {
+      // The REST API first, then the consumers' own routes (GET /metrics), then the dashboard page's files.
+      api.handle(request, response).then(async (handled) => {
+        for (const consumer of consumers) if (!handled && consumer.handle) handled = await consumer.handle(request, response);
+        return handled || page.handle(request, response);
+      }).then((handled) => {
         if (handled) return;
         response.writeHead(404, { 'Content-Type': 'application/json' });
         response.end(JSON.stringify({ error: 'Not found' }));
@@ -153,6 +171,10 @@ export class Hub {
   async stop(): Promise<void> {
     clearInterval(this.revocationTimer);
     await this.agents?.stop();
+    // The last events are written (and told as committed) while the consumers still listen.
+    this.store?.flush();
+    for (const consumer of this.consumers.reverse()) await consumer.stop();
+    this.consumers = [];
     this.feed?.stop();
     await this.dashboards?.stop();
     await new Promise<void>((resolve) => {

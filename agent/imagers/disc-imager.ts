@@ -65,6 +65,7 @@ export class DiscImager {
         `${unread} bytes could not be read: the disc gave a read error at ${megabytes(error.offset)} MB. `
         + 'Install GNU ddrescue (Debian: gddrescue) to copy what reads and retry the rest',
         error.message,
+        'unreadable',
       );
     }
     request.onLog?.(`Read error at ${megabytes(error.offset)} MB: ddrescue copies the rest and retries the bad areas`);

@@ -3,11 +3,12 @@
 import { mkdir, readdir, rmdir, statfs } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import {
-  FINISHED_JOB_STATES, type DiscType, type JobState, type JobUpdate, type StationEvent, type TitleUpdate,
+  FINISHED_JOB_STATES, type DiscType, type ErrorCode, type JobState, type JobUpdate, type StationEvent, type TitleUpdate,
 } from '../../shared/index.js';
 import type { DiscTitle } from '../rippers/ripper.js';
 import { RipError } from '../tools/rip-error.js';
 import { JobLog } from './job-log.js';
+import type { TitleFailure } from './phase.js';
 import { pathInside, safeName } from './naming.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { TitleChoice } from './title-selection.js';
@@ -42,10 +43,11 @@ export interface JobEnvironment {
   logger: Logger;
 }
 
-/** Why a job was stopped from outside; becomes its final state and message. */
+/** Why a job was stopped from outside; becomes its final state, message and code. */
 export interface StopReason {
   state: 'cancelled' | 'failed' | 'interrupted';
   message: string;
+  code?: ErrorCode;
 }
 
 type JobFieldsUpdate = Omit<JobUpdate, 'type' | 'agent_id' | 'job_id' | 'state'>;
@@ -155,10 +157,10 @@ export class JobContext {
    * Marks a title failed (or cancelled, when the job was stopped) and words why. A full disk is fatal: no later
    * title can succeed either.
    */
-  async titleFailed(title: DiscTitle, error: unknown): Promise<{ error: string; fatal?: true }> {
+  async titleFailed(title: DiscTitle, error: unknown): Promise<TitleFailure> {
     if (this.stopped) {
-      this.updateTitle(title, { state: 'cancelled', error: this.stopped.message });
-      return { error: this.stopped.message };
+      this.updateTitle(title, { state: 'cancelled', error: this.stopped.message, ...(this.stopped.code ? { error_code: this.stopped.code } : {}) });
+      return { error: this.stopped.message, code: this.stopped.code };
     }
     const free = this.folder ? await statfs(this.folder).then((s) => s.bavail * s.bsize, () => undefined) : undefined;
     const full = free !== undefined && free < FULL_DISK_BYTES;
@@ -166,9 +168,10 @@ export class JobContext {
       ? `The output disk is full (${Math.round((free as number) / 1024 / 1024)} MB free)`
       : error instanceof RipError ? error.message : `Could not finish title ${title.titleId}: ${describeFsError(error)}`;
     this.log[full ? 'error' : 'warn']({ title: title.titleId, free, err: error instanceof RipError ? error.detail : error }, message);
+    const code = full ? 'output_full' : error instanceof RipError ? error.code : undefined;
     this.jobLog.write('error', `Title ${title.titleId}: ${message}`);
-    this.updateTitle(title, { state: 'failed', error: message });
-    return full ? { error: message, fatal: true } : { error: message };
+    this.updateTitle(title, { state: 'failed', error: message, ...(code ? { error_code: code } : {}) });
+    return full ? { error: message, code, fatal: true } : { error: message, code };
   }
 
   toolLog(tool: string, line: string): void {

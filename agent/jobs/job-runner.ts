@@ -66,7 +66,7 @@ export class JobRunner {
     job.updateJob({ drive_id: spec.drive, volume_label: spec.volumeLabel, disc_type: spec.discType });
     for (const tool of plan.tools) {
       const missing = await tool.checkInstalled();
-      if (missing) return this.fail(new RipError(missing));
+      if (missing) return this.fail(new RipError(missing, undefined, 'tool_missing'));
     }
     for (const phase of plan.phases) {
       if (job.stopReason) break;
@@ -113,7 +113,7 @@ export class JobRunner {
     await job.removeFolderIfEmpty();
     job.jobLog.write('warn', `Stopped: ${reason.message}`);
     job.jobLog.flush();
-    job.finish(reason.state, { error_message: reason.message });
+    job.finish(reason.state, { error_message: reason.message, ...(reason.code ? { error_code: reason.code } : {}) });
     job.log.info({ reason: reason.message }, 'Job stopped');
     return reason.state;
   }
@@ -125,7 +125,9 @@ export class JobRunner {
     job.log.warn({ err: error.detail }, `Job failed: ${error.message}`);
     job.jobLog.write('error', `Failed: ${error.message}`);
     job.jobLog.flush();
-    job.finish('failed', { error_message: error.message.slice(0, 500), ...(error instanceof JobFailure ? error.fields : {}) });
+    job.finish('failed', {
+      error_message: error.message.slice(0, 500), ...(error.code ? { error_code: error.code } : {}), ...(error instanceof JobFailure ? error.fields : {}),
+    });
     return 'failed';
   }
 }

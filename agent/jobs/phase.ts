@@ -1,6 +1,6 @@
 // What a job is made of: phases with one job each (scan, rip, image, verify…), run in order by the JobRunner.
 // A disc kind is a plan of them; a new kind or step is a new phase file, not an edit of the runner.
-import type { JobState, JobUpdate } from '../../shared/index.js';
+import type { ErrorCode, JobState, JobUpdate } from '../../shared/index.js';
 import { RipError } from '../tools/rip-error.js';
 import type { JobContext } from './job-context.js';
 
@@ -36,13 +36,20 @@ export interface Plan {
 /** Fails the job with a message for people; `fields` adds machine-readable facts to its final job_update. */
 export class JobFailure extends RipError {
   override name = 'JobFailure';
-  constructor(message: string, readonly fields: Partial<Pick<JobUpdate, 'unreadable_bytes'>> = {}, detail?: string) {
-    super(message, detail);
+  constructor(message: string, readonly fields: Partial<Pick<JobUpdate, 'unreadable_bytes'>> = {}, detail?: string, code?: ErrorCode) {
+    super(message, detail, code);
   }
 }
 
-/** The failure of a job some of whose titles failed: how many, and the first reason. */
-export function titlesFailure(errors: readonly string[], selectedCount: number): JobFailure {
-  const summary = errors.length >= selectedCount ? 'No title could be finished' : `${errors.length} of ${selectedCount} titles failed`;
-  return new JobFailure(`${summary}: ${errors[0] ?? 'unknown error'}`);
+/** How one title ended badly: the sentence people read, its code, and whether no later title can succeed either. */
+export interface TitleFailure {
+  error: string;
+  code?: ErrorCode | undefined;
+  fatal?: true;
+}
+
+/** The failure of a job some of whose titles failed: how many, and the first reason (and its code). */
+export function titlesFailure(failures: readonly TitleFailure[], selectedCount: number): JobFailure {
+  const summary = failures.length >= selectedCount ? 'No title could be finished' : `${failures.length} of ${selectedCount} titles failed`;
+  return new JobFailure(`${summary}: ${failures[0]?.error ?? 'unknown error'}`, {}, undefined, failures[0]?.code);
 }

@@ -6,6 +6,9 @@ import { RipError } from '../tools/rip-error.js';
 /** Why a piece of work was stopped by the watchdog. */
 class Stalled extends RipError {
   override name = 'Stalled';
+  constructor(message: string) {
+    super(message, undefined, 'stalled');
+  }
 }
 
 export interface Watch {

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { originAllowed, type AccessControl } from '../auth/access.js';
 import { FINISHED_JOB_STATES, JobState, LoginBody, RipBody, SelectTitlesBody, decodeMessage, type AgentRecord, type DriveRecord, type StationCommand } from '../../shared/index.js';
-import { AgentUnavailableError, CommandTimeoutError, type AgentServer } from '../link/agent-server.js';
+import type { AgentServer } from '../link/agent-server.js';
+import { answerCommand } from '../link/command-answer.js';
 import type { StationStore } from '../store/station-store.js';
 
 export interface RestApiOptions {
@@ -208,15 +209,9 @@ export class RestApi {
   }
 
   private async command(agentId: string, command: StationCommand) {
-    try {
-      const result = await this.options.agents.sendCommand(agentId, command, this.options.commandTimeoutMs);
-      if (!result.ok) throw new HttpError(409, result.error ?? 'The station refused the command');
-      return { ok: true };
-    } catch (error) {
-      if (error instanceof AgentUnavailableError) throw new HttpError(503, error.message);
-      if (error instanceof CommandTimeoutError) throw new HttpError(504, error.message);
-      throw error;
-    }
+    const answer = await answerCommand(this.options.agents, agentId, command, this.options.commandTimeoutMs);
+    if (!answer.ok) throw new HttpError(answer.status, answer.error);
+    return { ok: true };
   }
 }
 

@@ -121,4 +121,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN musicbrainz_disc_id TEXT;
   ALTER TABLE jobs ADD COLUMN freedb_disc_id TEXT;
   `,
+  `
+  -- Why a job or title ended badly, for machines (stalled, disc_removed, output_full, tool_missing, unreadable).
+  ALTER TABLE jobs ADD COLUMN error_code TEXT;
+  ALTER TABLE titles ADD COLUMN error_code TEXT;
+  `,
 ];

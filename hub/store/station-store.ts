@@ -398,7 +398,8 @@ export class StationStore {
          total_titles = COALESCE(?, total_titles), error_message = COALESCE(?, error_message), output_dir = COALESCE(?, output_dir),
          bytes_per_second = CASE WHEN ? THEN NULL ELSE COALESCE(?, bytes_per_second) END,
          sha256 = COALESCE(?, sha256), unreadable_bytes = COALESCE(?, unreadable_bytes),
-         musicbrainz_disc_id = COALESCE(?, musicbrainz_disc_id), freedb_disc_id = COALESCE(?, freedb_disc_id)
+         musicbrainz_disc_id = COALESCE(?, musicbrainz_disc_id), freedb_disc_id = COALESCE(?, freedb_disc_id),
+         error_code = COALESCE(?, error_code)
        WHERE job_id = ?`,
     ).run(
       event.state, at, finished ? 1 : 0, at,
@@ -408,7 +409,7 @@ export class StationStore {
       event.current_title ?? null,
       event.total_titles ?? null, event.error_message ?? null, event.output_dir ?? null,
       finished ? 1 : 0, event.bytes_per_second ?? null, event.sha256 ?? null, event.unreadable_bytes ?? null,
-      event.musicbrainz_disc_id ?? null, event.freedb_disc_id ?? null, jobId,
+      event.musicbrainz_disc_id ?? null, event.freedb_disc_id ?? null, event.error_code ?? null, jobId,
     );
     if (!stateChanged) return;
     const job = this.statement(
@@ -431,11 +432,11 @@ export class StationStore {
       `UPDATE titles SET state = ?, selected = CASE ? WHEN 'pending' THEN 1 WHEN 'skipped' THEN 0 ELSE selected END,
          match_progress = COALESCE(?, match_progress), duration_seconds = COALESCE(?, duration_seconds),
          expected_size_bytes = COALESCE(?, expected_size_bytes), actual_size_bytes = COALESCE(?, actual_size_bytes),
-         output_filename = COALESCE(?, output_filename), error = COALESCE(?, error)
+         output_filename = COALESCE(?, output_filename), error = COALESCE(?, error), error_code = COALESCE(?, error_code)
        WHERE job_id = ? AND title_id = ?`,
     ).run(
       event.state, event.state, event.match_progress ?? null, event.duration_seconds ?? null, event.expected_size_bytes ?? null,
-      event.actual_size_bytes ?? null, event.output_filename ?? null, event.error ?? null, event.job_id, event.title_id,
+      event.actual_size_bytes ?? null, event.output_filename ?? null, event.error ?? null, event.error_code ?? null, event.job_id, event.title_id,
     );
   }
 

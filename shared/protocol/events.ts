@@ -6,7 +6,7 @@ import { z } from 'zod';
 import {
   AgentId, Bytes, DriveId, EpochMs, HumanMessage, JobId, Label, Percent, Revision, Seconds, SpeedMultiple, TitleId,
 } from './fields.js';
-import { DiscType, JobState, TitleState } from './states.js';
+import { DiscType, ErrorCode, JobState, TitleState } from './states.js';
 
 /** Names of the images waiting for a drive (an import folder), the first 100, and how many there are in all. */
 export const WaitingImages = {
@@ -83,6 +83,7 @@ export const JobFields = z.object({
   current_title: TitleId.optional(),
   total_titles: z.number().int().nonnegative().optional(),
   error_message: HumanMessage.optional(),
+  error_code: ErrorCode.optional(),
   /** Folder of this job's files, relative to the station's output directory. */
   output_dir: z.string().max(1024).optional(),
   /** Bytes read a second, for work measured in bytes (a data disc's image); cleared when the job ends, like the speed. */
@@ -109,6 +110,7 @@ export const TitleFields = z.object({
   actual_size_bytes: Bytes.optional(),
   output_filename: z.string().max(1024).optional(),
   error: HumanMessage.optional(),
+  error_code: ErrorCode.optional(),
 });
 
 export const TitleUpdate = z.object({ type: z.literal('title_update'), ...TitleFields.shape, rev: Revision.optional() });

@@ -28,6 +28,14 @@ export const TitleState = z.enum([
 ]);
 export type TitleState = z.infer<typeof TitleState>;
 
+/**
+ * Why a job or title ended badly, for machines (notifications, metrics): `error_message` says it for people.
+ * stalled: the watchdog stopped work that made no progress; disc_removed: taken out mid-job; output_full: no room
+ * left; tool_missing: a backend is not installed; unreadable: the disc could not be read (whole).
+ */
+export const ErrorCode = z.enum(['stalled', 'disc_removed', 'output_full', 'tool_missing', 'unreadable']);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
 export const DiscType = z.enum(['dvd', 'bluray', 'cd', 'data', 'unknown']);
 export type DiscType = z.infer<typeof DiscType>;
 

@@ -43,12 +43,13 @@ export class ImageDisc implements Phase {
         job.updateTitle(image, { state: 'ripping', match_progress: round2(fraction * 100), actual_size_bytes: bytes }, true);
       }),
     })).catch(async (error: unknown) => {
-      throw new JobFailure((await job.titleFailed(image, error)).error);
+      const failure = await job.titleFailed(image, error);
+      throw new JobFailure(failure.error, {}, undefined, failure.code);
     });
     if (!result.complete) {
       const message = `${result.unreadableBytes} bytes could not be read; the image and ddrescue's map file are kept, and "rip now" tries the unread parts again`;
-      job.updateTitle(image, { state: 'failed', error: message.slice(0, 500) });
-      throw new JobFailure(message, { unreadable_bytes: result.unreadableBytes });
+      job.updateTitle(image, { state: 'failed', error: message.slice(0, 500), error_code: 'unreadable' });
+      throw new JobFailure(message, { unreadable_bytes: result.unreadableBytes }, undefined, 'unreadable');
     }
     job.files.set(IMAGE_TITLE_ID, file);
     job.results.sha256 = result.sha256;

@@ -10,7 +10,7 @@ import { PARTIAL_SUFFIX } from '../../tools/partial-file.js';
 import { RipError } from '../../tools/rip-error.js';
 import type { JobContext } from '../job-context.js';
 import { pathInside, titleFileName } from '../naming.js';
-import { JobFailure, titlesFailure, type Phase } from '../phase.js';
+import { JobFailure, titlesFailure, type Phase, type TitleFailure } from '../phase.js';
 
 export class RipTitles implements Phase {
   readonly name = 'rip titles';
@@ -24,7 +24,7 @@ export class RipTitles implements Phase {
       total_titles: job.titles.selected().length, progress_percent: 0,
       output_dir: basename(folder),
     });
-    const errors: string[] = [];
+    const failures: TitleFailure[] = [];
     let ripped = 0;
     for (let title = job.titles.next(); title && !job.stopReason; title = job.titles.next()) {
       job.titles.markStarted(title.titleId);
@@ -36,17 +36,17 @@ export class RipTitles implements Phase {
         ripped++;
         continue;
       }
-      errors.push(outcome.error);
+      failures.push(outcome);
       if (outcome.fatal) break;
     }
     if (job.stopReason) return;
     const total = job.titles.selected().length;
-    if (errors.length > 0) throw titlesFailure(errors, total);
+    if (failures.length > 0) throw titlesFailure(failures, total);
     if (ripped === 0) throw new JobFailure(job.titles.noneSelectedMessage);
   }
 
   /** Rips one title; returns its file, or the error people should see (fatal when no later title can succeed). */
-  private async ripOne(job: JobContext, title: DiscTitle, index: number, folder: string): Promise<string | { error: string; fatal?: true }> {
+  private async ripOne(job: JobContext, title: DiscTitle, index: number, folder: string): Promise<string | TitleFailure> {
     const { ripper } = this;
     const finalFile = pathInside(folder, titleFileName(job.spec.volumeLabel, title.titleId));
     const partialFile = finalFile + PARTIAL_SUFFIX;

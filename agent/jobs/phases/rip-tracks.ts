@@ -12,7 +12,7 @@ import type { DiscTitle } from '../../rippers/ripper.js';
 import { PARTIAL_SUFFIX } from '../../tools/partial-file.js';
 import type { JobContext } from '../job-context.js';
 import { pathInside, safeName } from '../naming.js';
-import { titlesFailure, type Phase } from '../phase.js';
+import { titlesFailure, type Phase, type TitleFailure } from '../phase.js';
 import { audioTracks, type AudioDisc } from './audio-disc.js';
 
 /**
@@ -31,7 +31,7 @@ export class RipTracks implements Phase {
     const { disc } = this;
     const folder = await job.claimFolder(disc.album ? `${disc.artist ? `${disc.artist} - ` : ''}${disc.album}` : `Audio CD ${disc.freedbDiscId}`);
     job.updateJob({ total_titles: job.titles.selected().length, progress_percent: 0, output_dir: basename(folder) });
-    const errors: string[] = [];
+    const failures: TitleFailure[] = [];
     for (let title = job.titles.next(); title && !job.stopReason; title = job.titles.next()) {
       job.titles.markStarted(title.titleId);
       const order = job.titles.selected();
@@ -43,14 +43,14 @@ export class RipTracks implements Phase {
         job.files.set(title.titleId, outcome);
         continue;
       }
-      errors.push(outcome.error);
+      failures.push(outcome);
       if (outcome.fatal) break;
     }
     if (job.stopReason) return;
-    if (errors.length > 0) throw titlesFailure(errors, job.titles.selected().length);
+    if (failures.length > 0) throw titlesFailure(failures, job.titles.selected().length);
   }
 
-  private async ripOne(job: JobContext, title: DiscTitle, track: CdTrack, index: number, folder: string): Promise<string | { error: string; fatal?: true }> {
+  private async ripOne(job: JobContext, title: DiscTitle, track: CdTrack, index: number, folder: string): Promise<string | TitleFailure> {
     const names = this.disc.trackNames.get(track.number);
     const number = String(track.number).padStart(2, '0');
     const finalFile = pathInside(folder, names?.title ? `${number} - ${safeName(names.title, 'Track')}.flac` : `Track ${number}.flac`);

@@ -8,7 +8,7 @@ import { PARTIAL_SUFFIX } from '../../tools/partial-file.js';
 import type { TranscodeProfile, Transcoder } from '../../transcoders/transcoder.js';
 import type { JobContext } from '../job-context.js';
 import { pathInside, safeName, titleFileName } from '../naming.js';
-import { titlesFailure, type Phase } from '../phase.js';
+import { titlesFailure, type Phase, type TitleFailure } from '../phase.js';
 
 export interface TranscodeStep {
   transcoder: Transcoder;
@@ -26,7 +26,7 @@ export class TranscodeTitles implements Phase {
   async run(job: JobContext): Promise<void> {
     const { step } = this;
     const titles = job.titles.selected().filter((title) => job.files.has(title.titleId));
-    const errors: string[] = [];
+    const failures: TitleFailure[] = [];
     job.progress.begin({ parts: titles.map((title) => title.durationSeconds), unitsAtOneX: 1, bytes: false });
     job.updateJob({ progress_percent: 0, current_title: titles[0]?.titleId ?? 0 });
     for (const [index, title] of titles.entries()) {
@@ -55,12 +55,12 @@ export class TranscodeTitles implements Phase {
       } catch (error) {
         await rm(partialFile, { force: true });
         const outcome = await job.titleFailed(title, error);
-        errors.push(outcome.error);
+        failures.push(outcome);
         if (outcome.fatal) break;
       }
     }
     if (job.stopReason) return;
     const total = job.titles.selected().length;
-    if (errors.length > 0) throw titlesFailure(errors, total);
+    if (failures.length > 0) throw titlesFailure(failures, total);
   }
 }

@@ -145,7 +145,7 @@ describe('a video job', () => {
   it('fails with the reason when the tool is missing, the scan fails, or no title is long enough', async () => {
     const missing = start(new FakeRipper({ titles: TITLES, missing: 'FakeRipper was not found' }));
     expect(await missing.done).toBe('failed');
-    expect(final(missing.events)).toMatchObject({ error_message: 'FakeRipper was not found' });
+    expect(final(missing.events)).toMatchObject({ error_message: 'FakeRipper was not found', error_code: 'tool_missing' });
 
     const unreadable = start(new FakeRipper({ titles: TITLES, scanError: 'FakeRipper could not read the disc' }));
     expect(await unreadable.done).toBe('failed');
@@ -180,7 +180,9 @@ describe('a video job', () => {
     const { events, done } = start(ripper, { environment: { stallMs: 300 } });
     expect(await done).toBe('failed');
     expect(final(events).error_message).toBe('No title could be finished: Ripping title 1 made no progress for 0 s and was stopped');
-    expect(titleUpdates(events, 1).at(-1)).toMatchObject({ state: 'failed' });
+    // Said for machines too: a notification or a counter needs no sentence parsing to know the watchdog stepped in.
+    expect(final(events).error_code).toBe('stalled');
+    expect(titleUpdates(events, 1).at(-1)).toMatchObject({ state: 'failed', error_code: 'stalled' });
   });
 
   describe.skipIf(process.getuid?.() !== 0)('on a full output disk (a 2 MiB tmpfs; needs root to mount)', () => {
@@ -192,6 +194,7 @@ describe('a video job', () => {
       const { events, done } = start(ripper);
       expect(await done).toBe('failed');
       expect(final(events).error_message).toMatch(/^1 of 2 titles failed: The output disk is full \(\d+ MB free\)$/);
+      expect(final(events).error_code).toBe('output_full');
       expect(ripper.started).toEqual([1]);
       expect(existsSync(join(outputDir, 'MOVIE')) ? readdirSync(join(outputDir, 'MOVIE')) : []).toEqual([]);
     });
@@ -219,9 +222,9 @@ describe('a video job', () => {
       const ripper = new FakeRipper({ titles: TITLES, behaviour: { 1: { kind: 'hold' } } });
       const { runner, events, done } = start(ripper);
       await until(() => ripper.holding > 0, 'ripping');
-      runner.stop({ state: 'failed', message: 'The disc was removed during the job' });
+      runner.stop({ state: 'failed', message: 'The disc was removed during the job', code: 'disc_removed' });
       expect(await done).toBe('failed');
-      expect(final(events)).toMatchObject({ state: 'failed', error_message: 'The disc was removed during the job' });
+      expect(final(events)).toMatchObject({ state: 'failed', error_message: 'The disc was removed during the job', error_code: 'disc_removed' });
       expect(titleUpdates(events, 1).at(-1)?.state).toBe('cancelled');
       expect(titleUpdates(events, 2).at(-1)?.state).toBe('cancelled');
       expect(existsSync(join(outputDir, 'MOVIE'))).toBe(false);

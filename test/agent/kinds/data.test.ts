@@ -103,7 +103,7 @@ describe.skipIf(skip !== undefined)('a data disc job', () => {
     const imager = new DiscImager(new Ddrescue({ binary: 'ddrescue' }));
     const first = runDataJob(drive, out, imager);
     expect(await first.done).toBe('failed');
-    expect(final(first.events)).toMatchObject({ unreadable_bytes: missing });
+    expect(final(first.events)).toMatchObject({ unreadable_bytes: missing, error_code: 'unreadable' });
     expect(final(first.events).error_message).toMatch(new RegExp(`^${missing} bytes could not be read`));
     expect(readdirSync(join(out, 'PHOTOS_2019')).sort()).toEqual(['PHOTOS_2019.iso', 'PHOTOS_2019.iso.map']);
 

@@ -54,7 +54,7 @@ describe('the bus on a real hub', () => {
 
   it('a station event is applied at once (the dashboard has it) and committed once written', async () => {
     hub = await startHub();
-    const phases: { phase: BusPhase; type: string; rev?: number }[] = [];
+    const phases: { phase: BusPhase; type: string; rev?: number | undefined }[] = [];
     for (const phase of ['applied', 'committed'] as const) {
       hub.hub.bus.on('test', phase, (e) => phases.push({ phase, type: e.type === 'station_event' ? e.event.type : e.update.type, ...(e.type === 'station_event' ? { rev: e.event.rev } : {}) }));
     }
