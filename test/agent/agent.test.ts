@@ -98,7 +98,7 @@ describe('the agent', () => {
     await s.dashboard.next(isJob('ripping'), 5000);
     s.drives.remove('/dev/sr0');
     const failed = await s.dashboard.next<JobUpdate>(isJob('failed'), 5000);
-    expect(failed.error_message).toBe('The disc was removed during the job');
+    expect(failed).toMatchObject({ error_message: 'The disc was removed during the job', error_code: 'disc_removed' });
     s.drives.insert('/dev/sr0', DVD);
     await s.dashboard.next((m: DashboardMessage) => m.type === 'job_update' && m.state === 'identifying' && m.job_id !== failed.job_id, 5000);
   });
