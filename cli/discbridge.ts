@@ -9,8 +9,10 @@ import { ImportFolderSource } from '../agent/drives/import/import-folder-source.
 import { BlockDeviceSource } from '../agent/drives/linux/block-device-source.js';
 import { createDiscKinds, createRipper } from '../agent/kinds/create-kinds.js';
 import { findExecutable } from '../agent/tools/find-executable.js';
+import { sendTestNotification } from '../hub/consumers/notifications/notifications.js';
 import { Hub } from '../hub/hub.js';
 import { RipError } from '../agent/tools/rip-error.js';
+import { hubConsumers } from './hub-consumers.js';
 import { createLogger } from './logger.js';
 import { scanCommand } from './scan.js';
 import { SettingError, loadSettings, settingsHelp, type Settings } from './settings.js';
@@ -29,6 +31,8 @@ Usage:
                        allow a station: prints its token (give it as DISCBRIDGE_TOKEN) once
   discbridge station revoke ID | discbridge station list
   discbridge password  set the dashboard password, read from standard input
+  discbridge notify test
+                       send a test notification to every DISCBRIDGE_NOTIFY URL and print what each answered
   discbridge --help    this text
   discbridge --version
 
@@ -50,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (!['start', 'hub', 'agent', 'scan', 'station', 'password'].includes(command)) {
+  if (!['start', 'hub', 'agent', 'scan', 'station', 'password', 'notify'].includes(command)) {
     process.stderr.write(`Unknown command "${command}". Run discbridge --help.\n`);
     return 2;
   }
@@ -66,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'station') return stationCommand(argv.slice(1), settings.dataDir);
   if (command === 'password') return passwordCommand(settings.dataDir);
+  if (command === 'notify') return notifyCommand(argv.slice(1), settings);
   if (command === 'scan') {
     const device = argv.find((arg, i) => i > 0 && !arg.startsWith('--'));
     if (!device) {
@@ -108,6 +113,7 @@ async function startHub(settings: Settings, logger: Logger): Promise<Hub> {
     heartbeatMs: settings.heartbeatMs, missedHeartbeats: settings.missedHeartbeats, viewRequiresLogin: settings.viewRequiresLogin,
     maxConnections: settings.maxConnections, maxConnectionsPerAddress: settings.maxConnectionsPerAddress, maxStationMessagesPerSecond: settings.maxStationMessages,
     tls: settings.tlsCert && settings.tlsKey ? { cert: settings.tlsCert, key: settings.tlsKey } : undefined,
+    consumers: hubConsumers(settings),
   }, logger.child({ side: 'hub' }));
   await hub.start();
   if (!settings.token) logger.info('Stations on other machines need a token: run "discbridge station add ID" on this machine');
@@ -137,6 +143,21 @@ async function startAgent(settings: Settings, logger: Logger, local: boolean): P
   }, logger.child({ side: 'agent' }));
   await agent.start();
   return agent;
+}
+
+/** `discbridge notify test`: one notification to every configured URL, and what each answered (exit 1 if any failed). */
+async function notifyCommand(args: string[], settings: Settings): Promise<number> {
+  if (args[0] !== 'test') {
+    process.stderr.write('Usage: discbridge notify test\n');
+    return 2;
+  }
+  if (settings.notify.length === 0) {
+    process.stderr.write('No notification URLs: set DISCBRIDGE_NOTIFY (for example ntfy://ntfy.sh/my-topic)\n');
+    return 2;
+  }
+  const answers = await sendTestNotification(settings.notify, { secret: settings.notifySecret, version: VERSION });
+  for (const answer of answers) process.stdout.write(`${answer.ok ? 'ok    ' : 'FAILED'}  ${answer.url}  ${answer.answer}\n`);
+  return answers.every((answer) => answer.ok) ? 0 : 1;
 }
 
 /** The station's block devices, and its import folder when one is set. */

@@ -3,6 +3,7 @@
 // The environment wins over the config file, which wins over the default.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { DEFAULT_NOTIFY_EVENTS, NOTIFY_EVENTS, isNotifyEvent, type NotifyEvent } from '../hub/consumers/notifications/events.js';
 
 export type Role = 'hub' | 'agent';
 
@@ -81,6 +82,21 @@ const url = (protocols: readonly string[], example: string) => (raw: unknown): s
 const hubUrl = url(['ws:', 'wss:', 'http:', 'https:'], 'ws://hub.local:8000');
 const webUrl = url(['http:', 'https:'], 'https://musicbrainz.org');
 
+/** Apprise URLs may hold commas themselves (`mailto://…?to=a,b`): a list splits only where the next URL begins. */
+const urlList = (raw: unknown): string[] => {
+  const split = (text: string) => text.split(/[,\s]+(?=[a-z][a-z0-9+.-]*:\/\/)/i);
+  const items = (Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? split(raw) : []).map((item) => item.trim()).filter(Boolean);
+  if (items.length === 0) throw new Error('expected one or more comma-separated URLs');
+  for (const item of items) if (!/^[a-z][a-z0-9+.-]*:\/\/./i.test(item)) throw new Error(`"${item.replace(/\/\/[^/@]*@/, '//…@')}" is not a URL such as ntfy://ntfy.sh/my-topic`);
+  return items;
+};
+
+const notifyEvents = (raw: unknown): NotifyEvent[] => {
+  const items = (Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(',') : []).map((item) => item.trim()).filter(Boolean);
+  if (items.length === 0 || !items.every(isNotifyEvent)) throw new Error(`expected a comma-separated list of ${NOTIFY_EVENTS.join(', ')}`);
+  return items;
+};
+
 const hostId = () => hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'station';
 
 export const SETTINGS = {
@@ -94,6 +110,13 @@ export const SETTINGS = {
   tlsKey: { env: 'DISCBRIDGE_TLS_KEY', key: 'tls_key', roles: ['hub'], describe: 'PEM private key of DISCBRIDGE_TLS_CERT', defaultText: 'none', default: () => undefined, parse: text() },
   tlsCa: { env: 'DISCBRIDGE_TLS_CA', key: 'tls_ca', roles: ['agent'], describe: 'PEM file of the CA (or the self-signed certificate) the agent trusts for a wss:// hub', defaultText: 'the system CAs', default: () => undefined, parse: text() },
   tlsPin: { env: 'DISCBRIDGE_TLS_PIN', key: 'tls_pin', roles: ['agent'], describe: 'SHA-256 fingerprint the hub certificate must have (AA:BB:…), on top of the CA check', defaultText: 'none', default: () => undefined, parse: fingerprint },
+  notify: { env: 'DISCBRIDGE_NOTIFY', key: 'notify', roles: ['hub'], describe: 'Where to send notifications: comma-separated Apprise-style URLs (ntfy://, json://, webhook://; others through the apprise CLI)', defaultText: 'none', default: () => [] as string[], parse: urlList },
+  notifyEvents: { env: 'DISCBRIDGE_NOTIFY_EVENTS', key: 'notify_events', roles: ['hub'], describe: `What to notify: comma-separated, from ${NOTIFY_EVENTS.join(', ')}`, defaultText: DEFAULT_NOTIFY_EVENTS.join(','), default: () => [...DEFAULT_NOTIFY_EVENTS], parse: notifyEvents },
+  notifySecret: { env: 'DISCBRIDGE_NOTIFY_SECRET', key: 'notify_secret', roles: ['hub'], describe: 'Signs webhook:// notifications: X-Discbridge-Signature: sha256=<HMAC-SHA256 of the body>', defaultText: 'none (unsigned)', default: () => undefined, parse: text(1024) },
+  notifyOfflineAfterS: { env: 'DISCBRIDGE_NOTIFY_OFFLINE_AFTER_S', key: 'notify_offline_after_s', roles: ['hub'], describe: 'A station offline this long (and still offline) is notified as station_offline', defaultText: '300', default: () => 300, parse: int(1, 86_400) },
+  metricsToken: { env: 'DISCBRIDGE_METRICS_TOKEN', key: 'metrics_token', roles: ['hub'], describe: 'Bearer token for GET /metrics (Prometheus); without it /metrics is guarded like viewing the dashboard', defaultText: 'none', default: () => undefined, parse: text(512) },
+  mqttUrl: { env: 'DISCBRIDGE_MQTT_URL', key: 'mqtt_url', roles: ['hub'], describe: 'MQTT broker for Home Assistant (mqtt:// or mqtts://, user:password allowed): drive states and discovery', defaultText: 'none (off)', default: () => undefined, parse: url(['mqtt:', 'mqtts:'], 'mqtt://user:password@broker.local:1883') },
+  mqttCommands: { env: 'DISCBRIDGE_MQTT_COMMANDS', key: 'mqtt_commands', roles: ['hub'], describe: 'Act on MQTT commands (the Eject button in Home Assistant); the broker\'s ACLs then decide who may press', defaultText: 'false', default: () => false, parse: bool },
   viewRequiresLogin: { env: 'DISCBRIDGE_VIEW_REQUIRES_LOGIN', key: 'view_requires_login', roles: ['hub'], describe: 'Require sign-in to view the dashboard too (changes always need it)', defaultText: 'false', default: () => false, parse: bool },
   maxConnections: { env: 'DISCBRIDGE_MAX_CONNECTIONS', key: 'max_connections', roles: ['hub'], describe: 'WebSocket connections the hub holds at most (stations and dashboards)', defaultText: '500', default: () => 500, parse: int(1, 100_000) },
   maxStationMessages: { env: 'DISCBRIDGE_MAX_STATION_MESSAGES', key: 'max_station_messages', roles: ['hub'], describe: 'Messages a second one station may send (bursts up to ten times that); a station over it is disconnected', defaultText: '2000', default: () => 2000, parse: int(10, 1_000_000) },
@@ -131,7 +154,7 @@ export const SETTINGS = {
   logLevel: { env: 'DISCBRIDGE_LOG_LEVEL', key: 'log_level', roles: ['hub', 'agent'], describe: 'Log detail', defaultText: 'info', default: () => 'info' as const, parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace') },
 } satisfies Record<string, Setting<unknown>>;
 
-type Optional = 'config' | 'token' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsPin' | 'importDir' | 'musicbrainzUrl';
+type Optional = 'config' | 'token' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsPin' | 'importDir' | 'musicbrainzUrl' | 'notifySecret' | 'metricsToken' | 'mqttUrl';
 export type Settings = { [K in keyof typeof SETTINGS]: ReturnType<(typeof SETTINGS)[K]['parse']> | (K extends Optional ? undefined : never) };
 
 /** Reads every setting from the environment and the config file, or throws a SettingError naming the bad one. */

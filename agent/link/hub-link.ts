@@ -27,8 +27,8 @@ export interface HubLinkOptions {
   url: string;
   token: string;
   tls: LinkTls;
-  /** The hello's description of the station; the link adds what its outbox knows (instance, last sequence). */
-  hello: () => Omit<AgentHello, 'instance' | 'last_seq'>;
+  /** The hello's description of the station; the link adds what its outbox knows (instance, last sequence, size). */
+  hello: () => Omit<AgentHello, 'instance' | 'last_seq' | 'outbox_events'>;
   store: AgentStore;
   heartbeatMs: number;
   logger: Logger;
@@ -112,7 +112,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     socket.on('open', () => {
       this.heardFromHub();
       const { store } = this.options;
-      socket.send(JSON.stringify({ ...this.options.hello(), instance: store.instanceId(), last_seq: store.lastSeq() } satisfies AgentMessage));
+      socket.send(JSON.stringify({ ...this.options.hello(), instance: store.instanceId(), last_seq: store.lastSeq(), outbox_events: store.outboxSize() } satisfies AgentMessage));
     });
     socket.on('ping', () => this.heardFromHub());
     socket.on('message', (data) => {

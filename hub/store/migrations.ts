@@ -126,4 +126,25 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN error_code TEXT;
   ALTER TABLE titles ADD COLUMN error_code TEXT;
   `,
+  `
+  -- The notifications consumer's outbox: one row per notification and URL, written with the decision to notify and
+  -- delivered at least once. id is the same on every attempt; UNIQUE (event, agent_id, subject, url_index) makes a
+  -- replayed event (subject: the job, the drive event, the outage) add nothing. state: pending, sent, rejected, expired, dropped.
+  CREATE TABLE notification_outbox (
+    id              TEXT NOT NULL,
+    url_index       INTEGER NOT NULL,
+    event           TEXT NOT NULL,
+    agent_id        TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    PRIMARY KEY (id, url_index),
+    UNIQUE (event, agent_id, subject, url_index)
+  );
+  CREATE INDEX notification_outbox_due ON notification_outbox (state, next_attempt_at);
+  `,
 ];

@@ -48,6 +48,9 @@ type Write = () => void;
 
 export type CommitListener = (agents: ReadonlyMap<string, number>, events: readonly StationEvent[]) => void;
 
+/** Told how long each flush's writing took (seconds), for the metrics of the hub's disk. */
+export type FlushListener = (seconds: number) => void;
+
 /** The finished job states as an SQL list, from the one set the protocol defines. */
 const FINISHED_SQL = `(${[...FINISHED_JOB_STATES].map((state) => `'${state}'`).join(',')})`;
 
@@ -68,6 +71,9 @@ export class StationStore {
   /** State-changing events applied but not yet written, in order: told to the commit listeners once they are. */
   private uncommitted: StationEvent[] = [];
   private readonly commitListeners: CommitListener[] = [];
+  private readonly flushListeners = new Set<FlushListener>();
+  /** The newest hello of every station since the hub started: what it said of itself (version, outbox) last time. */
+  private readonly hellos = new Map<string, AgentHello>();
 
   /** Prepared statements by SQL text: compiling one costs more than running it, and events arrive by the thousand. */
   private readonly statements = new Map<string, Database.Statement>();
@@ -89,6 +95,17 @@ export class StationStore {
    */
   onCommit(listener: CommitListener): void {
     this.commitListeners.push(listener);
+  }
+
+  /** Adds a listener told the duration of every flush that wrote; returns what removes it. */
+  onFlush(listener: FlushListener): () => void {
+    this.flushListeners.add(listener);
+    return () => this.flushListeners.delete(listener);
+  }
+
+  /** The newest hello this station sent since the hub started. */
+  latestHello(agentId: string): AgentHello | undefined {
+    return this.hellos.get(agentId);
   }
 
   /** The hub's revision: the number of state changes applied, ever. */
@@ -149,10 +166,12 @@ export class StationStore {
     this.pending = [];
     this.pendingSeqs = new Map();
     this.uncommitted = [];
+    const began = performance.now();
     try {
       this.db.transaction(() => {
         for (const write of writes) write();
       })();
+      this.wrote(began);
       this.committed(seqs, events);
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
@@ -171,8 +190,14 @@ export class StationStore {
           this.logger.error({ err: stepError }, 'Dropped one hub database write');
         }
       }
+      this.wrote(began);
       this.committed(seqs, events);
     }
+  }
+
+  private wrote(began: number): void {
+    const seconds = (performance.now() - began) / 1000;
+    for (const listener of this.flushListeners) listener(seconds);
   }
 
   private committed(seqs: ReadonlyMap<string, number>, events: readonly StationEvent[]): void {
@@ -199,6 +224,7 @@ export class StationStore {
    */
   registerAgent(hello: AgentHello, now: number): Numbering {
     this.flush();
+    this.hellos.set(hello.agent_id, hello);
     const known = this.statement('SELECT instance, seq_offset, job_offset FROM agents WHERE agent_id = ?').get(hello.agent_id) as
       { instance: string | null; seq_offset: number; job_offset: number } | undefined;
     let numbering: Numbering = { seqOffset: known?.seq_offset ?? 0, jobOffset: known?.job_offset ?? 0 };

@@ -31,6 +31,8 @@ export const AgentHello = z.object({
    * numbers its events and jobs after the old ones. Agents always send it; without it the hub keeps the numbering.
    */
   instance: z.string().min(1).max(64).optional(),
+  /** Events in the agent's outbox not yet acknowledged when it said hello: how far behind the hub it is. */
+  outbox_events: z.number().int().nonnegative().optional(),
 });
 export type AgentHello = z.infer<typeof AgentHello>;
 
