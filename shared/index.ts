@@ -1,4 +1,5 @@
-// The protocol agents, the hub and dashboards speak: every message shape is declared here once.
+// What agents, the hub and dashboards must agree on: every message shape of the protocol, declared here once, and the
+// rules that turn those messages into state (state/rules.ts), which each side that keeps state uses.
 export * from './protocol/states.js';
 export * from './protocol/fields.js';
 export * from './protocol/events.js';
@@ -7,3 +8,4 @@ export * from './protocol/dashboard.js';
 export * from './protocol/records.js';
 export * from './protocol/version.js';
 export * from './protocol/decode.js';
+export * from './state/rules.js';

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import {
-  FINISHED_JOB_STATES,
+  FINISHED_JOB_STATES, discoveredTitleState, isFinished,
   type AgentEvent, type AgentProgress, type JobState, type StationEvent, type TitleState,
 } from '../../shared/index.js';
 
@@ -104,7 +104,7 @@ export class AgentStore {
       }
       const seq = this.next('seq');
       this.handle.prepare('INSERT INTO outbox (seq, at, body) VALUES (?, ?, ?)').run(seq, at, JSON.stringify(event));
-      if (event.type === 'job_update' && FINISHED_JOB_STATES.has(event.state)) {
+      if (event.type === 'job_update' && isFinished(event.state)) {
         // A finished job's last word is its final state: older progress must not follow it.
         this.handle.prepare('DELETE FROM progress WHERE job_id = ?').run(event.job_id);
       }
@@ -159,11 +159,11 @@ export class AgentStore {
            ON CONFLICT (job_id) DO UPDATE SET state = excluded.state, drive = COALESCE(excluded.drive, drive),
              output_dir = COALESCE(excluded.output_dir, output_dir)`,
         ).run(event.job_id, event.drive_id ?? null, event.state satisfies JobState, event.output_dir ?? null);
-        if (FINISHED_JOB_STATES.has(event.state)) this.handle.prepare('DELETE FROM titles WHERE job_id = ?').run(event.job_id);
+        if (isFinished(event.state)) this.handle.prepare('DELETE FROM titles WHERE job_id = ?').run(event.job_id);
         break;
       case 'titles_discovered': {
         const insert = this.handle.prepare('INSERT OR REPLACE INTO titles (job_id, title_id, state) VALUES (?, ?, ?)');
-        for (const title of event.titles) insert.run(event.job_id, title.title_id, title.selected ? 'pending' : 'skipped');
+        for (const title of event.titles) insert.run(event.job_id, title.title_id, discoveredTitleState(title.selected));
         break;
       }
       case 'title_update':

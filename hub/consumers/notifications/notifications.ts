@@ -11,7 +11,6 @@ import { noticeOf, type Facts, type Notice } from './message.js';
 import { Outbox, type OutboxRow } from './outbox.js';
 import { deliver, isInstalled, redact, schemeOf, targetOf, type Target } from './targets.js';
 
-
 export interface RetryPolicy {
   /** Wait before the second attempt; each later one waits twice as long as the one before… */
   firstDelayMs: number;

@@ -10,10 +10,13 @@
 //   dropped and the rest are applied on top, in order. The old view stays until then (no flash of empty content).
 // - A station that goes offline makes its drives and unfinished jobs unreachable: their last known state may be stale.
 import {
-  FINISHED_JOB_STATES,
+  applyDiscoveryToJob, applyDriveEvent, applyJobUpdate, applyTitlesDiscovered, applyTitleUpdate, isFinished, linkDriveToJob, newJob, newTitle,
   type AgentRecord, type DashboardMessage, type DiscType, type DriveRecord, type JobDetail, type JobRecord, type JobState,
   type LogLine, type TitleRecord,
 } from '../../../shared/index.js';
+
+// The views ask the same question of jobs; the rule is the shared one.
+export { isFinished };
 
 export interface AgentView extends AgentRecord {
   /** Why the station is not connected, when the hub turned it away. */
@@ -77,10 +80,6 @@ const MAX_BUFFERED = 20_000;
 
 export function driveKey(agentId: string, driveId: string): string {
   return `${agentId}\u0000${driveId}`;
-}
-
-export function isFinished(state: JobState): boolean {
-  return FINISHED_JOB_STATES.has(state);
 }
 
 function freshDirty(): Dirty {
@@ -332,48 +331,24 @@ export class DashboardState {
       this.drives.set(key, drive);
       this.dirty.structure = true;
     }
-    if (message.waiting !== undefined) drive.waiting = message.waiting;
-    else delete drive.waiting;
-    if (message.waiting_count !== undefined) drive.waiting_count = message.waiting_count;
-    else delete drive.waiting_count;
-    if (message.event === 'waiting_changed') {
-      this.dirty.drives.add(key);
-      return;
-    }
-    // A disc going in or out ends what the drive showed of the last one.
-    delete drive.last_job_id;
-    if (message.event === 'inserted') {
-      drive.has_disc = true;
-      drive.volume_label = message.volume_label;
-      if (message.disc_type !== undefined) drive.disc_type = message.disc_type;
-      else delete drive.disc_type;
-    } else {
-      drive.has_disc = false;
-      delete drive.volume_label;
-      delete drive.disc_type;
-    }
+    applyDriveEvent(drive, message);
     drive.reachable = this.agents.get(message.agent_id)?.state !== 'offline';
     this.dirty.drives.add(key);
   }
 
   private jobUpdate(message: Extract<DashboardMessage, { type: 'job_update' }>, now: number): void {
-    let job = this.jobs.get(message.job_id);
-    const isNew = !job;
-    if (!job) {
-      job = { agent_id: message.agent_id, job_id: message.job_id, state: message.state, reachable: true, started_at: new Date(now).toISOString() };
-      this.jobs.set(job.job_id, job);
-    }
-    const wasFinished = isFinished(job.state);
-    merge(job, message);
-    job.updated_at = new Date(now).toISOString();
+    const at = new Date(now).toISOString();
+    const known = this.jobs.get(message.job_id);
+    const isNew = !known;
+    const job: JobView = known ?? { ...newJob(message, at), reachable: true };
+    if (isNew) this.jobs.set(job.job_id, job);
+    const wasFinished = !isNew && isFinished(job.state);
+    applyJobUpdate(job, message, at);
     if (message.eta_seconds !== undefined) job.eta_at = now + message.eta_seconds * 1000;
     if (isFinished(job.state)) {
-      // A finished job has no speed or time left.
-      delete job.current_speed;
-      delete job.eta_seconds;
+      // The countdown is the page's own; like the speed, a finished job has none.
       delete job.eta_at;
       job.reachable = true;
-      if (!wasFinished) job.finished_at ??= new Date(now).toISOString();
     } else {
       job.reachable = this.agents.get(job.agent_id)?.state !== 'offline';
       if (!job.titles && isNew) job.titles = [];
@@ -394,14 +369,7 @@ export class DashboardState {
     const key = driveKey(job.agent_id, job.drive_id);
     const drive = this.drives.get(key);
     if (!drive) return;
-    if (isFinished(job.state)) {
-      if (drive.job_id === job.job_id) {
-        delete drive.job_id;
-        if (drive.has_disc) drive.last_job_id = job.job_id;
-      }
-    } else if (drive.job_id === undefined || drive.job_id === job.job_id || this.isOverJob(drive.job_id)) {
-      drive.job_id = job.job_id;
-    }
+    linkDriveToJob(drive, job, (jobId) => this.isOverJob(jobId));
     this.dirty.drives.add(key);
   }
 
@@ -450,15 +418,8 @@ export class DashboardState {
       job = { agent_id: message.agent_id, job_id: message.job_id, state: 'identifying', reachable: true, started_at: new Date(now).toISOString() };
       this.jobs.set(job.job_id, job);
     }
-    const before = new Map((job.titles ?? []).map((title) => [title.title_id, title]));
-    job.titles = message.titles.map((title) => ({
-      ...before.get(title.title_id),
-      ...title,
-      state: title.selected ? 'pending' : 'skipped',
-    }));
-    // An audio CD's ids are told with its tracks and kept on the job, as the hub keeps them.
-    if (message.musicbrainz_disc_id !== undefined) job.musicbrainz_disc_id = message.musicbrainz_disc_id;
-    if (message.freedb_disc_id !== undefined) job.freedb_disc_id = message.freedb_disc_id;
+    job.titles = applyTitlesDiscovered(job.titles ?? [], message);
+    applyDiscoveryToJob(job, message);
     this.dirty.jobs.add(job.job_id);
     this.touchDriveOf(job.agent_id, job.drive_id);
   }
@@ -466,15 +427,13 @@ export class DashboardState {
   private titleUpdate(message: Extract<DashboardMessage, { type: 'title_update' }>): void {
     const job = this.jobs.get(message.job_id);
     if (!job?.titles) return; // a job the page shows no titles of
-    let title = job.titles.find((t) => t.title_id === message.title_id);
-    if (!title) {
-      title = { title_id: message.title_id, state: message.state, selected: true, chapters: 0 };
-      job.titles.push(title);
+    const title = job.titles.find((t) => t.title_id === message.title_id);
+    if (title) {
+      applyTitleUpdate(title, message);
+    } else {
+      job.titles.push(newTitle(message));
       job.titles.sort((a, b) => a.title_id - b.title_id);
     }
-    merge(title, message, ['type', 'rev', 'agent_id', 'job_id']);
-    if (message.state === 'pending') title.selected = true;
-    if (message.state === 'skipped') title.selected = false;
     this.dirty.jobs.add(job.job_id);
     this.touchDriveOf(job.agent_id, job.drive_id);
   }
