@@ -3,10 +3,13 @@
 // transactions; the last sequence number applied per agent commits in the same transaction as the rows it changed,
 // and only committed sequence numbers are acknowledged to agents. Every state change raises the hub's revision.
 // Progress-only updates are latest-wins: they change the job and title rows but add no event and no revision.
+// What an event does to a job, title or drive is the shared rules' (shared/state/rules.ts), applied to the records
+// kept in memory for unfinished jobs and every drive; the rows written are those records.
 import {
-  FINISHED_JOB_STATES,
+  FINISHED_JOB_STATES, applyDiscoveryToJob, applyDriveEvent, applyJobUpdate, applyTitlesDiscovered, applyTitleUpdate, isFinished,
+  linkDriveToJob, newDrive, newJob, newTitle,
   type AgentEvent, type AgentHello, type AgentProgress, type LogLine, type DriveRecord, type JobDetail, type JobRecord, type JobState,
-  type StationEvent, type TitleRecord, type TitleState,
+  type KeptDrive, type KeptJob, type KeptTitle, type StationEvent, type TitleRecord,
 } from '../../shared/index.js';
 import type { Logger } from 'pino';
 import type Database from 'better-sqlite3';
@@ -60,9 +63,11 @@ export class StationStore {
   private nextJobId = 1;
   /** Hub job id by agent and agent job id. */
   private readonly jobIds = new Map<string, number>();
-  /** State of every unfinished job, to tell a state change from a progress update. */
-  private readonly liveJobs = new Map<number, JobState>();
-  private readonly liveTitles = new Map<string, TitleState>();
+  /** Every unfinished job as the rules keep it, and its titles by id: events change these, then their rows. */
+  private readonly liveJobs = new Map<number, KeptJob>();
+  private readonly liveTitles = new Map<number, Map<number, KeptTitle>>();
+  /** Every drive of every station, by agent and drive id. */
+  private readonly drives = new Map<string, KeptDrive>();
   private readonly lastSeqs = new Map<string, number>();
   /** The newest sequence number per agent in the writes not yet committed. */
   private pendingSeqs = new Map<string, number>();
@@ -132,18 +137,21 @@ export class StationStore {
       this.committedSeqs.set(row.agent_id, row.last_seq);
     }
     this.rev = (this.statement(`SELECT value FROM meta WHERE key = 'rev'`).get() as { value: number } | undefined)?.value ?? 0;
-    const unfinished = this.statement(
-      `SELECT job_id, agent_id, agent_job_id, state FROM jobs WHERE state NOT IN ${FINISHED_SQL}`,
-    ).all() as { job_id: number; agent_id: string; agent_job_id: number; state: JobState }[];
-    for (const job of unfinished) {
-      this.jobIds.set(jobKey(job.agent_id, job.agent_job_id), job.job_id);
-      this.liveJobs.set(job.job_id, job.state);
+    const unfinished = this.statement(`SELECT * FROM jobs WHERE state NOT IN ${FINISHED_SQL}`).all() as Record<string, unknown>[];
+    for (const row of unfinished) {
+      const job = toJobRecord(row);
+      this.jobIds.set(jobKey(job.agent_id, row.agent_job_id as number), job.job_id);
+      this.liveJobs.set(job.job_id, job);
+      this.liveTitles.set(job.job_id, new Map());
     }
     const titles = this.statement(
-      `SELECT t.job_id, t.title_id, t.state FROM titles t JOIN jobs j USING (job_id)
-       WHERE j.state NOT IN ${FINISHED_SQL}`,
-    ).all() as { job_id: number; title_id: number; state: TitleState }[];
-    for (const title of titles) this.liveTitles.set(titleKey(title.job_id, title.title_id), title.state);
+      `SELECT t.* FROM titles t JOIN jobs j USING (job_id) WHERE j.state NOT IN ${FINISHED_SQL}`,
+    ).all() as Record<string, unknown>[];
+    for (const row of titles) this.liveTitles.get(row.job_id as number)?.set(row.title_id as number, toTitleRecord(row));
+    for (const row of this.statement('SELECT * FROM drives').all() as Record<string, unknown>[]) {
+      const drive = toDriveRecord(row);
+      this.drives.set(driveKey(drive.agent_id, drive.drive_id), drive);
+    }
     this.flushTimer = setInterval(() => this.flush(), this.flushMs);
     this.flushTimer.unref();
   }
@@ -255,6 +263,10 @@ export class StationStore {
       }
     });
     this.flush();
+    // The drives are what the hello says now: the kept records follow the rows just written.
+    for (const key of [...this.drives.keys()]) if (key.startsWith(`${hello.agent_id}\u0000`)) this.drives.delete(key);
+    const rows = this.statement('SELECT * FROM drives WHERE agent_id = ?').all(hello.agent_id) as Record<string, unknown>[];
+    for (const row of rows) this.drives.set(driveKey(hello.agent_id, row.drive_id as string), toDriveRecord(row));
     return numbering;
   }
 
@@ -279,41 +291,35 @@ export class StationStore {
     const event = { ...envelope.event, agent_id: agentId, rev } as StationEvent;
     const { seq, at } = envelope;
     let publicEvent: StationEvent;
+    const when = new Date(at).toISOString();
     switch (event.type) {
-      case 'drive_event':
+      case 'drive_event': {
         publicEvent = event;
-        this.pending.push(() => this.writeDriveEvent(agentId, event));
+        const key = driveKey(agentId, event.drive_id);
+        const known = this.drives.get(key);
+        const drive = known ? applyDriveEvent(known, event) : newDrive(event);
+        this.drives.set(key, drive);
+        this.pending.push(this.driveWrite(drive));
         break;
+      }
       case 'titles_discovered': {
         const jobId = this.hubJobId(agentId, event.job_id, at);
         publicEvent = { ...event, job_id: jobId };
-        for (const title of event.titles) this.liveTitles.set(titleKey(jobId, title.title_id), title.selected ? 'pending' : 'skipped');
-        this.pending.push(() => {
-          const insert = this.statement(
-            `INSERT INTO titles (job_id, title_id, name, duration_seconds, chapters, expected_size_bytes, selected, state, source_file, streams)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (job_id, title_id) DO UPDATE SET name = excluded.name, duration_seconds = excluded.duration_seconds,
-               chapters = excluded.chapters, expected_size_bytes = excluded.expected_size_bytes,
-               selected = excluded.selected, state = excluded.state, source_file = excluded.source_file, streams = excluded.streams`,
-          );
-          for (const t of event.titles) {
-            insert.run(jobId, t.title_id, t.name ?? null, t.duration_seconds, t.chapters, t.expected_size_bytes,
-              t.selected ? 1 : 0, t.selected ? 'pending' : 'skipped', t.source_file ?? null, t.streams ? JSON.stringify(t.streams) : null);
-          }
-          // An audio CD's ids come with its tracks and belong to the job.
-          if (event.musicbrainz_disc_id !== undefined || event.freedb_disc_id !== undefined) {
-            this.statement('UPDATE jobs SET musicbrainz_disc_id = COALESCE(?, musicbrainz_disc_id), freedb_disc_id = COALESCE(?, freedb_disc_id) WHERE job_id = ?')
-              .run(event.musicbrainz_disc_id ?? null, event.freedb_disc_id ?? null, jobId);
-          }
-        });
+        const known = this.titlesOf(jobId);
+        const titles = applyTitlesDiscovered([...known.values()], event);
+        for (const title of titles) known.set(title.title_id, title);
+        const job = applyDiscoveryToJob(this.jobOf(jobId), event);
+        const writes = [...titles.map((title) => this.titleWrite(jobId, title)), this.jobWrite(job)];
+        this.pending.push(() => { for (const write of writes) write(); });
         break;
       }
       case 'job_update': {
         const jobId = this.hubJobId(agentId, event.job_id, at, event);
         publicEvent = { ...event, job_id: jobId };
-        if (FINISHED_JOB_STATES.has(event.state)) this.forgetJob(agentId, event.job_id, jobId);
-        else this.liveJobs.set(jobId, event.state);
-        this.pending.push(() => this.writeJobUpdate(jobId, publicEvent as typeof event, at));
+        const job = applyJobUpdate(this.jobOf(jobId), publicEvent as typeof event, when);
+        this.pending.push(this.jobWrite(job));
+        this.linkDrive(job);
+        if (isFinished(job.state)) this.forgetJob(agentId, event.job_id, jobId);
         break;
       }
       case 'job_log': {
@@ -330,8 +336,11 @@ export class StationStore {
       case 'title_update': {
         const jobId = this.hubJobId(agentId, event.job_id, at);
         publicEvent = { ...event, job_id: jobId };
-        if (this.liveJobs.has(jobId)) this.liveTitles.set(titleKey(jobId, event.title_id), event.state);
-        this.pending.push(() => this.writeTitleUpdate(publicEvent as typeof event));
+        const titles = this.titlesOf(jobId);
+        const known = titles.get(event.title_id);
+        const title = known ? applyTitleUpdate(known, event) : newTitle(event);
+        titles.set(title.title_id, title);
+        this.pending.push(this.titleWrite(jobId, title));
         break;
       }
     }
@@ -356,11 +365,13 @@ export class StationStore {
     if (jobId === undefined) return undefined;
     const event = { ...progress.event, agent_id: agentId, job_id: jobId, rev: this.rev };
     if (event.type === 'job_update') {
-      if (this.liveJobs.get(jobId) !== event.state) return undefined;
-      this.pending.push(() => this.writeJobUpdate(jobId, event, progress.at, false));
+      const job = this.liveJobs.get(jobId);
+      if (job?.state !== event.state) return undefined;
+      this.pending.push(this.jobWrite(applyJobUpdate(job, event, new Date(progress.at).toISOString())));
     } else {
-      if (this.liveTitles.get(titleKey(jobId, event.title_id)) !== event.state) return undefined;
-      this.pending.push(() => this.writeTitleUpdate(event));
+      const title = this.liveTitles.get(jobId)?.get(event.title_id);
+      if (title?.state !== event.state) return undefined;
+      this.pending.push(this.titleWrite(jobId, applyTitleUpdate(title, event)));
     }
     return event;
   }
@@ -368,8 +379,35 @@ export class StationStore {
   /** A finished job needs no fast path any more; later events for it find it in the database. */
   private forgetJob(agentId: string, agentJobId: number, jobId: number): void {
     this.liveJobs.delete(jobId);
+    this.liveTitles.delete(jobId);
     this.jobIds.delete(jobKey(agentId, agentJobId));
-    for (const key of this.liveTitles.keys()) if (key.startsWith(`${jobId}:`)) this.liveTitles.delete(key);
+  }
+
+  /** The job as the rules keep it: from memory while it runs, else (rare: a late event) from its row. */
+  private jobOf(jobId: number): KeptJob {
+    const live = this.liveJobs.get(jobId);
+    if (live) return live;
+    this.flush(); // a row read must see every write already applied
+    return toJobRecord(this.statement('SELECT * FROM jobs WHERE job_id = ?').get(jobId) as Record<string, unknown>);
+  }
+
+  /** The job's titles by id: kept in memory while it runs, else read from their rows for this one event. */
+  private titlesOf(jobId: number): Map<number, KeptTitle> {
+    const live = this.liveTitles.get(jobId);
+    if (live) return live;
+    this.flush();
+    const rows = this.statement('SELECT * FROM titles WHERE job_id = ?').all(jobId) as Record<string, unknown>[];
+    return new Map(rows.map((row) => [row.title_id as number, toTitleRecord(row)]));
+  }
+
+  /** A job's drive after its update: its running job, or the last one while the disc is still in. */
+  private linkDrive(job: KeptJob): void {
+    if (job.drive_id === undefined) return;
+    const drive = this.drives.get(driveKey(job.agent_id, job.drive_id));
+    if (!drive) return;
+    const before = [drive.job_id, drive.last_job_id];
+    linkDriveToJob(drive, job, (other) => other !== job.job_id && !this.liveJobs.has(other));
+    if (drive.job_id !== before[0] || drive.last_job_id !== before[1]) this.pending.push(this.driveWrite(drive));
   }
 
   private hubJobId(agentId: string, agentJobId: number, at: number, update?: { state: JobState; drive_id?: string | undefined }): number {
@@ -384,6 +422,9 @@ export class StationStore {
       const jobId = this.nextJobId++;
       id = jobId;
       const state = update?.state ?? 'identifying';
+      const when = new Date(at).toISOString();
+      this.liveJobs.set(jobId, newJob({ type: 'job_update', agent_id: agentId, job_id: jobId, state }, when));
+      this.liveTitles.set(jobId, new Map());
       this.pending.push(() => {
         this.statement(
           'INSERT INTO jobs (job_id, agent_id, agent_job_id, drive_id, state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -394,75 +435,50 @@ export class StationStore {
     return id;
   }
 
-  private writeDriveEvent(agentId: string, event: StationEvent & { type: 'drive_event' }): void {
-    const waiting = event.waiting ? JSON.stringify(event.waiting) : null;
-    if (event.event === 'waiting_changed') {
-      this.statement('UPDATE drives SET waiting = ?, waiting_count = ? WHERE agent_id = ? AND drive_id = ?')
-        .run(waiting, event.waiting_count ?? null, agentId, event.drive_id);
-      return;
-    }
-    const inserted = event.event === 'inserted';
-    this.statement(
-      // A disc going in or out ends what the drive showed of the last disc.
-      `INSERT INTO drives (agent_id, drive_id, has_disc, volume_label, disc_type, waiting, waiting_count) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (agent_id, drive_id) DO UPDATE SET has_disc = excluded.has_disc,
-         volume_label = excluded.volume_label, disc_type = excluded.disc_type, last_job_id = NULL,
-         waiting = excluded.waiting, waiting_count = excluded.waiting_count`,
-    ).run(agentId, event.drive_id, inserted ? 1 : 0, inserted ? event.volume_label : null, inserted ? event.disc_type ?? null : null,
-      waiting, event.waiting_count ?? null);
+  /** Writes a drive's row as it is now (the write runs with the next batch, so it takes a copy). */
+  private driveWrite(drive: KeptDrive): Write {
+    const row = { ...drive };
+    return () => this.statement(
+      `INSERT INTO drives (agent_id, drive_id, has_disc, volume_label, disc_type, job_id, last_job_id, waiting, waiting_count)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (agent_id, drive_id) DO UPDATE SET has_disc = excluded.has_disc, volume_label = excluded.volume_label,
+         disc_type = excluded.disc_type, job_id = excluded.job_id, last_job_id = excluded.last_job_id, waiting = excluded.waiting,
+         waiting_count = excluded.waiting_count`,
+    ).run(row.agent_id, row.drive_id, row.has_disc ? 1 : 0, row.volume_label ?? null, row.disc_type ?? null, row.job_id ?? null,
+      row.last_job_id ?? null, row.waiting ? JSON.stringify(row.waiting) : null, row.waiting_count ?? null);
   }
 
-  /** `stateChanged` false for progress: the job keeps its state, so its drive's running job stays as it is. */
-  private writeJobUpdate(jobId: number, event: StationEvent & { type: 'job_update' }, at: number, stateChanged = true): void {
-    const finished = FINISHED_JOB_STATES.has(event.state);
-    this.statement(
-      `UPDATE jobs SET state = ?, updated_at = ?, finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE NULL END,
-         drive_id = COALESCE(?, drive_id), volume_label = COALESCE(?, volume_label), disc_type = COALESCE(?, disc_type),
-         progress_percent = COALESCE(?, progress_percent),
-         current_speed = CASE WHEN ? THEN NULL ELSE COALESCE(?, current_speed) END,
-         eta_seconds = CASE WHEN ? THEN NULL ELSE COALESCE(?, eta_seconds) END, current_title = COALESCE(?, current_title),
-         total_titles = COALESCE(?, total_titles), error_message = COALESCE(?, error_message), output_dir = COALESCE(?, output_dir),
-         bytes_per_second = CASE WHEN ? THEN NULL ELSE COALESCE(?, bytes_per_second) END,
-         sha256 = COALESCE(?, sha256), unreadable_bytes = COALESCE(?, unreadable_bytes),
-         musicbrainz_disc_id = COALESCE(?, musicbrainz_disc_id), freedb_disc_id = COALESCE(?, freedb_disc_id),
-         error_code = COALESCE(?, error_code)
+  private jobWrite(job: KeptJob): Write {
+    const row = { ...job };
+    const time = (iso: string | undefined) => (iso === undefined ? null : Date.parse(iso));
+    return () => this.statement(
+      `UPDATE jobs SET state = ?, drive_id = ?, volume_label = ?, disc_type = ?, progress_percent = ?, current_speed = ?, eta_seconds = ?,
+         current_title = ?, total_titles = ?, error_message = ?, error_code = ?, output_dir = ?, bytes_per_second = ?, sha256 = ?,
+         unreadable_bytes = ?, musicbrainz_disc_id = ?, freedb_disc_id = ?, updated_at = ?, finished_at = ?
        WHERE job_id = ?`,
     ).run(
-      event.state, at, finished ? 1 : 0, at,
-      event.drive_id ?? null, event.volume_label ?? null, event.disc_type ?? null,
-      // A finished job has no speed or time left: clear what the last progress update said.
-      event.progress_percent ?? null, finished ? 1 : 0, event.current_speed ?? null, finished ? 1 : 0, event.eta_seconds ?? null,
-      event.current_title ?? null,
-      event.total_titles ?? null, event.error_message ?? null, event.output_dir ?? null,
-      finished ? 1 : 0, event.bytes_per_second ?? null, event.sha256 ?? null, event.unreadable_bytes ?? null,
-      event.musicbrainz_disc_id ?? null, event.freedb_disc_id ?? null, event.error_code ?? null, jobId,
+      row.state, row.drive_id ?? null, row.volume_label ?? null, row.disc_type ?? null, row.progress_percent ?? null, row.current_speed ?? null,
+      row.eta_seconds ?? null, row.current_title ?? null, row.total_titles ?? null, row.error_message ?? null, row.error_code ?? null,
+      row.output_dir ?? null, row.bytes_per_second ?? null, row.sha256 ?? null, row.unreadable_bytes ?? null, row.musicbrainz_disc_id ?? null,
+      row.freedb_disc_id ?? null, time(row.updated_at), time(row.finished_at), row.job_id,
     );
-    if (!stateChanged) return;
-    const job = this.statement(
-      'SELECT j.agent_id, j.drive_id, d.has_disc FROM jobs j LEFT JOIN drives d ON d.agent_id = j.agent_id AND d.drive_id = j.drive_id WHERE j.job_id = ?',
-    ).get(jobId) as { agent_id: string; drive_id: string | null; has_disc: number | null };
-    if (job.drive_id !== null) {
-      this.statement(
-        `UPDATE drives SET job_id = CASE WHEN ? THEN NULL ELSE ? END, last_job_id = CASE WHEN ? THEN ? ELSE last_job_id END
-         WHERE agent_id = ? AND drive_id = ? AND (job_id IS NULL OR job_id = ?)`,
-      ).run(finished ? 1 : 0, jobId, finished && job.has_disc === 1 ? 1 : 0, jobId, job.agent_id, job.drive_id, jobId);
-    }
   }
 
-  private writeTitleUpdate(event: StationEvent & { type: 'title_update' }): void {
-    this.statement(
-      // A title never seen in titles_discovered: what its update says is all we know, and 0 chapters is honest.
-      `INSERT INTO titles (job_id, title_id, chapters, selected, state) VALUES (?, ?, 0, 1, ?) ON CONFLICT (job_id, title_id) DO NOTHING`,
-    ).run(event.job_id, event.title_id, event.state);
-    this.statement(
-      `UPDATE titles SET state = ?, selected = CASE ? WHEN 'pending' THEN 1 WHEN 'skipped' THEN 0 ELSE selected END,
-         match_progress = COALESCE(?, match_progress), duration_seconds = COALESCE(?, duration_seconds),
-         expected_size_bytes = COALESCE(?, expected_size_bytes), actual_size_bytes = COALESCE(?, actual_size_bytes),
-         output_filename = COALESCE(?, output_filename), error = COALESCE(?, error), error_code = COALESCE(?, error_code)
-       WHERE job_id = ? AND title_id = ?`,
+  private titleWrite(jobId: number, title: KeptTitle): Write {
+    const row = { ...title };
+    return () => this.statement(
+      `INSERT INTO titles (job_id, title_id, name, duration_seconds, chapters, expected_size_bytes, selected, state, match_progress,
+         actual_size_bytes, output_filename, error, error_code, source_file, streams)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (job_id, title_id) DO UPDATE SET name = excluded.name, duration_seconds = excluded.duration_seconds,
+         chapters = excluded.chapters, expected_size_bytes = excluded.expected_size_bytes, selected = excluded.selected,
+         state = excluded.state, match_progress = excluded.match_progress, actual_size_bytes = excluded.actual_size_bytes,
+         output_filename = excluded.output_filename, error = excluded.error, error_code = excluded.error_code,
+         source_file = excluded.source_file, streams = excluded.streams`,
     ).run(
-      event.state, event.state, event.match_progress ?? null, event.duration_seconds ?? null, event.expected_size_bytes ?? null,
-      event.actual_size_bytes ?? null, event.output_filename ?? null, event.error ?? null, event.error_code ?? null, event.job_id, event.title_id,
+      jobId, row.title_id, row.name ?? null, row.duration_seconds ?? null, row.chapters, row.expected_size_bytes ?? null, row.selected ? 1 : 0,
+      row.state, row.match_progress ?? null, row.actual_size_bytes ?? null, row.output_filename ?? null, row.error ?? null,
+      row.error_code ?? null, row.source_file ?? null, row.streams ? JSON.stringify(row.streams) : null,
     );
   }
 
@@ -486,9 +502,7 @@ export class StationStore {
     const rows = this.statement(
       'SELECT agent_id, drive_id, has_disc, volume_label, disc_type, job_id, last_job_id, waiting, waiting_count FROM drives ORDER BY agent_id, drive_id',
     ).all() as Record<string, unknown>[];
-    return rows.map((row) => withoutNulls({
-      ...row, has_disc: row.has_disc === 1, waiting: typeof row.waiting === 'string' ? JSON.parse(row.waiting) : null,
-    }) as Omit<DriveRecord, 'reachable'>);
+    return rows.map(toDriveRecord);
   }
 
   listJobs(query: JobQuery): { jobs: StoredJob[]; next_before?: number } {
@@ -512,12 +526,7 @@ export class StationStore {
     const row = this.statement('SELECT * FROM jobs WHERE job_id = ?').get(jobId) as Record<string, unknown> | undefined;
     if (!row) return undefined;
     const titles = (this.statement('SELECT * FROM titles WHERE job_id = ? ORDER BY title_id').all(jobId) as Record<string, unknown>[])
-      .map((title) => {
-        const { job_id: _job, streams, ...rest } = title;
-        return withoutNulls({
-          ...rest, selected: title.selected === 1, streams: typeof streams === 'string' ? JSON.parse(streams) : null,
-        }) as TitleRecord;
-      });
+      .map(toTitleRecord);
     return { ...toJobRecord(row), titles };
   }
 
@@ -542,8 +551,17 @@ function jobKey(agentId: string, agentJobId: number): string {
   return `${agentId}\u0000${agentJobId}`;
 }
 
-function titleKey(jobId: number, titleId: number): string {
-  return `${jobId}:${titleId}`;
+function driveKey(agentId: string, driveId: string): string {
+  return `${agentId}\u0000${driveId}`;
+}
+
+function toTitleRecord(row: Record<string, unknown>): TitleRecord {
+  const { job_id: _job, streams, ...rest } = row;
+  return withoutNulls({ ...rest, selected: row.selected === 1, streams: typeof streams === 'string' ? JSON.parse(streams) : null }) as TitleRecord;
+}
+
+function toDriveRecord(row: Record<string, unknown>): KeptDrive {
+  return withoutNulls({ ...row, has_disc: row.has_disc === 1, waiting: typeof row.waiting === 'string' ? JSON.parse(row.waiting) : null }) as KeptDrive;
 }
 
 function toJobRecord(row: Record<string, unknown>): StoredJob {

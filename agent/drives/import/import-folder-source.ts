@@ -8,6 +8,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import type { DiscIdentity, DriveSource, DriveSourceEvents, DriveStatus, JobOutcome } from '../drive-source.js';
+import { PARTIAL_SUFFIX } from '../../tools/partial-file.js';
 import { checkImage, identifyImage, isImageFile, sheetFiles } from './image-files.js';
 
 export const IMPORT_DRIVE_ID = 'import';
@@ -186,7 +187,11 @@ export class ImportFolderSource extends EventEmitter<DriveSourceEvents> implemen
     try {
       await rename(image, target);
       for (const file of companions) await rename(file, await freeName(join(this.folder, to), basename(file))).catch(() => undefined);
-      if (to === FAILED && reason) await writeFile(`${target}.reason.txt`, `${reason}\n`);
+      if (to === FAILED && reason) {
+        // Whole or not at all: whoever watches failed/ never reads a reason half-written.
+        await writeFile(`${target}.reason.txt${PARTIAL_SUFFIX}`, `${reason}\n`);
+        await rename(`${target}.reason.txt${PARTIAL_SUFFIX}`, `${target}.reason.txt`);
+      }
       this.options.logger.info({ image: basename(image), to: `${to}/${basename(target)}`, reason }, 'Image moved out of the import folder');
     } catch (error) {
       this.options.logger.warn({ image: basename(image), err: (error as Error).message }, 'Could not move an image out of the import folder');
