@@ -1,6 +1,6 @@
 // Reads an audio CD's table of contents and CD-Text with libcdio's cd-info, from a drive or from an image, and parses
 // what it prints: the track list with each track's LSN, the lead-out (track 170), the catalog number and CD-Text.
-import { findExecutable } from '../tools/find-executable.js';
+import { missingTool, notFound } from '../tools/find-executable.js';
 import { RipError } from '../tools/rip-error.js';
 import { runTool, ToolMissingError, type ToolRun } from '../tools/run-tool.js';
 import { discName, locateDisc } from './disc-source.js';
@@ -134,9 +134,8 @@ export class CdInfo {
 
   constructor(private readonly options: { binary: string }) {}
 
-  async checkInstalled(): Promise<string | undefined> {
-    if (await findExecutable(this.options.binary)) return undefined;
-    return this.missingSentence();
+  checkInstalled(): Promise<string | undefined> {
+    return missingTool(this.toolName, this.options.binary, INSTALL_HINT);
   }
 
   /** `source`: a drive (/dev/sr0) or an image (.cue, .toc). Throws a RipError when the disc has no audio track. */
@@ -153,7 +152,7 @@ export class CdInfo {
         ...(disc.kind === 'drive' ? {} : { cwd: disc.cwd }),
       });
     } catch (error) {
-      if (error instanceof ToolMissingError) throw new RipError(this.missingSentence());
+      if (error instanceof ToolMissingError) throw new RipError(notFound(this.toolName, this.options.binary, INSTALL_HINT));
       throw error;
     }
     if (run.cancelled) throw signal.reason;
@@ -163,9 +162,5 @@ export class CdInfo {
     const toc = parseCdInfo(run.stdout);
     if (!toc.tracks.some((track) => track.audio)) throw new RipError(`The disc in ${discName(source)} has no audio tracks`);
     return toc;
-  }
-
-  private missingSentence(): string {
-    return `cd-info was not found at "${this.options.binary}": ${INSTALL_HINT}`;
   }
 }

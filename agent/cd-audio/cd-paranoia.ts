@@ -2,7 +2,7 @@
 // lines, the failures it reports, and a WAV that must hold audio before the rip counts as done.
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { findExecutable } from '../tools/find-executable.js';
+import { missingTool, notFound } from '../tools/find-executable.js';
 import { RipError } from '../tools/rip-error.js';
 import { runTool, ToolMissingError, type ToolRun } from '../tools/run-tool.js';
 import { discName, locateDisc } from './disc-source.js';
@@ -68,9 +68,8 @@ export class CdParanoia {
 
   constructor(private readonly options: { binary: string }) {}
 
-  async checkInstalled(): Promise<string | undefined> {
-    if (await findExecutable(this.options.binary)) return undefined;
-    return this.missingSentence();
+  checkInstalled(): Promise<string | undefined> {
+    return missingTool(this.toolName, this.options.binary, INSTALL_HINT);
   }
 
   async ripTrack(request: RipTrackRequest): Promise<void> {
@@ -95,7 +94,7 @@ export class CdParanoia {
       });
     } catch (error) {
       await rm(output, { force: true });
-      if (error instanceof ToolMissingError) throw new RipError(this.missingSentence());
+      if (error instanceof ToolMissingError) throw new RipError(notFound(this.toolName, this.options.binary, INSTALL_HINT));
       throw error;
     } finally {
       log.summary();
@@ -117,10 +116,6 @@ export class CdParanoia {
     }
     // A drive stops an enhanced CD's last audio track at the end of its session, before the TOC's end of the track.
     report(track.startLsn + track.lengthSectors - 1);
-  }
-
-  private missingSentence(): string {
-    return `cd-paranoia was not found at "${this.options.binary}": ${INSTALL_HINT}`;
   }
 }
 

@@ -2,7 +2,7 @@
 // of what it encoded (metaflac --show-md5sum) must equal the MD5 of the WAV's samples.
 import { rm } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { findExecutable } from '../tools/find-executable.js';
+import { missingTool, notFound } from '../tools/find-executable.js';
 import { RipError } from '../tools/rip-error.js';
 import { runTool, ToolMissingError, type ToolRun } from '../tools/run-tool.js';
 import { pcmMd5 } from './wav.js';
@@ -34,7 +34,8 @@ export class FlacEncoder {
 
   async checkInstalled(): Promise<string | undefined> {
     for (const binary of [this.options.flac, this.options.metaflac]) {
-      if (!(await findExecutable(binary))) return this.missingSentence(binary);
+      const missing = await missingTool(basename(binary), binary, INSTALL_HINT);
+      if (missing) return missing;
     }
     return undefined;
   }
@@ -91,15 +92,11 @@ export class FlacEncoder {
     try {
       run = await runTool(binary, args, { signal, installHint: INSTALL_HINT, collectStdout: true });
     } catch (error) {
-      if (error instanceof ToolMissingError) throw new RipError(this.missingSentence(binary));
+      if (error instanceof ToolMissingError) throw new RipError(notFound(basename(binary), binary, INSTALL_HINT));
       throw error;
     }
     if (run.cancelled) throw signal.reason;
     return run;
-  }
-
-  private missingSentence(binary: string): string {
-    return `${basename(binary)} was not found at "${binary}": ${INSTALL_HINT}`;
   }
 }
 

@@ -18,3 +18,13 @@ export async function findExecutable(program: string, path = process.env.PATH ??
   }
   return undefined;
 }
+
+/** What people read when a tool is not there: which one, where it was looked for, and how to install it. */
+export function notFound(tool: string, binary: string, installHint: string): string {
+  return `${tool} was not found at "${binary}": ${installHint}`;
+}
+
+/** A backend's checkInstalled: undefined when `binary` can run, else the sentence saying it cannot. */
+export async function missingTool(tool: string, binary: string, installHint: string): Promise<string | undefined> {
+  return (await findExecutable(binary)) ? undefined : notFound(tool, binary, installHint);
+}

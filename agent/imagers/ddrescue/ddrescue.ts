@@ -1,7 +1,7 @@
 // Backs up a damaged data disc with GNU ddrescue: a copy pass that skips bad areas, then a pass that scrapes and
 // retries them. Its map file lets a cancelled rescue, or a copy discbridge began itself, go on where it stopped.
 import { readFile, writeFile } from 'node:fs/promises';
-import { findExecutable } from '../../tools/find-executable.js';
+import { missingTool, notFound } from '../../tools/find-executable.js';
 import { RipError } from '../../tools/rip-error.js';
 import { runTool, ToolMissingError, type ToolRun } from '../../tools/run-tool.js';
 import { bytesByStatus, continuationMap, parseMapFile, type MapFile } from './map-file.js';
@@ -45,9 +45,8 @@ export class Ddrescue {
 
   constructor(private readonly options: { binary: string }) {}
 
-  async checkInstalled(): Promise<string | undefined> {
-    if (await findExecutable(this.options.binary)) return undefined;
-    return this.missingSentence();
+  checkInstalled(): Promise<string | undefined> {
+    return missingTool(this.toolName, this.options.binary, INSTALL_HINT);
   }
 
   async rescue(request: RescueRequest): Promise<RescueResult> {
@@ -77,17 +76,13 @@ export class Ddrescue {
         onStderrLine: logMessage,
       });
     } catch (error) {
-      if (error instanceof ToolMissingError) throw new RipError(this.missingSentence());
+      if (error instanceof ToolMissingError) throw new RipError(notFound(this.toolName, this.options.binary, INSTALL_HINT));
       throw error;
     }
     if (run.cancelled) throw signal.reason;
     if (run.exitCode !== 0) {
       throw new RipError(`ddrescue could not copy the disc (exit code ${run.exitCode ?? run.signal})`, run.stderrTail.join('\n'));
     }
-  }
-
-  private missingSentence(): string {
-    return `ddrescue was not found at "${this.options.binary}": ${INSTALL_HINT}`;
   }
 }
 

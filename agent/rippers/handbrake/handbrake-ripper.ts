@@ -2,7 +2,7 @@
 // and reads its \r-separated progress. Speed is frames encoded per second ÷ the title's frame rate, i.e. seconds of
 // video per second of wall time, so "2.0x" rips a 60 s title in 30 s.
 import { stat } from 'node:fs/promises';
-import { findExecutable } from '../../tools/find-executable.js';
+import { missingTool } from '../../tools/find-executable.js';
 import { runTool } from '../../tools/run-tool.js';
 import { RipError } from '../../tools/rip-error.js';
 import type { DiscScan, Ripper, RipRequest, ScanRequest } from '../ripper.js';
@@ -27,9 +27,8 @@ export class HandBrakeRipper implements Ripper {
 
   constructor(private readonly options: HandBrakeOptions) {}
 
-  async checkInstalled(): Promise<string | undefined> {
-    if (await findExecutable(this.options.binary)) return undefined;
-    return `HandBrakeCLI was not found at "${this.options.binary}": ${INSTALL_HINT}`;
+  checkInstalled(): Promise<string | undefined> {
+    return missingTool(this.toolName, this.options.binary, INSTALL_HINT);
   }
 
   async scan({ device, signal, onLog }: ScanRequest): Promise<DiscScan> {

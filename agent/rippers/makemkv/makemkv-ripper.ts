@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import type { DiscType } from '../../../shared/index.js';
 import { ONE_X_BYTES_PER_SECOND } from '../../measure/disc-speeds.js';
 import { RateMeter } from '../../measure/progress-math.js';
-import { findExecutable } from '../../tools/find-executable.js';
+import { missingTool } from '../../tools/find-executable.js';
 import { runTool } from '../../tools/run-tool.js';
 import { RipError } from '../../tools/rip-error.js';
 import type { DiscScan, DiscTitle, Ripper, RipRequest, ScanRequest, TitleStream } from '../ripper.js';
@@ -33,9 +33,8 @@ export class MakeMkvRipper implements Ripper {
 
   constructor(private readonly options: MakeMkvOptions) {}
 
-  async checkInstalled(): Promise<string | undefined> {
-    if (await findExecutable(this.options.binary)) return undefined;
-    return `makemkvcon was not found at "${this.options.binary}": ${INSTALL_HINT}`;
+  checkInstalled(): Promise<string | undefined> {
+    return missingTool(this.toolName, this.options.binary, INSTALL_HINT);
   }
 
   async scan({ device, signal, onLog }: ScanRequest): Promise<DiscScan> {
