@@ -50,6 +50,11 @@ export class ProgressReporter {
     this.lastIndex = -1;
   }
 
+  /** The parts changed (a person changed the selection): the rate measured so far goes on. */
+  setParts(parts: readonly number[]): void {
+    this.measure = { ...this.measure, parts };
+  }
+
   /** Job progress for part `index` at `fraction`, without reporting anything. */
   percentAt(index: number, fraction: number): number {
     return jobProgress(this.measure.parts, index, fraction).percent;

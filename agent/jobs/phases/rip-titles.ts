@@ -10,6 +10,7 @@ import { PARTIAL_SUFFIX } from '../../tools/partial-file.js';
 import { RipError } from '../../tools/rip-error.js';
 import type { JobContext } from '../job-context.js';
 import { pathInside, titleFileName } from '../naming.js';
+import { eachSelectedTitle } from '../each-selected-title.js';
 import { JobFailure, titlesFailure, type Phase, type TitleFailure } from '../phase.js';
 
 export class RipTitles implements Phase {
@@ -24,25 +25,13 @@ export class RipTitles implements Phase {
       total_titles: job.titles.selected().length, progress_percent: 0,
       output_dir: basename(folder),
     });
-    const failures: TitleFailure[] = [];
-    let ripped = 0;
-    for (let title = job.titles.next(); title && !job.stopReason; title = job.titles.next()) {
-      job.titles.markStarted(title.titleId);
-      const order = job.titles.selected();
-      job.progress.begin({ parts: order.map((t) => t.durationSeconds), unitsAtOneX: 1, bytes: false });
-      const outcome = await this.ripOne(job, title, order.indexOf(title), folder);
-      if (typeof outcome === 'string') {
-        job.files.set(title.titleId, outcome);
-        ripped++;
-        continue;
-      }
-      failures.push(outcome);
-      if (outcome.fatal) break;
-    }
+    const { failures, done } = await eachSelectedTitle(
+      job, { size: (title) => title.durationSeconds, unitsAtOneX: 1, bytes: false },
+      (title, index) => this.ripOne(job, title, index, folder),
+    );
     if (job.stopReason) return;
-    const total = job.titles.selected().length;
-    if (failures.length > 0) throw titlesFailure(failures, total);
-    if (ripped === 0) throw new JobFailure(job.titles.noneSelectedMessage);
+    if (failures.length > 0) throw titlesFailure(failures, job.titles.selected().length);
+    if (done === 0) throw new JobFailure(job.titles.noneSelectedMessage);
   }
 
   /** Rips one title; returns its file, or the error people should see (fatal when no later title can succeed). */

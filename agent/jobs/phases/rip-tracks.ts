@@ -12,6 +12,7 @@ import type { DiscTitle } from '../../rippers/ripper.js';
 import { PARTIAL_SUFFIX } from '../../tools/partial-file.js';
 import type { JobContext } from '../job-context.js';
 import { pathInside, safeName } from '../naming.js';
+import { eachSelectedTitle } from '../each-selected-title.js';
 import { titlesFailure, type Phase, type TitleFailure } from '../phase.js';
 import { audioTracks, type AudioDisc } from './audio-disc.js';
 
@@ -31,21 +32,11 @@ export class RipTracks implements Phase {
     const { disc } = this;
     const folder = await job.claimFolder(disc.album ? `${disc.artist ? `${disc.artist} - ` : ''}${disc.album}` : `Audio CD ${disc.freedbDiscId}`);
     job.updateJob({ total_titles: job.titles.selected().length, progress_percent: 0, output_dir: basename(folder) });
-    const failures: TitleFailure[] = [];
-    for (let title = job.titles.next(); title && !job.stopReason; title = job.titles.next()) {
-      job.titles.markStarted(title.titleId);
-      const order = job.titles.selected();
-      const tracks = order.map((t) => this.track(t.titleId));
-      // Sectors at 75 a second: the measured rate is seconds of audio per second, the speed people know from CD drives.
-      job.progress.begin({ parts: tracks.map((track) => track.lengthSectors), unitsAtOneX: SECTORS_PER_SECOND, bytes: false });
-      const outcome = await this.ripOne(job, title, this.track(title.titleId), order.indexOf(title), folder);
-      if (typeof outcome === 'string') {
-        job.files.set(title.titleId, outcome);
-        continue;
-      }
-      failures.push(outcome);
-      if (outcome.fatal) break;
-    }
+    // Sectors at 75 a second: the measured rate is seconds of audio per second, the speed people know from CD drives.
+    const { failures } = await eachSelectedTitle(
+      job, { size: (title) => this.track(title.titleId).lengthSectors, unitsAtOneX: SECTORS_PER_SECOND, bytes: false },
+      (title, index) => this.ripOne(job, title, this.track(title.titleId), index, folder),
+    );
     if (job.stopReason) return;
     if (failures.length > 0) throw titlesFailure(failures, job.titles.selected().length);
   }

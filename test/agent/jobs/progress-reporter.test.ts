@@ -57,4 +57,17 @@ describe('ProgressReporter', () => {
     // The first report's job update was overtaken by the newer one before its part update settled: only the newer goes.
     expect(sent.map((s) => s.progress_percent)).toEqual([50]);
   });
+
+  it('keeps the measured rate when the parts change (a new selection), so the next title has a speed at once', async () => {
+    reporter.begin({ parts: [10, 10], unitsAtOneX: 1, bytes: false });
+    for (let second = 0; second <= 3; second++) {
+      reporter.report(0, { fraction: (second * 2.5) / 10 }, () => undefined, async () => undefined);
+      vi.advanceTimersByTime(1000);
+      await flush();
+    }
+    reporter.setParts([10, 10, 10]);
+    reporter.report(1, { fraction: 0.1 }, () => undefined, async () => undefined);
+    await flush();
+    expect(sent.at(-1)).toMatchObject({ progress_percent: 36.67, current_speed: expect.stringMatching(/x$/) });
+  });
 });
