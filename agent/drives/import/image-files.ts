@@ -3,9 +3,10 @@
 // must all be there, inside the folder, before the image can be taken.
 import { lstat, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
-import { discHasFile, volumeInfo } from '../../disc-fs/disc-files.js';
+import { volumeInfo } from '../../disc-fs/disc-files.js';
 import { cachedRead, openReadAt } from '../../disc-fs/read-at.js';
 import type { DiscIdentity } from '../drive-source.js';
+import { readVideoStructure, videoDiscType } from '../video-structure.js';
 
 export const IMAGE_EXTENSIONS = ['.iso', '.cue', '.toc'] as const;
 
@@ -27,9 +28,7 @@ export async function identifyImage(path: string): Promise<DiscIdentity> {
   try {
     const read = cachedRead(disc.read);
     const volume = await volumeInfo(read);
-    const discType = (await discHasFile(read, 'BDMV/index.bdmv')) ? 'bluray'
-      : (await discHasFile(read, 'VIDEO_TS/VIDEO_TS.IFO')) ? 'dvd'
-        : volume.fileSystem ? 'data' : 'unknown';
+    const discType = videoDiscType(await readVideoStructure(read)) ?? (volume.fileSystem ? 'data' : 'unknown');
     return { volumeLabel: volume.label?.trim() || name, discType, ...(volume.fileSystem ? { fsType: volume.fileSystem } : {}) };
   } finally {
     await disc.close();

@@ -2,16 +2,12 @@
 // Sources, best first: udev's media properties (real optical drives), blkid's low-level probe (any block device),
 // and a look for the DVD-Video and Blu-ray structure on the disc's filesystem (read in-process, UDF or ISO 9660).
 import type { DiscType } from '../../../shared/index.js';
-import { discHasFile } from '../../disc-fs/disc-files.js';
+
 import { cachedRead, openReadAt } from '../../disc-fs/read-at.js';
 import { runTool } from '../../tools/run-tool.js';
 import type { DiscIdentity } from '../drive-source.js';
+import { readVideoStructure, videoDiscType, type DiscStructure } from '../video-structure.js';
 
-/** What the disc's own file system holds: the DVD-Video and Blu-ray entry files. */
-export interface DiscStructure {
-  videoTs: boolean;
-  bdmv: boolean;
-}
 
 export async function probeDisc(devicePath: string): Promise<DiscIdentity> {
   const [blkid, udev, structure] = await Promise.all([
@@ -30,11 +26,10 @@ export async function probeDisc(devicePath: string): Promise<DiscIdentity> {
 
 /** `found` says which entry files the disc holds. */
 export function classifyDisc(udev: Record<string, string>, fsType: string | undefined, found: Partial<DiscStructure>): DiscType {
-  const { videoTs = false, bdmv = false } = found;
   const media = (suffix: string) => Object.keys(udev).some((key) => key.startsWith(`ID_CDROM_MEDIA_${suffix}`) && udev[key] === '1');
   if (media('BD')) return 'bluray';
-  if (bdmv) return 'bluray';
-  if (videoTs) return 'dvd';
+  const video = videoDiscType(found);
+  if (video) return video;
   // An enhanced CD's data session has a file system too; its audio is what it is for.
   if (Number(udev.ID_CDROM_MEDIA_TRACK_COUNT_AUDIO ?? 0) > 0) return 'cd';
   if (fsType) return 'data';
@@ -90,8 +85,7 @@ export async function readDiscStructure(devicePath: string): Promise<DiscStructu
     return { videoTs: false, bdmv: false };
   }
   try {
-    const read = cachedRead(disc.read); // both look-ups share the anchor, descriptors and root directory
-    return { videoTs: await discHasFile(read, 'VIDEO_TS/VIDEO_TS.IFO'), bdmv: await discHasFile(read, 'BDMV/index.bdmv') };
+    return await readVideoStructure(cachedRead(disc.read)); // both look-ups share the anchor, descriptors and root directory
   } finally {
     await disc.close().catch(() => undefined);
   }

@@ -1,0 +1,20 @@
+// What a disc's own files say it is, on every platform: BDMV/index.bdmv makes a Blu-ray, VIDEO_TS/VIDEO_TS.IFO a
+// DVD (a Blu-ray can carry both, and is a Blu-ray). Read in-process from its UDF or ISO 9660.
+import { discHasFile } from '../disc-fs/disc-files.js';
+import type { ReadAt } from '../disc-fs/read-at.js';
+
+/** What the disc's own file system holds: the DVD-Video and Blu-ray entry files. */
+export interface DiscStructure {
+  videoTs: boolean;
+  bdmv: boolean;
+}
+
+export async function readVideoStructure(read: ReadAt): Promise<DiscStructure> {
+  return { videoTs: await discHasFile(read, 'VIDEO_TS/VIDEO_TS.IFO'), bdmv: await discHasFile(read, 'BDMV/index.bdmv') };
+}
+
+/** The video disc those files make, or undefined when they make none. */
+export function videoDiscType(found: Partial<DiscStructure>): 'bluray' | 'dvd' | undefined {
+  if (found.bdmv) return 'bluray';
+  return found.videoTs ? 'dvd' : undefined;
+}
