@@ -2,20 +2,17 @@
 // webhook notification of the completed job that survives the hub being SIGKILLed between two attempts (delivered
 // once, with the same id), the real Prometheus scraping GET /metrics during the rip, and Home Assistant's MQTT topics
 // following the drive on a real mosquitto. Lean: one short disc.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FINISHED_JOB_STATES, type JobUpdate } from '../../shared/index.js';
+import { PrometheusServer, noPrometheus } from '../hub/consumers/metrics/prometheus-server.js';
 import { Broker, Watcher, noMosquitto } from '../hub/consumers/mqtt/broker.js';
 import { JobDetail } from '../../shared/index.js';
-import { Station, VirtualDrive, freePort, loopDevicesUnavailable, makeDisc, toolsUnavailable } from './harness.js';
+import { Station, VirtualDrive, loopDevicesUnavailable, makeDisc, toolsUnavailable } from './harness.js';
 
-const skipReason = loopDevicesUnavailable() ?? toolsUnavailable('HandBrakeCLI', 'dvdauthor', 'genisoimage', 'prometheus') ?? noMosquitto;
+const skipReason = loopDevicesUnavailable() ?? toolsUnavailable('HandBrakeCLI', 'dvdauthor', 'genisoimage') ?? noPrometheus ?? noMosquitto;
 if (skipReason) console.warn(`Skipping the consumers end-to-end test: ${skipReason}`);
 
 const SECRET = 'e2e-webhook-secret';
@@ -27,8 +24,7 @@ describe.skipIf(skipReason !== undefined)('the hub\'s consumers around a real ri
   let accepting = false;
   let receiver: Server;
   let broker: Broker;
-  let prometheus: ChildProcess | undefined;
-  let promDir: string | undefined;
+  let prometheus: PrometheusServer | undefined;
 
   beforeAll(async () => {
     receiver = createServer((request, response) => {
@@ -48,34 +44,8 @@ describe.skipIf(skipReason !== undefined)('the hub\'s consumers around a real ri
   afterAll(async () => {
     receiver.close();
     await broker.stop();
-    if (prometheus?.exitCode === null) {
-      const exited = new Promise((resolve) => prometheus?.once('exit', resolve));
-      prometheus.kill('SIGTERM');
-      await exited;
-    }
-    if (promDir) rmSync(promDir, { recursive: true, force: true });
+    await prometheus?.stop();
   });
-
-  async function startPrometheus(hubPort: number): Promise<number> {
-    promDir = mkdtempSync(join(tmpdir(), 'discbridge-e2e-prometheus-'));
-    writeFileSync(join(promDir, 'prometheus.yml'), [
-      'global: { scrape_interval: 1s, scrape_timeout: 1s }',
-      'scrape_configs:',
-      '  - job_name: discbridge',
-      `    authorization: { credentials: ${METRICS_TOKEN} }`,
-      `    static_configs: [{ targets: ['127.0.0.1:${hubPort}'] }]`,
-    ].join('\n'));
-    const port = await freePort();
-    prometheus = spawn('prometheus', [`--config.file=${join(promDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(promDir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: 'ignore' });
-    return port;
-  }
-
-  async function query(port: number, promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
-    const answer = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(promql)}`).then((r) => r.json(), () => undefined) as
-      { data?: { result: { metric: Record<string, string>; value: [number, string] }[] } } | undefined;
-    return answer?.data?.result ?? [];
-  }
 
   it('notifies (across a SIGKILLed hub), counts (in the real Prometheus) and publishes (on mosquitto) the completed rip', async () => {
     const port = (receiver.address() as AddressInfo).port;
@@ -89,7 +59,8 @@ describe.skipIf(skipReason !== undefined)('the hub\'s consumers around a real ri
     const mqtt = await Watcher.connect(broker.url);
     try {
       await station.start();
-      const prometheusPort = await startPrometheus(station.port);
+      prometheus = await PrometheusServer.start(station.port, METRICS_TOKEN);
+      const query = (promql: string) => (prometheus as PrometheusServer).query(promql);
       const dashboard = await station.dashboard();
       station.drive.insert(makeDisc('e2e-consumers', ['--label', 'E2E_CONSUMERS', '--title', '12:1', '--size', '352x240']));
       const done = await dashboard.waitFor((m): m is JobUpdate => m.type === 'job_update' && FINISHED_JOB_STATES.has(m.state), 60_000);
@@ -98,10 +69,10 @@ describe.skipIf(skipReason !== undefined)('the hub\'s consumers around a real ri
       // The real Prometheus, scraping the hub during the rip, has the job and its bytes.
       const job = JobDetail.parse(await station.get(`/api/jobs/${done.job_id}`));
       const bytes = job.titles.reduce((sum, title) => sum + (title.state === 'completed' ? title.actual_size_bytes ?? 0 : 0), 0);
-      await waitUntil(async () => (await query(prometheusPort, 'discbridge_stations_connected'))[0]?.value[1] === '1', 'Prometheus scraping', 20_000);
-      await waitUntil(async () => (await query(prometheusPort, `discbridge_ripped_bytes_total{station="${station.agentId}"}`))[0]?.value[1] === String(bytes),
+      await waitUntil(async () => (await query('discbridge_stations_connected'))[0]?.value[1] === '1', 'Prometheus scraping', 20_000);
+      await waitUntil(async () => (await query(`discbridge_ripped_bytes_total{station="${station.agentId}"}`))[0]?.value[1] === String(bytes),
         'the ripped bytes in Prometheus', 20_000);
-      expect((await query(prometheusPort, `discbridge_jobs_total{station="${station.agentId}",outcome="completed"}`))[0]?.value[1]).toBe('1');
+      expect((await query(`discbridge_jobs_total{station="${station.agentId}",outcome="completed"}`))[0]?.value[1]).toBe('1');
 
       // The job counted, and /metrics guarded by its token.
       expect((await fetch(`${station.baseUrl}/metrics`)).status).toBe(401);

@@ -5,6 +5,7 @@ import { closeSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openS
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
+import { freePort } from '../tools/free-port.js';
 import { DashboardMessage, LINK_PROTOCOL } from '../../shared/index.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -443,17 +444,7 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
   }
 }
 
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
+export { freePort };
 
 /** Media duration of a file in seconds, from ffprobe. */
 export function probeDuration(file: string): number {

@@ -3,7 +3,6 @@
 // the outbox, a hub restart in the middle of a stream loses and duplicates nothing, a station whose data folder was
 // wiped carries on after the hub's numbers, and progress reaches dashboards with the current revision unless stale.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -11,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LINK_PROTOCOL, type AgentHello, type JobUpdate, type StationEvent, type TitleUpdate } from '../../../shared/index.js';
 import { HubLink } from '../../../agent/link/hub-link.js';
 import { AgentStore } from '../../../agent/store/agent-store.js';
+import { freePort } from '../../tools/free-port.js';
 import { TOKEN, dashboardPeer, getJson, silentLogger, startHub, type Peer, type TestHub } from '../../hub/helpers.js';
 
 const AGENT = 'station-1';
@@ -33,14 +33,6 @@ function rip(jobId: number): StationEvent[] {
     title(jobId, 1, 'completed', { match_progress: 100, actual_size_bytes: 3_900_000_000, output_filename: `DISC_${jobId}_t01.mkv` }),
     job(jobId, 'completed', { progress_percent: 100 }),
   ];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {

@@ -6,20 +6,13 @@ import { writeFileSync } from 'node:fs';
 import { createServer, connect as connectTcp, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
+import { freePort } from '../../../tools/free-port.js';
 import { removeDir, tempDir } from '../../helpers.js';
 
 /** Why the broker tests cannot run here, or undefined when mosquitto is installed. */
 export const noMosquitto: string | undefined = spawnSync('mosquitto', ['-h']).error
   ? 'mosquitto is not installed (Debian: apt-get install -y mosquitto)'
   : undefined;
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

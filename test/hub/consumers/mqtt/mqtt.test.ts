@@ -6,7 +6,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { mqttConsumer } from '../../../../hub/consumers/mqtt/mqtt.js';
 import type { StationEvent } from '../../../../shared/index.js';
 import { connectAgent, eventEnvelope, getJson, hello, removeDir, startHub, tempDir, type Peer, type TestHub } from '../../helpers.js';
-import { Broker, CuttableProxy, Watcher, freePort, noMosquitto, type Seen } from './broker.js';
+import { freePort } from '../../../tools/free-port.js';
+import { Broker, CuttableProxy, Watcher, noMosquitto, type Seen } from './broker.js';
 
 const broker = new Broker();
 let proxy: CuttableProxy;
