@@ -4,28 +4,15 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'vitest';
-import type { StationEvent } from '../shared/index.js';
 import { Broker, noMosquitto } from '../test/hub/consumers/mqtt/broker.js';
 import { ScriptedAgent, Station, VirtualDrive, loopDevicesUnavailable } from '../test/e2e/harness.js';
 import { median, report } from './report.js';
+import { STEPS, jobEvents } from './station-events.js';
 
 const skip = loopDevicesUnavailable() ?? noMosquitto;
 if (skip) console.warn(`Skipping the consumers benchmark: ${skip}`);
 const ROUNDS = 3;
 const JOBS = 2000;
-/** Per job: started, ripping, 20 title progress states, completed: 23 state events. */
-const STEPS = 20;
-
-function jobEvents(agentId: string, jobId: number): StationEvent[] {
-  return [
-    { type: 'job_update', agent_id: agentId, job_id: jobId, state: 'identifying', drive_id: '/dev/sr0', volume_label: `DISC_${jobId}`, disc_type: 'dvd' },
-    { type: 'job_update', agent_id: agentId, job_id: jobId, state: 'ripping', total_titles: 1, progress_percent: 0 },
-    ...Array.from({ length: STEPS }, (_, step): StationEvent => ({ type: 'title_update', agent_id: agentId, job_id: jobId, title_id: 1, state: 'ripping', match_progress: (step * 100) / STEPS })),
-    { type: 'title_update', agent_id: agentId, job_id: jobId, title_id: 1, state: 'completed', match_progress: 100, actual_size_bytes: 1_000_000 },
-    { type: 'job_update', agent_id: agentId, job_id: jobId, state: 'completed', progress_percent: 100 },
-  ];
-}
-
 describe.skipIf(skip !== undefined)('hub consumers', () => {
   it('events per second: every consumer on against none', async () => {
     const receiver = createServer((request, response) => { request.resume(); request.on('end', () => response.end('ok')); });

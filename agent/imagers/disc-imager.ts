@@ -3,7 +3,7 @@
 // from there (copy what reads, then retry the bad areas), and its map file lets a later try continue.
 import { createHash, type Hash } from 'node:crypto';
 import { access, rename, rm } from 'node:fs/promises';
-import { PARTIAL_SUFFIX } from '../tools/partial-file.js';
+import { PARTIAL_SUFFIX, finishPartial, syncFile } from '../tools/partial-file.js';
 import { RipError } from '../tools/rip-error.js';
 import { DiscReadError, copyBlocks } from './block-copy.js';
 import type { Ddrescue } from './ddrescue/ddrescue.js';
@@ -53,7 +53,7 @@ export class DiscImager {
       }
       return this.afterReadError(request, partial, error, hash);
     }
-    await rename(partial, request.image);
+    await finishPartial(partial, request.image);
     return { complete: true, sha256: hash.digest('hex') };
   }
 
@@ -92,6 +92,8 @@ export class DiscImager {
     });
     if (unreadableBytes > 0) return { complete: false, unreadableBytes };
     const sha256 = await hashFile({ file: request.image, signal: request.signal, ...(copied ? { from: copied.offset, hash: copied.hash } : {}) });
+    // The map goes only once the image is on disk: a power cut before that leaves both, and the next try continues.
+    await syncFile(request.image);
     await rm(mapFileOf(request.image), { force: true });
     return { complete: true, sha256 };
   }

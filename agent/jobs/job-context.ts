@@ -6,6 +6,7 @@ import {
   FINISHED_JOB_STATES, type DiscType, type ErrorCode, type JobState, type JobUpdate, type StationEvent, type TitleUpdate,
 } from '../../shared/index.js';
 import type { DiscTitle } from '../rippers/ripper.js';
+import { syncFolder } from '../tools/partial-file.js';
 import { RipError } from '../tools/rip-error.js';
 import { JobLog } from './job-log.js';
 import type { TitleFailure } from './phase.js';
@@ -136,6 +137,7 @@ export class JobContext {
         const folder = pathInside(outputDir, attempt === 1 ? base : `${base} (${attempt})`);
         try {
           await mkdir(folder); // not recursive: failing on an existing folder is what claims a fresh one
+          await syncFolder(outputDir); // the folder must outlast a power cut as surely as the files put in it
           this.folder = folder;
           return folder;
         } catch (error) {

@@ -15,22 +15,8 @@ if (skipReason) console.warn(`Skipping fault tests: ${skipReason}`);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The sequence numbers of one agent's events in the hub's database, and the agent's own newest one. */
-function sequences(station: Station): { hub: number[]; agentLast: number } {
-  const hubDb = new Database(station.hubDatabase, { readonly: true });
-  const agentDb = new Database(station.agentDatabase, { readonly: true });
-  try {
-    const hub = (hubDb.prepare('SELECT seq FROM events WHERE agent_id = ? ORDER BY seq').all(station.agentId) as { seq: number }[]).map((r) => r.seq);
-    const agentLast = (agentDb.prepare(`SELECT value FROM counters WHERE name = 'seq'`).get() as { value: number }).value;
-    return { hub, agentLast };
-  } finally {
-    hubDb.close();
-    agentDb.close();
-  }
-}
-
 function expectEveryEventOnce(station: Station): void {
-  const { hub, agentLast } = sequences(station);
+  const { hub, agentLast } = station.eventSequences();
   expect(agentLast).toBeGreaterThan(5);
   expect(hub).toEqual(Array.from({ length: agentLast }, (_, i) => i + 1));
 }

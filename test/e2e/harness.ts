@@ -4,6 +4,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { closeSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import { freePort } from '../tools/free-port.js';
 import { DashboardMessage, LINK_PROTOCOL } from '../../shared/index.js';
@@ -189,13 +190,17 @@ export interface StationAgent {
   readonly dir: string;
   readonly outputDir: string;
   readonly env: Record<string, string>;
+  /** Its log file's name in the station's log folder. */
+  readonly logName: string;
   process: DiscbridgeProcess | undefined;
 }
 
-function stationAgent(agentId: string, name: string, drives: VirtualDrive | readonly VirtualDrive[], dir: string, env: Record<string, string> = {}): StationAgent {
+function stationAgent(
+  agentId: string, name: string, drives: VirtualDrive | readonly VirtualDrive[], dir: string, logName: string, env: Record<string, string> = {},
+): StationAgent {
   const list = drives instanceof VirtualDrive ? [drives] : [...drives];
   if (list.length === 0) throw new Error(`Agent ${agentId} needs at least one drive`);
-  return { agentId, name, drives: list, drive: list[0] as VirtualDrive, dir, outputDir: join(dir, 'rips'), env, process: undefined };
+  return { agentId, name, drives: list, drive: list[0] as VirtualDrive, dir, outputDir: join(dir, 'rips'), env, logName, process: undefined };
 }
 
 export class Station {
@@ -210,7 +215,7 @@ export class Station {
   /** `drives`: one drive, or several watched by the same agent (all passed in DISCBRIDGE_DRIVES). */
   constructor(drives: VirtualDrive | readonly VirtualDrive[], private readonly options: StationOptions) {
     this.dir = mkdtempSync(join(tmpdir(), `discbridge-e2e-${options.name}-`));
-    this.agents = [stationAgent(`e2e-${options.name}`, `E2E ${options.name}`, drives, this.dir)];
+    this.agents = [stationAgent(`e2e-${options.name}`, `E2E ${options.name}`, drives, this.dir, 'agent.log')];
     rmSync(this.logDir, { recursive: true, force: true });
   }
 
@@ -254,7 +259,12 @@ export class Station {
   }
 
   async startAgent(): Promise<void> {
-    await this.spawnAgent(this.main, 'agent.log');
+    await this.spawnAgent(this.main);
+  }
+
+  /** Starts one of the station's agents again (after a stop or a kill), with the same folders and log. */
+  async restartAgent(agent: StationAgent): Promise<void> {
+    await this.spawnAgent(agent);
   }
 
   /**
@@ -264,9 +274,9 @@ export class Station {
   async startExtraAgent(options: { name: string; drives: VirtualDrive | readonly VirtualDrive[]; agentEnv?: Record<string, string> }): Promise<StationAgent> {
     const agentId = `e2e-${this.options.name}-${options.name}`;
     const dir = mkdtempSync(join(tmpdir(), `discbridge-e2e-${this.options.name}-${options.name}-`));
-    const agent = stationAgent(agentId, `E2E ${this.options.name} ${options.name}`, options.drives, dir, options.agentEnv);
+    const agent = stationAgent(agentId, `E2E ${this.options.name} ${options.name}`, options.drives, dir, `agent-${options.name}.log`, options.agentEnv);
     this.agents.push(agent); // before it starts, so that stop() cleans up after a failed start too
-    await this.spawnAgent(agent, `agent-${options.name}.log`);
+    await this.spawnAgent(agent);
     return agent;
   }
 
@@ -279,8 +289,8 @@ export class Station {
     await this.waitForAgent(this.main.agentId);
   }
 
-  private async spawnAgent(agent: StationAgent, logName: string): Promise<void> {
-    agent.process = DiscbridgeProcess.spawn('agent', this.agentEnv(agent), join(this.logDir, logName));
+  private async spawnAgent(agent: StationAgent): Promise<void> {
+    agent.process = DiscbridgeProcess.spawn('agent', this.agentEnv(agent), join(this.logDir, agent.logName));
     await this.waitForAgent(agent.agentId);
   }
 
@@ -339,9 +349,37 @@ export class Station {
     return join(this.dir, 'hub', 'hub.sqlite');
   }
 
-  get agentDatabase(): string {
+  /** An agent's SQLite file (the station's own agent by default). */
+  agentDatabase(agent: StationAgent = this.main): string {
     // The agent keeps its files in an `agent` folder of its data folder.
-    return join(this.dir, 'agent', 'agent', 'agent.sqlite');
+    return join(this.agentEnv(agent).DISCBRIDGE_DATA_DIR as string, 'agent', 'agent.sqlite');
+  }
+
+  /** How many events an agent still holds for the hub: 0 once the hub has acknowledged everything it sent. */
+  outboxSize(agent: StationAgent = this.main): number {
+    const db = new Database(this.agentDatabase(agent), { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  }
+
+  /**
+   * The sequence numbers of an agent's events that the hub holds, in order, and the newest the agent gave out: read
+   * from both databases, so call it with both processes stopped (or at least idle).
+   */
+  eventSequences(agent: StationAgent = this.main): { hub: number[]; agentLast: number } {
+    const hubDb = new Database(this.hubDatabase, { readonly: true });
+    const agentDb = new Database(this.agentDatabase(agent), { readonly: true });
+    try {
+      const hub = (hubDb.prepare('SELECT seq FROM events WHERE agent_id = ? ORDER BY seq').all(agent.agentId) as { seq: number }[]).map((r) => r.seq);
+      const agentLast = (agentDb.prepare(`SELECT value FROM counters WHERE name = 'seq'`).get() as { value: number } | undefined)?.value ?? 0;
+      return { hub, agentLast };
+    } finally {
+      hubDb.close();
+      agentDb.close();
+    }
   }
 
   /** Stops every agent, then the hub; releases every drive and removes every folder, even after a failed step. */

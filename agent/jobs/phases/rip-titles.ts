@@ -1,12 +1,12 @@
 // Ripping a video disc's selected titles, one after another, each into "<label>_tNN.mkv" in the job's folder.
 // The selection may change while this runs: each round takes the next selected title not yet begun. A title counts
 // only once the ripper says it succeeded and its file is in place.
-import { rename, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { clock, humanBytes } from '../../measure/human-units.js';
 import { round2 } from '../../measure/progress-math.js';
 import type { DiscTitle, Ripper } from '../../rippers/ripper.js';
-import { PARTIAL_SUFFIX } from '../../tools/partial-file.js';
+import { PARTIAL_SUFFIX, finishPartial } from '../../tools/partial-file.js';
 import { RipError } from '../../tools/rip-error.js';
 import type { JobContext } from '../job-context.js';
 import { pathInside, titleFileName } from '../naming.js';
@@ -60,7 +60,7 @@ export class RipTitles implements Phase {
       // Whatever the backend says, a title without a file is not ripped: some tools exit 0 having written nothing.
       const written = await stat(partialFile).then((s) => s.size, () => 0);
       if (written === 0) throw new RipError(`${ripper.toolName} finished title ${title.titleId} but wrote nothing`);
-      await rename(partialFile, finalFile);
+      await finishPartial(partialFile, finalFile);
       const size = (await stat(finalFile)).size;
       job.updateTitle(title, { state: 'completed', match_progress: 100, actual_size_bytes: size, expected_size_bytes: size, output_filename: basename(finalFile) });
       job.log.info({ title: title.titleId, file: finalFile, bytes: size }, 'Title ripped');

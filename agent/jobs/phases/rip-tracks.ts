@@ -1,7 +1,7 @@
 // Ripping an audio CD's selected tracks, one after another: cd-paranoia reads each to a WAV, flac encodes it with
 // its tags and must hold exactly the ripped audio (metaflac's MD5 against the PCM's), and only then is the WAV gone
 // and the track "NN - Title.flac" in "Artist - Album/" (else "Track NN.flac" in "Audio CD <freedb id>/").
-import { rename, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { CdParanoia } from '../../cd-audio/cd-paranoia.js';
 import type { FlacEncoder } from '../../cd-audio/flac.js';
@@ -9,7 +9,7 @@ import { SECTORS_PER_SECOND, type CdTrack } from '../../cd-audio/toc.js';
 import { clock, humanBytes } from '../../measure/human-units.js';
 import { round2 } from '../../measure/progress-math.js';
 import type { DiscTitle } from '../../rippers/ripper.js';
-import { PARTIAL_SUFFIX } from '../../tools/partial-file.js';
+import { PARTIAL_SUFFIX, finishPartial } from '../../tools/partial-file.js';
 import type { JobContext } from '../job-context.js';
 import { pathInside, safeName } from '../naming.js';
 import { eachSelectedTitle } from '../each-selected-title.js';
@@ -66,7 +66,7 @@ export class RipTracks implements Phase {
         input: wav, output: flacPart, tags: this.tags(track), signal,
         onProgress: (fraction) => report(READ_SHARE + fraction * (1 - READ_SHARE), alive),
       }));
-      await rename(flacPart, finalFile);
+      await finishPartial(flacPart, finalFile);
       await rm(wav, { force: true });
       const size = (await stat(finalFile)).size;
       job.updateTitle(title, { state: 'completed', match_progress: 100, actual_size_bytes: size, expected_size_bytes: size, output_filename: basename(finalFile) });

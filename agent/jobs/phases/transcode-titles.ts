@@ -1,10 +1,10 @@
 // Transcoding every ripped title in turn with the station's profile ("<label>_tNN.<profile>.mkv"). The rip is
 // removed only once its transcode has succeeded and checked out, and only when the station does not keep rips.
-import { rename, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { humanBytes } from '../../measure/human-units.js';
 import { round2 } from '../../measure/progress-math.js';
-import { PARTIAL_SUFFIX } from '../../tools/partial-file.js';
+import { PARTIAL_SUFFIX, finishPartial } from '../../tools/partial-file.js';
 import type { TranscodeProfile, Transcoder } from '../../transcoders/transcoder.js';
 import type { JobContext } from '../job-context.js';
 import { pathInside, safeName, titleFileName } from '../naming.js';
@@ -45,7 +45,7 @@ export class TranscodeTitles implements Phase {
             job.updateTitle(title, { state: 'transcoding', match_progress: round2(fraction * 100) }, true);
           }),
         }));
-        await rename(partialFile, finalFile);
+        await finishPartial(partialFile, finalFile);
         if (!step.keepRip) await rm(source, { force: true });
         job.files.set(title.titleId, finalFile);
         const size = (await stat(finalFile)).size;
