@@ -159,6 +159,8 @@ export class Agent {
     // A disc that was already in the drive when the agent started is not ripped again on its own.
     if (initial) return;
     if (this.config.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, this.config.settleMs));
+    // After a quick swap the old disc's job may still be ending: the new disc waits for it rather than being lost.
+    if (state.job?.stopping) await state.job.run();
     if (state.insertion !== insertion || !state.identity) return;
     if (state.job) {
       this.logger.warn({ drive }, 'A disc was reported inserted while the drive is busy; not starting a second job');

@@ -1,11 +1,15 @@
 // Decides when a drive's disc presence has really changed. A disc whose medium already reads counts at once: that
 // is what makes an insert show within a poll. A medium that does not read yet (a drive spinning up) and a removal
 // count only once they have held for the debounce time, so a bouncing tray gives one insert, not two, and a disc
-// that flaps out and back in gives none.
-export type PresenceChange = 'initial' | 'inserted' | 'removed';
+// that flaps out and back in gives none, unless another disc came back: a disc of another size in place of the one
+// reported is a swap (removed, then inserted), however short the empty moment was (a disc robot, or a hand quicker
+// than the poll and the debounce).
+export type PresenceChange = 'initial' | 'inserted' | 'removed' | 'swapped';
 
 export class PresenceDebouncer {
   private reported: boolean | undefined;
+  /** What tells one disc from another without reading it (its size), as last reported. */
+  private medium: number | undefined;
   private candidate: boolean | undefined;
   private candidateSince = 0;
 
@@ -24,28 +28,32 @@ export class PresenceDebouncer {
   /**
    * Feeds one reading taken at `now` (ms); `readable` says the medium's data could be read. Returns the change this
    * reading settles, if any. The first reading is the baseline, returned as 'initial': a disc already in the drive
-   * was not just inserted.
+   * was not just inserted. `medium` tells discs apart where the source knows it (a size); leave it out where it does not.
    */
-  observe(present: boolean, now: number, readable = false): PresenceChange | undefined {
+  observe(present: boolean, now: number, readable = false, medium?: number): PresenceChange | undefined {
     if (this.reported === undefined) {
       this.reported = present;
+      this.medium = present ? medium : undefined;
       return 'initial';
     }
     if (present === this.reported) {
       this.candidate = undefined;
-      return undefined;
+      if (!present || medium === undefined || this.medium === undefined || medium === this.medium) return undefined;
+      this.medium = medium;
+      return 'swapped';
     }
-    if (present && readable) return this.settle(true);
+    if (present && readable) return this.settle(true, medium);
     if (present !== this.candidate) {
       this.candidate = present;
       this.candidateSince = now;
     }
     if (now - this.candidateSince < this.debounceMs) return undefined;
-    return this.settle(present);
+    return this.settle(present, medium);
   }
 
-  private settle(present: boolean): PresenceChange {
+  private settle(present: boolean, medium: number | undefined): PresenceChange {
     this.reported = present;
+    this.medium = present ? medium : undefined;
     this.candidate = undefined;
     return present ? 'inserted' : 'removed';
   }

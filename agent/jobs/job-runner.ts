@@ -57,6 +57,11 @@ export class JobRunner {
     return this.result;
   }
 
+  /** Whether it has been told to stop and is ending. */
+  get stopping(): boolean {
+    return this.job.stopReason !== undefined;
+  }
+
   stop(reason: StopReason): void {
     this.job.stop(reason);
   }

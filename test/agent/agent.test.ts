@@ -103,6 +103,19 @@ describe('the agent', () => {
     await s.dashboard.next((m: DashboardMessage) => m.type === 'job_update' && m.state === 'identifying' && m.job_id !== failed.job_id, 5000);
   });
 
+  it('gives a disc swapped in at once its own job, once the old disc\'s job has ended', async () => {
+    const s = await station({ ripper: { behaviour: { 1: { kind: 'hold' } } } });
+    s.drives.insert('/dev/sr0', DVD);
+    const first = await s.dashboard.next<JobUpdate>(isJob('ripping'), 5000);
+    // As the Linux source reports a swap: removed and inserted in one poll, while the old job is still ripping.
+    s.drives.remove('/dev/sr0');
+    s.drives.insert('/dev/sr0', { volumeLabel: 'SEQUEL', discType: 'dvd' });
+    const failed = await s.dashboard.next<JobUpdate>(isJob('failed'), 5000);
+    expect(failed).toMatchObject({ job_id: first.job_id, error_code: 'disc_removed' });
+    const next = await s.dashboard.next<JobUpdate>((m: DashboardMessage) => m.type === 'job_update' && m.state === 'identifying' && m.job_id !== first.job_id, 5000);
+    expect(next.volume_label).toBe('SEQUEL');
+  });
+
   it('tells a disc kind it cannot rip as a failed job, and refuses a disc over the job limit', async () => {
     const s = await station({ maxJobs: 1, ripper: { behaviour: { 1: { kind: 'hold' } } } });
     s.drives.insert('/dev/sr0', { volumeLabel: '', discType: 'cd' });

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import picomatch from 'picomatch';
 import type { Logger } from 'pino';
-import { type BlockDevice, readDiscPresent, readMediumReadable, resolveBlockDevice } from './block-device.js';
+import { type BlockDevice, readMediumReadable, readMediumSectors, resolveBlockDevice } from './block-device.js';
 import { probeDisc } from './disc-probe.js';
 import type { DiscIdentity, DriveSource, DriveSourceEvents, DriveStatus } from '../drive-source.js';
 import { ejectDisc } from './eject.js';
@@ -127,17 +127,22 @@ export class BlockDeviceSource extends EventEmitter<DriveSourceEvents> implement
     this.polling = true;
     try {
       await Promise.all([...this.drives.values()].map(async (drive) => {
-        const present = await readDiscPresent(drive.device);
+        const sectors = await readMediumSectors(drive.device);
+        const present = sectors > 0;
         const readable = drive.presence.wouldInsert(present) && (await readMediumReadable(drive.device));
         if (this.drives.get(drive.device.path) !== drive) return;
         // A monotonic clock: a wall-clock jump must not shorten or stretch the debounce.
-        const change = drive.presence.observe(present, performance.now(), readable);
+        const change = drive.presence.observe(present, performance.now(), readable, sectors);
         if (change === 'initial') {
           if (present) this.emit('inserted', drive.device.path, true);
         } else if (change === 'inserted') {
           this.emit('inserted', drive.device.path, false);
         } else if (change === 'removed') {
           this.emit('removed', drive.device.path);
+        } else if (change === 'swapped') {
+          this.options.logger.info({ drive: drive.device.path }, 'Another disc is in the drive: the old one counts as removed');
+          this.emit('removed', drive.device.path);
+          this.emit('inserted', drive.device.path, false);
         }
       }));
     } finally {

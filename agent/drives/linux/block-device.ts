@@ -25,13 +25,14 @@ export async function resolveBlockDevice(path: string): Promise<BlockDevice | un
   }
 }
 
-export async function readDiscPresent(device: BlockDevice): Promise<boolean> {
+/** The medium's size in 512-byte sectors: 0 when the drive is empty. */
+export async function readMediumSectors(device: BlockDevice): Promise<number> {
   if (!device.isLoop) await touchMedium(device.path);
   try {
     const sectors = Number((await readFile(`/sys/block/${device.kernelName}/size`, 'utf8')).trim());
-    return sectors > 0;
+    return Number.isFinite(sectors) && sectors > 0 ? sectors : 0;
   } catch {
-    return false;
+    return 0;
   }
 }
 

@@ -157,4 +157,34 @@ describe('PresenceDebouncer', () => {
       expect(d.wouldInsert(true)).toBe(false);
     });
   });
+
+  describe('with the medium\'s size', () => {
+    it('tells a disc of another size in place of the reported one as a swap, however short the empty moment', () => {
+      const d = new PresenceDebouncer(1000);
+      expect(d.observe(true, 0, true, 8000)).toBe('initial');
+      // Out for 300 ms (a flap to the debounce), back with another size: the poll sees only the new disc.
+      expect(d.observe(false, 100, false, 0)).toBeUndefined();
+      expect(d.observe(true, 400, true, 12_000)).toBe('swapped');
+      expect(d.present).toBe(true);
+      expect(d.observe(true, 600, true, 12_000)).toBeUndefined();
+    });
+
+    it('keeps a flap of the same disc (same size) silent, and remembers the size of a disc inserted after a removal', () => {
+      const d = new PresenceDebouncer(1000);
+      d.observe(true, 0, true, 8000);
+      expect(d.observe(false, 100, false, 0)).toBeUndefined();
+      expect(d.observe(true, 300, true, 8000)).toBeUndefined();
+      expect(d.observe(false, 400, false, 0)).toBeUndefined();
+      expect(d.observe(false, 1500, false, 0)).toBe('removed');
+      expect(d.observe(true, 1600, true, 9000)).toBe('inserted');
+      expect(d.observe(true, 1800, true, 9000)).toBeUndefined();
+      expect(d.observe(true, 2000, true, 7000)).toBe('swapped');
+    });
+
+    it('never calls a change a swap when the source does not know sizes', () => {
+      const d = new PresenceDebouncer(1000);
+      d.observe(true, 0, true);
+      expect(d.observe(true, 100, true, 5000)).toBeUndefined();
+    });
+  });
 });
