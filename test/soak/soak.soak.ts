@@ -23,8 +23,9 @@ const HUB_MEMORY_LIMIT = 300 * 1024 * 1024;
 const JOB_TIMEOUT_MS = 240_000;
 /**
  * A disc already in the drive when an agent starts is, by design, not ripped on its own (it waits for "rip now"), so
- * an insert just before a station is killed, or before it has watched its drives once after a restart, would rightly
- * have no job to count: a station is not killed this soon after an insert, and no disc goes in this soon after it starts.
+ * an insert the station had not yet made a job of when it was killed, or made before it watched its drives once after
+ * a restart, would rightly have no job to count: a station is killed only once the hub shows a job for each disc just
+ * put in its drives, and no disc goes in this soon after it starts.
  */
 const INSERT_GRACE_MS = 3000;
 
@@ -77,7 +78,7 @@ describe.skipIf(skipReason !== undefined)('soak', () => {
       files: [makeDisc(`soak-${label}`, ['--label', label, ...titles.flatMap((t) => ['--title', `${t}:1`]), '--size', '352x240', ...(broken ? ['--broken'] : [])])],
     });
     const loopDiscs: Disc[] = [
-      dvd('SOAK_ONE', [12]), dvd('SOAK_TWO', [11, 14]), dvd('SOAK_BROKEN', [12], true),
+      dvd('SOAK_ONE', [30]), dvd('SOAK_TWO', [24, 36]), dvd('SOAK_BROKEN', [12], true),
       { label: 'SOAK_DATA', kind: 'data', outcome: 'completed', titleSeconds: [], files: [makeDisc('soak-data', ['--data', '--label', 'SOAK_DATA', '--size-mb', '8'])] },
     ];
     const cdDisc: Disc = { label: 'Discbridge Test Tones', kind: 'cd', outcome: 'completed', titleSeconds: [12, 7.3, 5], files: [join(cd.folder, 'disc.bin'), cd.cue] };
@@ -166,9 +167,13 @@ describe.skipIf(skipReason !== undefined)('soak', () => {
             await station.startHub();
           } else if (fault === 'kill station') {
             const agent = pick(station.agents);
-            const recent = lanes.some((lane) => lane.agent === agent && lane.current && Date.now() - lane.current.at < INSERT_GRACE_MS);
-            if (recent) continue;
-            readyAt.set(agent, Number.POSITIVE_INFINITY);
+            readyAt.set(agent, Number.POSITIVE_INFINITY); // no disc goes in while this is decided
+            const theirs = lanes.filter((lane) => lane.agent === agent && lane.current);
+            const seen = await Promise.all(theirs.map(async (lane) => ((await newestJob(lane).catch(() => undefined))?.job_id ?? 0) > lane.lastJobId));
+            if (seen.includes(false)) {
+              readyAt.set(agent, 0);
+              continue;
+            }
             for (const lane of lanes) if (lane.agent === agent) lane.current?.touchedBy.add(fault);
             await agent.process!.stop('SIGKILL');
             await sleep(between(500, 2000));
