@@ -8,10 +8,13 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DASHBOARD_PATH, LINK_PATH } from '../shared/index.js';
 import { RestApi } from './api/rest.js';
+import { Views } from './api/views.js';
 import { AccessControl } from './auth/access.js';
 import { StationRegistry } from './auth/station-registry.js';
+import { StationCommands } from './commands/station-commands.js';
 import { ConnectionLimits } from './http/connection-limits.js';
 import { DashboardFeed } from './dashboard/dashboard-feed.js';
+import { DashboardRequests } from './dashboard/dashboard-requests.js';
 import { DashboardServer } from './dashboard/dashboard-server.js';
 import type { ConsumerFactory, HubConsumer, HubContext } from './events/consumer.js';
 import { EventBus } from './events/event-bus.js';
@@ -85,25 +88,31 @@ export class Hub {
     const registry = new StationRegistry(db, config.sharedToken);
     const access = new AccessControl(db, { viewRequiresLogin: config.viewRequiresLogin, secure: config.tls !== undefined });
     const limits = new ConnectionLimits(config.maxConnections, config.maxConnectionsPerAddress);
-    const dashboards = new DashboardServer({
-      serverName: config.serverName, version: config.version, heartbeatMs: config.heartbeatMs, missedHeartbeats: config.missedHeartbeats,
-      softBufferBytes: config.dashboardSoftBufferBytes ?? 1024 * 1024, hardBufferBytes: config.dashboardHardBufferBytes ?? 8 * 1024 * 1024,
-      stuckMs: config.dashboardStuckMs ?? 10_000, revision: () => store.revision, access, logger: logger.child({ component: 'dashboard' }),
-    });
     const agents = new AgentServer({
       registry, maxMessagesPerSecond: config.maxStationMessagesPerSecond, serverName: config.serverName, version: config.version, heartbeatMs: config.heartbeatMs,
       missedHeartbeats: config.missedHeartbeats, helloTimeoutMs: 10_000, store, logger: logger.child({ component: 'link' }),
-      onEvent: (event, progressOnly) => bus.publish('applied', { type: 'station_event', event, progressOnly }),
+      // Published as soon as applied, so the station's revision now is the event's own.
+      onEvent: (event, progressOnly) => bus.publish('applied', { type: 'station_event', event, progressOnly, stationRev: store.stationRevision(event.agent_id) }),
       onAgentState: (hello, online, refusal) => {
         const update = {
           type: 'agent_update', agent_id: hello.agent_id, state: online ? 'online' : 'offline', name: hello.name, version: hello.version,
-          ...(refusal ? { error: refusal } : {}), rev: store.nextRevision(),
+          ...(refusal ? { error: refusal } : {}), rev: store.nextRevision(hello.agent_id),
         } as const;
-        bus.publish('applied', { type: 'station_state', update });
+        bus.publish('applied', { type: 'station_state', update, stationRev: store.stationRevision(hello.agent_id) });
       },
     });
+    const views = new Views(store, agents);
+    const commands = new StationCommands(store, agents, COMMAND_TIMEOUT_MS);
+    const dashboardLogger = logger.child({ component: 'dashboard' });
+    const dashboards = new DashboardServer({
+      serverName: config.serverName, version: config.version, heartbeatMs: config.heartbeatMs, missedHeartbeats: config.missedHeartbeats,
+      softBufferBytes: config.dashboardSoftBufferBytes ?? 1024 * 1024, hardBufferBytes: config.dashboardHardBufferBytes ?? 8 * 1024 * 1024,
+      stuckMs: config.dashboardStuckMs ?? 10_000, revision: () => store.revision, stationRevisions: () => store.stationRevisions(),
+      driveOfJob: (jobId) => store.driveOfJob(jobId), requests: new DashboardRequests({ views, commands, access, logger: dashboardLogger }),
+      access, logger: dashboardLogger,
+    });
     const feed = new DashboardFeed(bus, dashboards);
-    const api = new RestApi({ store, agents, dashboards, access, limits, logger: logger.child({ component: 'api' }), commandTimeoutMs: COMMAND_TIMEOUT_MS });
+    const api = new RestApi({ store, agents, views, commands, dashboards, access, limits, logger: logger.child({ component: 'api' }) });
     const context: HubContext = {
       bus, store, db, access, version: config.version, logger,
       sendCommand: (agentId, command) => answerCommand(agents, agentId, command, COMMAND_TIMEOUT_MS),

@@ -5,6 +5,7 @@ export * from './protocol/fields.js';
 export * from './protocol/events.js';
 export * from './protocol/link.js';
 export * from './protocol/dashboard.js';
+export * from './protocol/topics.js';
 export * from './protocol/records.js';
 export * from './protocol/version.js';
 export * from './protocol/decode.js';

@@ -4,19 +4,24 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { originAllowed, type AccessControl } from '../auth/access.js';
-import { FINISHED_JOB_STATES, JobState, LoginBody, RipBody, SelectTitlesBody, decodeMessage, type AgentRecord, type DriveRecord, type StationCommand } from '../../shared/index.js';
+import { AgentId, JobState, LoginBody, RipBody, SelectTitlesBody, decodeMessage } from '../../shared/index.js';
+import { protocolJsonSchema } from '../../shared/protocol/json-schema.js';
+import type { DriveCommandName, StationCommands } from '../commands/station-commands.js';
+import type { DashboardStatus } from '../dashboard/dashboard-server.js';
+import type { CommandAnswer } from '../events/consumer.js';
 import type { AgentServer } from '../link/agent-server.js';
-import { answerCommand } from '../link/command-answer.js';
 import type { StationStore } from '../store/station-store.js';
+import type { Views } from './views.js';
 
 export interface RestApiOptions {
   store: StationStore;
   agents: AgentServer;
-  dashboards: { stats(): { clients: number; slow: number; dropped: number } };
+  views: Views;
+  commands: StationCommands;
+  dashboards: { stats(): { clients: number; slow: number; dropped: number }; status(): DashboardStatus };
   access: AccessControl;
   limits: { open: number; refused: number };
   logger: Logger;
-  commandTimeoutMs: number;
 }
 
 class HttpError extends Error {
@@ -35,6 +40,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 const MAX_PAGE = 500;
 
 export class RestApi {
+  private schema: Record<string, unknown> | undefined;
   private readonly routes: { method: string; pattern: RegExp; handler: Handler; guard?: Guard }[];
 
   constructor(private readonly options: RestApiOptions) {
@@ -43,19 +49,25 @@ export class RestApi {
       { method: 'GET', pattern: /^\/api\/session$/, handler: (_p, _u, request) => this.session(request), guard: 'open' },
       { method: 'POST', pattern: /^\/api\/login$/, handler: async (_p, _u, request, response) => this.login(request, response, await readBody(request, LoginBody)), guard: 'open' },
       { method: 'POST', pattern: /^\/api\/logout$/, handler: (_p, _u, request, response) => this.logout(request, response), guard: 'open' },
-      { method: 'GET', pattern: /^\/api\/agents$/, handler: () => this.agents() },
-      { method: 'GET', pattern: /^\/api\/drives$/, handler: () => this.drives() },
+      { method: 'GET', pattern: /^\/api\/agents$/, handler: () => this.options.views.stations() },
+      { method: 'GET', pattern: /^\/api\/drives$/, handler: () => this.options.views.drives() },
+      { method: 'GET', pattern: /^\/api\/snapshot$/, handler: (_, url) => this.snapshot(url) },
+      { method: 'GET', pattern: /^\/ws\/status$/, handler: () => this.options.dashboards.status() },
+      { method: 'GET', pattern: /^\/api\/schema$/, handler: () => (this.schema ??= protocolJsonSchema()), guard: 'open' },
       { method: 'GET', pattern: /^\/api\/jobs$/, handler: (_, url) => this.jobs(url) },
       { method: 'GET', pattern: /^\/api\/jobs\/([^/]+)$/, handler: ([id]) => this.job(id) },
       { method: 'GET', pattern: /^\/api\/jobs\/([^/]+)\/log$/, handler: ([id]) => this.jobLog(id) },
-      { method: 'POST', pattern: /^\/api\/jobs\/([^/]+)\/cancel$/, handler: ([id]) => this.cancel(id) },
-      { method: 'POST', pattern: /^\/api\/jobs\/([^/]+)\/titles$/, handler: async ([id], _url, request) => this.selectTitles(id, await readBody(request, SelectTitlesBody)) },
-      { method: 'POST', pattern: /^\/api\/drives\/([^/]+)\/([^/]+)\/eject$/, handler: ([agent, drive]) => this.driveCommand(agent, drive, (drive_id) => ({ name: 'eject', drive_id })) },
+      { method: 'POST', pattern: /^\/api\/jobs\/([^/]+)\/cancel$/, handler: ([id]) => outcome(this.options.commands.cancel(jobIdOf(id))) },
+      { method: 'POST', pattern: /^\/api\/jobs\/([^/]+)\/titles$/, handler: async ([id], _url, request) => {
+        const body = await readBody(request, SelectTitlesBody);
+        return outcome(this.options.commands.selectTitles(jobIdOf(id), body.selected));
+      } },
+      { method: 'POST', pattern: /^\/api\/drives\/([^/]+)\/([^/]+)\/eject$/, handler: ([agent, drive]) => this.driveCommand(agent, drive, 'eject') },
       { method: 'POST', pattern: /^\/api\/drives\/([^/]+)\/([^/]+)\/rip$/, handler: async ([agent, drive], _url, request) => {
         const body = await readBody(request, RipBody, true);
-        return this.driveCommand(agent, drive, (drive_id) => ({ name: 'rip', drive_id, ...(body.titles ? { titles: body.titles } : {}) }));
+        return this.driveCommand(agent, drive, 'rip', body.titles);
       } },
-      { method: 'POST', pattern: /^\/api\/drives\/([^/]+)\/([^/]+)\/rescan$/, handler: ([agent, drive]) => this.driveCommand(agent, drive, (drive_id) => ({ name: 'rescan', drive_id })) },
+      { method: 'POST', pattern: /^\/api\/drives\/([^/]+)\/([^/]+)\/rescan$/, handler: ([agent, drive]) => this.driveCommand(agent, drive, 'rescan') },
     ];
   }
 
@@ -137,25 +149,6 @@ export class RestApi {
     };
   }
 
-  private agents(): AgentRecord[] {
-    return this.options.store.listAgents().map((agent) => ({
-      agent_id: agent.agent_id,
-      name: agent.name,
-      version: agent.version,
-      state: this.options.agents.isOnline(agent.agent_id) ? 'online' : 'offline',
-      last_seen: new Date(agent.last_seen).toISOString(),
-    }));
-  }
-
-  private drives(): DriveRecord[] {
-    return this.options.store.listDrives().map((drive) => ({ ...drive, reachable: this.options.agents.isOnline(drive.agent_id) }));
-  }
-
-  /** Unfinished jobs of an offline station may be stale: they say so. */
-  private reachable<T extends { agent_id: string; state: JobState }>(job: T): T & { reachable: boolean } {
-    return { ...job, reachable: FINISHED_JOB_STATES.has(job.state) || this.options.agents.isOnline(job.agent_id) };
-  }
-
   private jobs(url: URL) {
     const limit = optionalInt(url, 'limit') ?? 50;
     if (limit < 1 || limit > MAX_PAGE) throw new HttpError(400, `limit must be between 1 and ${MAX_PAGE}`);
@@ -164,20 +157,27 @@ export class RestApi {
     if (state !== null && !JobState.safeParse(state).success) throw new HttpError(400, `state must be one of ${JobState.options.join(', ')}`);
     const agent = url.searchParams.get('agent_id');
     const drive = url.searchParams.get('drive_id');
-    const page = this.options.store.listJobs({
+    return this.options.views.jobs({
       limit,
       ...(before !== undefined ? { before } : {}),
       ...(agent !== null ? { agent_id: agent } : {}),
       ...(drive !== null ? { drive_id: drive } : {}),
       ...(state !== null ? { state: state as JobState } : {}),
     });
-    return { ...page, jobs: page.jobs.map((job) => this.reachable(job)) };
   }
 
   private job(id: string | undefined) {
-    const job = this.options.store.getJob(jobIdOf(id));
+    const job = this.options.views.job(jobIdOf(id));
     if (!job) throw new HttpError(404, 'No such job');
-    return this.reachable(job);
+    return job;
+  }
+
+  /** `?agent_id=a&agent_id=b` keeps those stations only (a wall display of one station). */
+  private snapshot(url: URL) {
+    const only = url.searchParams.getAll('agent_id');
+    const bad = only.find((id) => !AgentId.safeParse(id).success);
+    if (bad !== undefined) throw new HttpError(400, 'agent_id must be a station id (letters, digits, dot, dash and underscore)');
+    return this.options.views.snapshot(only.length > 0 ? new Set(only) : undefined);
   }
 
   private jobLog(id: string | undefined) {
@@ -186,33 +186,17 @@ export class RestApi {
     return { lines };
   }
 
-  private async selectTitles(id: string | undefined, body: { selected: number[] }) {
-    const ref = this.options.store.jobRef(jobIdOf(id));
-    if (!ref) throw new HttpError(404, 'No such job');
-    if (FINISHED_JOB_STATES.has(ref.state)) throw new HttpError(409, 'The job has finished; its selection can no longer change');
-    return this.command(ref.agent_id, { name: 'select_titles', job_id: ref.agent_job_id, titles: body.selected });
-  }
-
-  private async cancel(id: string | undefined) {
-    const ref = this.options.store.jobRef(jobIdOf(id));
-    if (!ref) throw new HttpError(404, 'No such job');
-    if (FINISHED_JOB_STATES.has(ref.state)) throw new HttpError(409, `Job has already ${ref.state === 'cancelled' ? 'been cancelled' : ref.state}`);
-    return this.command(ref.agent_id, { name: 'cancel', job_id: ref.agent_job_id });
-  }
-
-  private async driveCommand(agentId: string | undefined, driveId: string | undefined, command: (driveId: string) => StationCommand) {
+  private driveCommand(agentId: string | undefined, driveId: string | undefined, name: DriveCommandName, titles?: number[]) {
     if (!agentId || !driveId) throw new HttpError(404, 'No such drive');
-    if (!this.options.store.listDrives().some((drive) => drive.agent_id === agentId && drive.drive_id === driveId)) {
-      throw new HttpError(404, 'No such drive');
-    }
-    return this.command(agentId, command(driveId));
+    return outcome(this.options.commands.drive(agentId, driveId, name, titles));
   }
+}
 
-  private async command(agentId: string, command: StationCommand) {
-    const answer = await answerCommand(this.options.agents, agentId, command, this.options.commandTimeoutMs);
-    if (!answer.ok) throw new HttpError(answer.status, answer.error);
-    return { ok: true };
-  }
+/** A command's answer as REST gives it: `{"ok":true}`, or its status with its sentence. */
+async function outcome(answer: Promise<CommandAnswer>): Promise<{ ok: true }> {
+  const settled = await answer;
+  if (!settled.ok) throw new HttpError(settled.status, settled.error);
+  return { ok: true };
 }
 
 /** Reads and validates a JSON body; an empty body is `{}` when `optional`. */

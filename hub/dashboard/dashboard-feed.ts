@@ -16,8 +16,14 @@ export class DashboardFeed {
 
   start(): void {
     this.bus.on(OWNER, 'applied', (event) => {
-      if (event.type === 'station_event') this.dashboards.broadcast(event.event, progressKey(event.event), event.progressOnly);
-      else this.dashboards.broadcast(event.update);
+      if (event.type === 'station_event') {
+        this.dashboards.broadcast({
+          message: event.event, key: progressKey(event.event), progressOnly: event.progressOnly,
+          ...(event.stationRev !== undefined ? { stationRev: event.stationRev } : {}),
+        });
+      } else {
+        this.dashboards.broadcast({ message: event.update, progressOnly: false, ...(event.stationRev !== undefined ? { stationRev: event.stationRev } : {}) });
+      }
     });
   }
 

@@ -1,46 +1,60 @@
-// The dashboard socket at /ws: greets each client with a hello, then pushes every event as it happens.
-// Each event is serialized once, whatever the number of clients. A client that falls behind (its send buffer past
-// the soft limit) gets state changes as usual but only the newest progress per job and title until it catches up;
-// past the hard limit, or behind for longer than the stuck time, it is dropped. Fast clients never wait for it.
+// The dashboard socket at /ws: greets each client with a hello, then pushes events as they happen, each serialized
+// once per protocol whatever the number of clients: protocol-2 clients get everything with the hub's revision,
+// protocol-3 clients their topics' events with each station's own revision (see dashboard-client.ts for the slow
+// client's and the progress interval's rules, dashboard-requests.ts for what clients may ask). Fast clients never
+// wait for slow ones.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DASHBOARD_PROTOCOL, type DashboardMessage } from '../../shared/index.js';
+import { DASHBOARD_PROTOCOL, DASHBOARD_PROTOCOLS, type AgentUpdate, type DashboardMessage, type StationEvent } from '../../shared/index.js';
 import { originAllowed, type AccessControl } from '../auth/access.js';
 import { TokenBucket } from '../auth/rate-limit.js';
 import { refuseUpgrade } from '../http/auth.js';
 import { closeFirmly, startHeartbeat, trackHeartbeat } from '../http/heartbeat.js';
+import { DashboardClient, type ClientLimits } from './dashboard-client.js';
+import type { DashboardRequests } from './dashboard-requests.js';
 
-export interface DashboardServerOptions {
+export interface DashboardServerOptions extends ClientLimits {
   serverName: string;
   version: string;
   heartbeatMs: number;
   missedHeartbeats: number;
-  /** Bytes queued for a client beyond which it gets only the newest progress. */
-  softBufferBytes: number;
-  /** Bytes queued for a client beyond which it is dropped. */
-  hardBufferBytes: number;
-  /** How long a client may stay past the soft limit before it is dropped. */
-  stuckMs: number;
-  /** The hub's revision now, for the hello. */
+  /** The hub's revision and each station's now, for the hello. */
   revision: () => number;
+  stationRevisions: () => Record<string, number>;
+  /** The drive a job runs on, to route its events to a drive's followers. */
+  driveOfJob: (jobId: number) => string | undefined;
+  requests: Pick<DashboardRequests, 'handle'>;
   access: AccessControl;
   logger: Logger;
+}
+
+/** One message for every client: its protocol-2 form, and for protocol 3 its station's revision. */
+export interface Outgoing {
+  message: StationEvent | AgentUpdate;
+  /** The station's revision, which protocol-3 clients get as `rev`. */
+  stationRev?: number;
+  /** What it is about (a job, a title): with `progressOnly`, a held-back client gets only the newest such update. */
+  key?: string;
+  progressOnly: boolean;
+}
+
+/** GET /ws/status */
+export interface DashboardStatus {
+  connections: number;
+  by_protocol: Record<string, number>;
+  topics: Record<string, number>;
+  slow: number;
+  dropped: number;
 }
 
 /** A dashboard has little to say: a few messages a second is plenty. */
 const MESSAGES_PER_SECOND = 5;
 
-interface SlowClient {
-  since: number;
-  /** The newest progress frame per job or title, waiting for the client to catch up. */
-  progress: Map<string, string>;
-}
-
 export class DashboardServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-  private readonly slow = new Map<WebSocket, SlowClient>();
+  private readonly clients = new Map<WebSocket, DashboardClient>();
   private stopHeartbeat: (() => void) | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
   private droppedClients = 0;
@@ -50,8 +64,11 @@ export class DashboardServer {
   start(): void {
     this.wss.on('connection', (socket, request) => this.onConnection(socket, request));
     this.stopHeartbeat = startHeartbeat(this.wss, this.options.heartbeatMs, this.options.missedHeartbeats,
-      (socket) => this.drop(socket, `it answered none of the last ${this.options.missedHeartbeats} pings`));
-    this.drainTimer = setInterval(() => this.serveSlowClients(), 100);
+      (socket) => {
+        const client = this.clients.get(socket);
+        if (client) this.drop(client, `it answered none of the last ${this.options.missedHeartbeats} pings`);
+      });
+    this.drainTimer = setInterval(() => this.serveHeldProgress(), 100);
     this.drainTimer.unref();
   }
 
@@ -62,9 +79,20 @@ export class DashboardServer {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  /** Counts for /health: connected clients, those being sent only the newest progress, and those dropped so far. */
+  /** Counts for /health: connected clients, those held to the newest progress, and those dropped so far. */
   stats(): { clients: number; slow: number; dropped: number } {
-    return { clients: this.wss.clients.size, slow: this.slow.size, dropped: this.droppedClients };
+    return { clients: this.clients.size, slow: [...this.clients.values()].filter((c) => c.slow).length, dropped: this.droppedClients };
+  }
+
+  status(): DashboardStatus {
+    const byProtocol: Record<string, number> = {};
+    const topics: Record<string, number> = {};
+    for (const client of this.clients.values()) {
+      byProtocol[client.protocol] = (byProtocol[client.protocol] ?? 0) + 1;
+      if (client.protocol === 3) for (const name of client.topicNames()) topics[name] = (topics[name] ?? 0) + 1;
+    }
+    const { clients, slow, dropped } = this.stats();
+    return { connections: clients, by_protocol: byProtocol, topics, slow, dropped };
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -80,84 +108,62 @@ export class DashboardServer {
     this.wss.handleUpgrade(request, socket, head, (ws) => this.wss.emit('connection', ws, request));
   }
 
-  /**
-   * Sends a message to every client. `key` names what it is about (a job, a title); with `progressOnly`, a slow
-   * client may receive only the newest such update, and a state change drops the older progress it would overtake.
-   */
-  broadcast(message: DashboardMessage, key?: string, progressOnly = false): void {
-    if (this.wss.clients.size === 0) return;
-    const frame = JSON.stringify(message);
-    for (const socket of this.wss.clients) this.deliver(socket, frame, key, progressOnly);
-  }
-
-  private deliver(socket: WebSocket, frame: string, key: string | undefined, progressOnly: boolean): void {
-    if (socket.readyState !== socket.OPEN) return;
-    const slow = this.slow.get(socket);
-    if (slow && key) {
-      if (progressOnly) {
-        slow.progress.set(key, frame);
-        return;
-      }
-      slow.progress.delete(key);
-    }
-    this.send(socket, frame);
-  }
-
-  private send(socket: WebSocket, frame: string): void {
-    if (socket.bufferedAmount > this.options.hardBufferBytes) {
-      this.drop(socket, 'its send buffer passed the hard limit');
-      return;
-    }
-    socket.send(frame);
-    if (!this.slow.has(socket) && socket.bufferedAmount > this.options.softBufferBytes) {
-      this.slow.set(socket, { since: Date.now(), progress: new Map() });
-      this.options.logger.info({ buffered: socket.bufferedAmount }, 'A dashboard client is falling behind; sending it only the newest progress');
+  /** Sends a message to every client that follows it, serialized at most once per protocol. */
+  broadcast(outgoing: Outgoing): void {
+    if (this.clients.size === 0) return;
+    const { message, stationRev, key, progressOnly } = outgoing;
+    let frame2: string | undefined;
+    let frame3: string | undefined;
+    const now = Date.now();
+    for (const client of this.clients.values()) {
+      if (!client.follows(message, this.options.driveOfJob)) continue;
+      const frame = client.protocol === 2
+        ? (frame2 ??= JSON.stringify(message))
+        : (frame3 ??= JSON.stringify(stationRev === undefined || !('rev' in message) ? message : { ...message, rev: stationRev }));
+      client.deliver(frame, key, progressOnly, now);
     }
   }
 
-  /** Gives slow clients that caught up their pending progress, and drops those stuck for too long. */
-  private serveSlowClients(): void {
-    for (const [socket, slow] of this.slow) {
-      if (socket.readyState !== socket.OPEN) {
-        this.slow.delete(socket);
-      } else if (socket.bufferedAmount <= this.options.softBufferBytes) {
-        this.slow.delete(socket);
-        for (const frame of slow.progress.values()) this.send(socket, frame);
-      } else if (Date.now() - slow.since > this.options.stuckMs) {
-        this.drop(socket, `it read nothing for ${Math.round(this.options.stuckMs / 1000)} s`);
-      }
-    }
+  /** Gives held progress to clients that caught up or whose interval passed, and drops those stuck for too long. */
+  private serveHeldProgress(): void {
+    const now = Date.now();
+    for (const client of this.clients.values()) if (client.holdsProgress) client.serveHeld(now);
   }
 
-  private drop(socket: WebSocket, why: string): void {
-    this.slow.delete(socket);
+  private drop(client: DashboardClient, why: string): void {
+    this.clients.delete(client.socket);
     this.droppedClients++;
-    this.options.logger.warn({ buffered: socket.bufferedAmount }, `Dropping a dashboard client: ${why}`);
-    socket.terminate();
+    this.options.logger.warn({ buffered: client.socket.bufferedAmount }, `Dropping a dashboard client: ${why}`);
+    client.socket.terminate();
   }
 
   private onConnection(socket: WebSocket, request: IncomingMessage): void {
     trackHeartbeat(socket);
     const peer = request.socket.remoteAddress;
-    this.options.logger.info({ peer, clients: this.wss.clients.size }, 'Dashboard client connected');
+    const client = new DashboardClient(socket, request, this.options, (dropped, why) => this.drop(dropped, why));
+    this.clients.set(socket, client);
+    this.options.logger.info({ peer, clients: this.clients.size }, 'Dashboard client connected');
     socket.on('close', () => {
-      this.slow.delete(socket);
+      this.clients.delete(socket);
       this.options.logger.info({ peer }, 'Dashboard client disconnected');
     });
     socket.on('error', (error) => this.options.logger.warn({ peer, err: error.message }, 'Dashboard socket error'));
     const rate = new TokenBucket(MESSAGES_PER_SECOND, MESSAGES_PER_SECOND * 4);
-    socket.on('message', () => {
+    socket.on('message', (data, isBinary) => {
       if (socket.readyState !== socket.OPEN) return;
       if (!rate.take()) {
         closeFirmly(socket, 1008, 'Too many messages');
         return;
       }
-      // Commands arrive over REST for now; the socket says so rather than ignoring them.
-      this.send(socket, JSON.stringify({ type: 'error', message: 'Unknown command: send commands through the REST API' } satisfies DashboardMessage));
+      if (isBinary) {
+        client.send(JSON.stringify({ type: 'error', message: 'Messages must be JSON text' } satisfies DashboardMessage));
+        return;
+      }
+      this.options.requests.handle(client, data.toString());
     });
-    this.send(socket, JSON.stringify({
+    client.send(JSON.stringify({
       type: 'hello', server: this.options.serverName, version: this.options.version, protocol: DASHBOARD_PROTOCOL,
-      rev: this.options.revision(),
+      protocols: [...DASHBOARD_PROTOCOLS], rev: this.options.revision(), revisions: this.options.stationRevisions(),
     } satisfies DashboardMessage));
   }
 }

@@ -7,10 +7,13 @@ import type { Logger } from 'pino';
 import type { AgentUpdate, StationEvent } from '../../shared/index.js';
 
 export type HubEvent =
-  /** A station event as the hub applied it (hub job ids, with its revision); progress-only updates are latest-wins. */
-  | { type: 'station_event'; event: StationEvent; progressOnly: boolean }
+  /**
+   * A station event as the hub applied it (hub job ids, with the hub's revision, and `stationRev`, its station's own,
+   * when applied); progress-only updates are latest-wins.
+   */
+  | { type: 'station_event'; event: StationEvent; progressOnly: boolean; stationRev?: number }
   /** A station came online or went offline (or was turned away): live state, not stored, so told only as applied. */
-  | { type: 'station_state'; update: AgentUpdate };
+  | { type: 'station_state'; update: AgentUpdate; stationRev?: number };
 
 export type BusPhase = 'applied' | 'committed';
 

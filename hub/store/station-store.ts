@@ -19,6 +19,8 @@ export interface JobQuery {
   limit: number;
   before?: number;
   agent_id?: string;
+  /** Only these stations' jobs (a dashboard that follows some). */
+  agent_ids?: readonly string[];
   drive_id?: string;
   state?: JobState;
 }
@@ -57,6 +59,9 @@ export type FlushListener = (seconds: number) => void;
 /** The finished job states as an SQL list, from the one set the protocol defines. */
 const FINISHED_SQL = `(${[...FINISHED_JOB_STATES].map((state) => `'${state}'`).join(',')})`;
 
+/** How many finished jobs' drives are remembered for routing their late events. */
+const ENDED_JOB_DRIVES = 10_000;
+
 export class StationStore {
   private pending: Write[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
@@ -66,6 +71,8 @@ export class StationStore {
   /** Every unfinished job as the rules keep it, and its titles by id: events change these, then their rows. */
   private readonly liveJobs = new Map<number, KeptJob>();
   private readonly liveTitles = new Map<number, Map<number, KeptTitle>>();
+  /** The drive of recently finished jobs, by job id. */
+  private readonly endedJobDrives = new Map<number, string>();
   /** Every drive of every station, by agent and drive id. */
   private readonly drives = new Map<string, KeptDrive>();
   private readonly lastSeqs = new Map<string, number>();
@@ -73,6 +80,11 @@ export class StationStore {
   private pendingSeqs = new Map<string, number>();
   private readonly committedSeqs = new Map<string, number>();
   private rev = 0;
+  /** Each station's revision: its own count of state changes, so a client following one station sees no gaps. */
+  private readonly stationRevs = new Map<string, number>();
+  private readonly stationRevsToWrite = new Set<string>();
+  /** Whether the pending writes hold the revisions' write already: one per flush, with the newest values. */
+  private revisionWriteQueued = false;
   /** State-changing events applied but not yet written, in order: told to the commit listeners once they are. */
   private uncommitted: StationEvent[] = [];
   private readonly commitListeners: CommitListener[] = [];
@@ -118,15 +130,43 @@ export class StationStore {
     return this.rev;
   }
 
-  /** Counts a state change that is not a station event (a station going on- or offline). */
-  nextRevision(): number {
-    this.rev++;
-    this.pending.push(this.writeRevision);
+  /**
+   * A station's revision now: right after apply() or nextRevision() for it, the revision of that state change (and
+   * what its progress updates repeat).
+   */
+  stationRevision(agentId: string): number {
+    return this.stationRevs.get(agentId) ?? 0;
+  }
+
+  /** Every station's revision now. */
+  stationRevisions(): Record<string, number> {
+    return Object.fromEntries(this.stationRevs);
+  }
+
+  /** Counts a state change of a station that is not one of its events (it went on- or offline). */
+  nextRevision(agentId: string): number {
+    this.countStateChange(agentId);
+    this.queueRevisionWrite();
     return this.rev;
   }
 
+  private countStateChange(agentId: string): void {
+    this.rev++;
+    this.stationRevs.set(agentId, this.stationRevision(agentId) + 1);
+    this.stationRevsToWrite.add(agentId);
+  }
+
+  private queueRevisionWrite(): void {
+    if (this.revisionWriteQueued) return;
+    this.revisionWriteQueued = true;
+    this.pending.push(this.writeRevision);
+  }
+
+  /** Writes the revisions as they are when the flush runs; the stations to write are forgotten once committed. */
   private readonly writeRevision = () => {
-    this.statement(`INSERT INTO meta (key, value) VALUES ('rev', ?) ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)`).run(this.rev);
+    const upsert = this.statement(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)`);
+    upsert.run('rev', this.rev);
+    for (const agentId of this.stationRevsToWrite) upsert.run(`rev:${agentId}`, this.stationRevision(agentId));
   };
 
   start(): void {
@@ -137,6 +177,9 @@ export class StationStore {
       this.committedSeqs.set(row.agent_id, row.last_seq);
     }
     this.rev = (this.statement(`SELECT value FROM meta WHERE key = 'rev'`).get() as { value: number } | undefined)?.value ?? 0;
+    for (const row of this.statement(`SELECT key, value FROM meta WHERE key LIKE 'rev:%'`).all() as { key: string; value: number }[]) {
+      this.stationRevs.set(row.key.slice('rev:'.length), row.value);
+    }
     const unfinished = this.statement(`SELECT * FROM jobs WHERE state NOT IN ${FINISHED_SQL}`).all() as Record<string, unknown>[];
     for (const row of unfinished) {
       const job = toJobRecord(row);
@@ -174,11 +217,13 @@ export class StationStore {
     this.pending = [];
     this.pendingSeqs = new Map();
     this.uncommitted = [];
+    this.revisionWriteQueued = false;
     const began = performance.now();
     try {
       this.db.transaction(() => {
         for (const write of writes) write();
       })();
+      this.stationRevsToWrite.clear();
       this.wrote(began);
       this.committed(seqs, events);
     } catch (error) {
@@ -186,6 +231,7 @@ export class StationStore {
       if (/^SQLITE_(BUSY|LOCKED|FULL|IOERR)/.test(code)) {
         this.logger.error({ code, waiting: writes.length }, 'Cannot write the hub database (busy or disk full); will retry');
         this.pending = writes.concat(this.pending);
+        this.revisionWriteQueued ||= writes.includes(this.writeRevision);
         this.uncommitted = events.concat(this.uncommitted);
         for (const [agent, seq] of seqs) this.pendingSeqs.set(agent, Math.max(seq, this.pendingSeqs.get(agent) ?? 0));
         return;
@@ -198,6 +244,7 @@ export class StationStore {
           this.logger.error({ err: stepError }, 'Dropped one hub database write');
         }
       }
+      this.stationRevsToWrite.clear();
       this.wrote(began);
       this.committed(seqs, events);
     }
@@ -286,7 +333,7 @@ export class StationStore {
     if (envelope.seq <= this.lastSeq(agentId)) return undefined;
     this.lastSeqs.set(agentId, envelope.seq);
     this.pendingSeqs.set(agentId, envelope.seq);
-    this.rev++;
+    this.countStateChange(agentId);
     const { rev } = this;
     const event = { ...envelope.event, agent_id: agentId, rev } as StationEvent;
     const { seq, at } = envelope;
@@ -350,7 +397,8 @@ export class StationStore {
         agentId, seq, at, publicEvent.type, 'job_id' in publicEvent ? publicEvent.job_id : null, JSON.stringify(publicEvent),
       );
       this.statement('UPDATE agents SET last_seq = MAX(last_seq, ?), last_seen = ? WHERE agent_id = ?').run(seq, Date.now(), agentId);
-    }, this.writeRevision);
+    });
+    this.queueRevisionWrite();
     return publicEvent;
   }
 
@@ -378,6 +426,12 @@ export class StationStore {
 
   /** A finished job needs no fast path any more; later events for it find it in the database. */
   private forgetJob(agentId: string, agentJobId: number, jobId: number): void {
+    const drive = this.liveJobs.get(jobId)?.drive_id;
+    if (drive !== undefined) {
+      // Its final event is routed after this; keep the newest few thousand for late events too.
+      this.endedJobDrives.set(jobId, drive);
+      if (this.endedJobDrives.size > ENDED_JOB_DRIVES) this.endedJobDrives.delete(this.endedJobDrives.keys().next().value as number);
+    }
     this.liveJobs.delete(jobId);
     this.liveTitles.delete(jobId);
     this.jobIds.delete(jobKey(agentId, agentJobId));
@@ -511,6 +565,7 @@ export class StationStore {
     const params: (string | number)[] = [];
     if (query.before !== undefined) { where.push('job_id < ?'); params.push(query.before); }
     if (query.agent_id !== undefined) { where.push('agent_id = ?'); params.push(query.agent_id); }
+    if (query.agent_ids !== undefined) { where.push(`agent_id IN (${query.agent_ids.map(() => '?').join(', ') || 'NULL'})`); params.push(...query.agent_ids); }
     if (query.drive_id !== undefined) { where.push('drive_id = ?'); params.push(query.drive_id); }
     if (query.state !== undefined) { where.push('state = ?'); params.push(query.state); }
     const rows = this.statement(
@@ -519,6 +574,26 @@ export class StationStore {
     const jobs = rows.slice(0, query.limit).map(toJobRecord);
     const last = jobs.at(-1);
     return rows.length > query.limit && last ? { jobs, next_before: last.job_id } : { jobs };
+  }
+
+  /** Every job not finished yet, with its titles, oldest first; `agentIds` keeps only those stations' jobs. */
+  runningJobs(agentIds?: ReadonlySet<string>): StoredJobDetail[] {
+    this.flush();
+    const jobs = (this.statement(`SELECT * FROM jobs WHERE state NOT IN ${FINISHED_SQL} ORDER BY job_id`).all() as Record<string, unknown>[])
+      .map(toJobRecord).filter((job) => !agentIds || agentIds.has(job.agent_id));
+    const titles = new Map<number, TitleRecord[]>();
+    const rows = this.statement(`SELECT t.* FROM titles t JOIN jobs j USING (job_id) WHERE j.state NOT IN ${FINISHED_SQL} ORDER BY t.job_id, t.title_id`)
+      .all() as Record<string, unknown>[];
+    for (const row of rows) {
+      const jobId = row.job_id as number;
+      titles.set(jobId, [...(titles.get(jobId) ?? []), toTitleRecord(row)]);
+    }
+    return jobs.map((job) => ({ ...job, titles: titles.get(job.job_id) ?? [] }));
+  }
+
+  /** The drive a job runs (or ran) on, for routing its events to a drive's followers. */
+  driveOfJob(jobId: number): string | undefined {
+    return this.liveJobs.get(jobId)?.drive_id ?? this.endedJobDrives.get(jobId);
   }
 
   getJob(jobId: number): StoredJobDetail | undefined {

@@ -15,5 +15,7 @@ export function decodeMessage<S extends z.ZodType>(schema: S, raw: string): Deco
   if (result.success) return { ok: true, value: result.data };
   const issue = result.error.issues[0];
   const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
-  return { ok: false, error: `Invalid message${where}: ${issue?.message ?? 'does not match the protocol'}` };
+  const why = issue?.message ?? 'does not match the protocol';
+  // A long list of the values a field may take says less than the field's name: kept to one short sentence.
+  return { ok: false, error: `Invalid message${where}: ${why.length > 150 ? `${why.slice(0, 149)}…` : why}` };
 }

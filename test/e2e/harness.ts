@@ -493,7 +493,15 @@ export function probeDuration(file: string): number {
 // ---- A scripted station on the real link, for tests that need exact control of what the hub receives
 
 export class ScriptedAgent {
-  private constructor(private readonly socket: WebSocket, readonly welcome: { last_seq: number; last_job_id: number }) {}
+  /** The newest sequence number the hub acknowledged. */
+  acked = 0;
+
+  private constructor(private readonly socket: WebSocket, readonly welcome: { last_seq: number; last_job_id: number }) {
+    socket.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as { kind: string; seq?: number };
+      if (message.kind === 'ack') this.acked = Math.max(this.acked, message.seq ?? 0);
+    });
+  }
 
   static async connect(port: number, token: string, agentId: string): Promise<ScriptedAgent> {
     const socket = new WebSocket(`ws://127.0.0.1:${port}/agent`, { headers: { Authorization: `Bearer ${token}` } });

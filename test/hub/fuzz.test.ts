@@ -21,13 +21,15 @@ import { StationRegistry } from '../../hub/auth/station-registry.js';
 import { Hub } from '../../hub/hub.js';
 import { openDatabase } from '../../hub/store/database.js';
 import {
-  AgentMessage, DashboardMessage, HubMessage, JobState, LINK_PROTOCOL, LinkCloseCode, TitleState, decodeMessage,
+  AgentMessage, DashboardMessage, DashboardRequest, HubMessage, JobState, LINK_PROTOCOL, LinkCloseCode, TitleState, decodeMessage,
 } from '../../shared/index.js';
 
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
 const GOOD = 'good-station';
+/** What the dashboard socket sends in answer to a client's frame (everything else is a broadcast). */
+const ANSWER_TYPES = new Set(['subscribed', 'unsubscribed', 'pong', 'snapshot', 'reply', 'error']);
 const FUZZ = 'fuzz-station';
 const AGENT_MAX_PAYLOAD = 1024 * 1024;
 const DASHBOARD_MAX_PAYLOAD = 64 * 1024;
@@ -207,7 +209,8 @@ async function session(path: '/agent' | '/ws', frame: Frame, options: { greeting
     const before = replies.length;
     sendFrame(ws, frame);
     if (path === '/ws') {
-      await waitUntil(has('type', 'error', before), closed, 'an error reply');
+      // An answer, not one of the good station's events that any client may get meanwhile.
+      await waitUntil(() => replies.slice(before).some((r) => ANSWER_TYPES.has((JSON.parse(r) as { type?: string }).type ?? '')), closed, 'an answer');
     } else {
       const pong = new Promise<void>((resolve) => ws.once('pong', () => resolve()));
       ws.ping();
@@ -270,11 +273,12 @@ function agentExpectation(frame: Frame, phase: 'pre-hello' | 'post-hello'): 'ope
   return 'open';
 }
 
-function dashboardExpectation(frame: Frame): 'error' | number {
+/** What /ws must do with this frame: answer a protocol-3 request, answer with an error, or close with this code. */
+function dashboardExpectation(frame: Frame): 'answer' | 'error' | number {
   const bytes = frameBytes(frame);
   if (bytes.length > DASHBOARD_MAX_PAYLOAD) return 1009;
   if (!frame.binary && !isValidUtf8(bytes)) return 1007;
-  return 'error';
+  return !frame.binary && decodeMessage(DashboardRequest, bytes.toString('utf8')).ok ? 'answer' : 'error';
 }
 
 /** Nothing a client gets back may carry internals: stack frames, file paths, exception names. */
@@ -307,6 +311,12 @@ async function checkDashboard(frame: Frame): Promise<void> {
     expect(answer.open ? errors.length : `closed ${answer.code}`, what).toBe(1);
     const error = DashboardMessage.parse(errors[0]);
     expectNoInternals(JSON.stringify(error));
+  } else if (expected === 'answer') {
+    // One answer: what was asked for, or a short error (a topic of no known form, a command refused). The good
+    // station's events may arrive meanwhile: the client follows `all` once it speaks protocol 3.
+    const answers = answer.replies.map((r) => DashboardMessage.parse(JSON.parse(r))).filter((m) => ANSWER_TYPES.has(m.type));
+    expect(answer.open ? answers.length : `closed ${answer.code}`, what).toBe(1);
+    expectNoInternals(JSON.stringify(answers[0]));
   } else {
     expect(answer.open ? `open, errors ${JSON.stringify(errors)}` : answer.code, what).toBe(expected);
   }
@@ -564,6 +574,21 @@ describe('fuzzing both sockets of a live hub', () => {
       fc.anything({ maxDepth: 3 }).map((message) => asFrame('anything')({ message })),
     );
     await fc.assert(fc.asyncProperty(dashboardish, async (f) => checkDashboard(f)), runOptions);
+  });
+
+  it('/ws: protocol-3 requests, valid or not, each get one answer', async () => {
+    const topic = fc.oneof(fc.constantFrom('all', 'jobs', 'logs:1', `station:${GOOD}`, `drive:${GOOD}:/dev/sr0`, 'drive:x', 'logs:-1', 'station:'), label);
+    // Commands name stations and jobs that are not there, so each is answered at once ("No such …").
+    const request = fc.oneof(
+      fc.record({ type: fc.constant('subscribe'), topics: fc.array(topic, { maxLength: 120 }), progress_interval_ms: fc.integer({ min: -10, max: 70_000 }) }, { requiredKeys: ['type', 'topics'] }),
+      fc.record({ type: fc.constant('unsubscribe'), topics: fc.array(topic, { maxLength: 5 }) }, { requiredKeys: ['type'] }),
+      fc.constantFrom({ type: 'ping' }, { type: 'snapshot' }, { type: 'ping', extra: 1 }),
+      fc.record({
+        type: fc.constant('command'), id: label, command: fc.constantFrom('cancel', 'eject', 'rip', 'rescan', 'select_titles', 'format'),
+        agent_id: fc.constantFrom(FUZZ, 'other-station'), drive_id: label, job_id: fc.integer({ min: 1000, max: 2000 }), titles: fc.array(weird, { maxLength: 3 }),
+      }, { requiredKeys: ['type'] }),
+    );
+    await fc.assert(fc.asyncProperty(shapedFrames(request, 'protocol-3 request'), async (f) => checkDashboard(f)), runOptions);
   });
 
   it('/ws: raw frames', async () => {

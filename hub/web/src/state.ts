@@ -262,7 +262,9 @@ export class DashboardState {
       // A (re)connected socket: anything may have happened while it was down, unless the revision says nothing did.
       return { resync: this.rev === undefined || message.rev !== this.rev };
     }
-    if (message.type === 'error') return { resync: false };
+    // Answers to a client's own requests change no state (the page sends none of protocol 3's yet).
+    if (message.type === 'error' || message.type === 'reply' || message.type === 'pong' || message.type === 'subscribed'
+      || message.type === 'unsubscribed' || message.type === 'snapshot') return { resync: false };
     if (this.syncing) {
       if (this.buffer.length >= MAX_BUFFERED) this.bufferOverflowed = true;
       else this.buffer.push(message);

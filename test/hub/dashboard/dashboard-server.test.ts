@@ -40,7 +40,7 @@ it('sends hello first', async () => {
   const dashboard = fx.track(dashboardPeer(fx.hub.port));
   const first = await dashboard.next();
   // A fresh hub has applied nothing yet: revision 0.
-  expect(first).toEqual({ type: 'hello', server: 'test-hub', version: '0.1.0-test', protocol: DASHBOARD_PROTOCOL, rev: 0 });
+  expect(first).toEqual({ type: 'hello', server: 'test-hub', version: '0.1.0-test', protocol: DASHBOARD_PROTOCOL, protocols: [2, 3], rev: 0, revisions: {} });
   expect(dashboard.frames).toHaveLength(1);
 });
 
@@ -109,13 +109,14 @@ it('sends byte-identical frames to every client', async () => {
   expect(b.frames).toEqual(a.frames);
 });
 
-it('answers a message from a dashboard with an error and keeps the socket open', async () => {
+it('answers a message it does not know with an error that names what it takes, and keeps the socket open', async () => {
   const dashboard = await fx.dashboard();
   dashboard.send({ type: 'cancel', job_id: 1 });
-  const reply = await dashboard.next((m) => m.type === 'error');
-  expect(reply).toEqual({ type: 'error', message: expect.stringMatching(/REST/) });
+  expect(await dashboard.next((m) => m.type === 'error')).toEqual({
+    type: 'error', message: 'Unknown message type "cancel" (use subscribe, unsubscribe, ping, snapshot, command)',
+  });
   dashboard.send('not even json');
-  expect(await dashboard.next((m) => m.type === 'error')).toEqual(reply);
+  expect(await dashboard.next((m) => m.type === 'error')).toEqual({ type: 'error', message: 'Message is not valid JSON' });
   await dashboard.ping();
   // Still subscribed.
   await fx.agent('station-1');
@@ -148,14 +149,14 @@ describe('unknown WebSocket paths', () => {
 // ---- Slow dashboards (protocol 2): coalesced progress, bounded memory, dropped when stuck; fast clients unaffected.
 
 /** A job_update as a progress-only broadcast; the padding makes a burst big enough to fill the loopback buffers. */
-function progressFrame(jobId: number, percent: number, rev: number): DashboardMessage {
+function progressFrame(jobId: number, percent: number, rev: number): StationEvent {
   return {
     type: 'job_update', agent_id: 'station-1', job_id: jobId, state: 'ripping', progress_percent: percent, current_speed: '4.0x',
     error_message: `retrying sector ${percent} `.padEnd(300, '.'), rev,
   };
 }
 
-function stateFrame(n: number, rev: number): DashboardMessage {
+function stateFrame(n: number, rev: number): StationEvent {
   return { type: 'title_update', agent_id: 'station-1', job_id: 1000, title_id: n, state: 'completed', match_progress: 100, rev };
 }
 
@@ -183,7 +184,8 @@ describe('slow dashboard clients (in-process DashboardServer)', () => {
     server = new DashboardServer({
       serverName: 'slow-test', version: '1', heartbeatMs: 60_000, missedHeartbeats: 2,
       softBufferBytes: SOFT, hardBufferBytes: options.hard ?? HARD, stuckMs: options.stuckMs ?? STUCK_MS,
-      revision: () => rev, access: new AccessControl(db, { viewRequiresLogin: false, secure: false }), logger: silentLogger,
+      revision: () => rev, stationRevisions: () => ({}), driveOfJob: () => undefined, requests: { handle: () => undefined },
+      access: new AccessControl(db, { viewRequiresLogin: false, secure: false }), logger: silentLogger,
     });
     server.start();
     http = createServer();
@@ -240,10 +242,10 @@ describe('slow dashboard clients (in-process DashboardServer)', () => {
     for (let i = 1; i <= 20_000; i++) {
       const frame = progressFrame(1 + (i % 10), i / 200, rev);
       maxFrame = Math.max(maxFrame, Buffer.byteLength(JSON.stringify(frame)));
-      server.broadcast(frame, `job_update:${1 + (i % 10)}`, true);
+      server.broadcast({ message: frame, key: `job_update:${1 + (i % 10)}`, progressOnly: true });
       if (i % 1000 === 0) {
         rev++;
-        server.broadcast(stateFrame(i / 1000, rev));
+        server.broadcast({ message: stateFrame(i / 1000, rev), progressOnly: false });
         sentState.push({ n: i / 1000, at: Date.now() });
       }
       if (slowSide.readyState === slowSide.OPEN) maxBuffered = Math.max(maxBuffered, slowSide.bufferedAmount);
@@ -277,7 +279,7 @@ describe('slow dashboard clients (in-process DashboardServer)', () => {
     expect(server.stats()).toEqual({ clients: 1, slow: 0, dropped: 1 });
     // The fast client is still served.
     rev++;
-    server.broadcast(stateFrame(99, rev));
+    server.broadcast({ message: stateFrame(99, rev), progressOnly: false });
     await until(() => fast.received.some((r) => r.message.title_id === 99), 'the fast client gets the next event');
   }, 30_000);
 
@@ -292,7 +294,7 @@ describe('slow dashboard clients (in-process DashboardServer)', () => {
     while (afterSlow < 5000) {
       broadcasts++;
       const jobId = 1 + (broadcasts % 10);
-      server.broadcast(progressFrame(jobId, broadcasts / 1000, rev), `job_update:${jobId}`, true);
+      server.broadcast({ message: progressFrame(jobId, broadcasts / 1000, rev), key: `job_update:${jobId}`, progressOnly: true });
       newest.set(jobId, broadcasts / 1000);
       if (server.stats().slow > 0) afterSlow++;
       if (broadcasts > 200_000) throw new Error('the client never fell behind');
@@ -327,9 +329,9 @@ describe('slow dashboard clients (in-process DashboardServer)', () => {
     // State events are never coalesced: they pile up until the hard limit.
     for (let i = 1; i <= 40_000 && slowSide.readyState === slowSide.OPEN; i++) {
       rev++;
-      const frame = { ...stateFrame(i, rev), error: 'x'.repeat(400) } as DashboardMessage;
+      const frame = { ...stateFrame(i, rev), error: 'x'.repeat(400) } as StationEvent;
       maxFrame = Math.max(maxFrame, Buffer.byteLength(JSON.stringify(frame)));
-      server.broadcast(frame);
+      server.broadcast({ message: frame, progressOnly: false });
       if (slowSide.readyState === slowSide.OPEN) maxBuffered = Math.max(maxBuffered, slowSide.bufferedAmount);
       if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
     }

@@ -534,7 +534,8 @@ describe('revisions (protocol 2)', () => {
     const revs = lifecycle(A).slice(0, 5).map((envelope) => store.apply(A, envelope)?.rev);
     expect(revs).toEqual([1, 2, 3, 4, 5]);
     expect(store.revision).toBe(5);
-    expect(store.nextRevision()).toBe(6);
+    expect(store.nextRevision(A)).toBe(6);
+    expect(store.stationRevision(A)).toBe(6);
     // A replay changes nothing, so it is no revision.
     expect(store.apply(A, lifecycle(A)[4]!)).toBeUndefined();
     expect(store.revision).toBe(6);
@@ -544,16 +545,21 @@ describe('revisions (protocol 2)', () => {
     expect(store.revision).toBe(6);
     // Another agent's events count on the same revision.
     expect(store.apply(B, env(1, { type: 'job_update', agent_id: B, job_id: 1, state: 'identifying' }))).toMatchObject({ rev: 7 });
+    // …but each station counts its own: B's first state change is its revision 1, and A's stays where it was.
+    expect(store.stationRevisions()).toEqual({ [A]: 6, [B]: 1 });
     close();
 
     open();
     expect(store.revision).toBe(7);
+    expect(store.stationRevisions()).toEqual({ [A]: 6, [B]: 1 });
     expect(store.apply(A, lifecycle(A)[5]!)).toMatchObject({ rev: 8 });
-    expect(store.nextRevision()).toBe(9);
+    expect(store.stationRevision(A)).toBe(7);
+    expect(store.nextRevision(B)).toBe(9);
     close();
     open();
     // The last revision came from nextRevision (a station going offline): it is kept too.
     expect(store.revision).toBe(9);
+    expect(store.stationRevisions()).toEqual({ [A]: 7, [B]: 2 });
   });
 
   it('keep the revision in the events table body, as dashboards saw it', () => {

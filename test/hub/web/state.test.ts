@@ -68,13 +68,13 @@ describe('snapshots', () => {
 
   it('the hello of a socket asks for a reload unless the revision says nothing happened', () => {
     const state = loaded(10);
-    expect(state.apply({ type: 'hello', server: 'hub', version: '1', protocol: 2, rev: 10 }, NOW)).toEqual({ resync: false });
-    expect(state.apply({ type: 'hello', server: 'hub', version: '1', protocol: 2, rev: 12 }, NOW)).toEqual({ resync: true });
+    expect(state.apply({ type: 'hello', server: 'hub', version: '1', protocol: 2, protocols: [2, 3], revisions: {}, rev: 10 }, NOW)).toEqual({ resync: false });
+    expect(state.apply({ type: 'hello', server: 'hub', version: '1', protocol: 2, protocols: [2, 3], revisions: {}, rev: 12 }, NOW)).toEqual({ resync: true });
   });
 
   it('a hello that arrives while the first snapshot is on its way: the snapshot must be at least that new', () => {
     const state = new DashboardState();
-    expect(state.apply({ type: 'hello', server: 'hub', version: '1', protocol: 2, rev: 12 }, NOW)).toEqual({ resync: false });
+    expect(state.apply({ type: 'hello', server: 'hub', version: '1', protocol: 2, protocols: [2, 3], revisions: {}, rev: 12 }, NOW)).toEqual({ resync: false });
     // The snapshot was read before the socket opened: what happened between (rev 11, 12) reached neither.
     expect(state.applySnapshot(snapshot(10), NOW)).toEqual({ resync: true });
     state.beginResync();

@@ -95,7 +95,7 @@ export const ejectCommand = {
   kind: 'command', id: 'c-2', expires_at: 1_700_000_010_000, command: { name: 'eject', drive_id: '/dev/sr0' },
 } as const;
 
-export const dashboardHello = { type: 'hello', server: 'hub', version: '0.1.0', protocol: 2, rev: 40 } as const;
+export const dashboardHello = { type: 'hello', server: 'hub', version: '0.1.0', protocol: 2, protocols: [2, 3], rev: 40, revisions: { 'station-1': 12 } } as const;
 export const agentUpdate = {
   type: 'agent_update', agent_id: 'station-1', state: 'offline', name: 'Basement', version: '0.1.0',
   error: 'Protocol mismatch: the hub speaks 2-2, the agent 1-1; upgrade the older side', rev: 45,
