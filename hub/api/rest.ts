@@ -86,8 +86,9 @@ export class RestApi {
       if (!originAllowed(request)) throw new HttpError(403, 'Cross-origin request refused');
       this.authorize(route.guard ?? (route.method === 'GET' ? 'view' : 'change'), request);
       const params = (route.pattern.exec(url.pathname) ?? []).slice(1).map(decodePathPart);
-      // The revision this answer reflects: live events with a higher one come after it.
+      // The revisions this answer reflects, the hub's and each station's: live events with a higher one come after it.
       response.setHeader('X-Discbridge-Revision', String(this.options.store.revision));
+      response.setHeader('X-Discbridge-Revisions', JSON.stringify(this.options.store.stationRevisions()));
       send(response, 200, await route.handler(params, url, request, response));
     } catch (error) {
       if (error instanceof HttpError) {

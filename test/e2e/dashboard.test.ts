@@ -1,13 +1,14 @@
 // The dashboard page in a real browser (Debian's Chromium through playwright-core) against a real hub and agent with
 // loop-device drives: a disc goes in and the page follows the rip to history; a refused eject shows the station's
 // words; a cancel from the page (with its confirmation) ends the job cancelled; the hub SIGKILLed and restarted
-// shows as disconnected, then the page recovers the right state without a reload and without emptying itself.
+// shows as disconnected, then the page recovers the right state without a reload and without emptying itself; a wall
+// display of one station (?station=) shows only it and acts over the socket.
 // Screenshots of the page mid-rip (wide and phone-sized) go to test-artifacts/.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { ARTIFACTS, ROOT, Station, VirtualDrive, loopDevicesUnavailable, makeDisc, toolsUnavailable } from './harness.js';
+import { ARTIFACTS, ROOT, ScriptedAgent, Station, VirtualDrive, loopDevicesUnavailable, makeDisc, toolsUnavailable, waitFor } from './harness.js';
 import { browserUnavailable, launchBrowser, type Browser } from './browser.js';
 import { TcpProxy } from './tcp-proxy.js';
 
@@ -272,6 +273,45 @@ describe.skipIf(skipReason !== undefined)('dashboard in a browser', () => {
       console.info(`silent network → "Disconnected" on the page: ${Date.now() - stalledAt} ms`);
       proxy.resume();
       await until(() => page.locator('.connection').getAttribute('data-kind'), (kind) => kind === 'live', 30_000, 'the page to be live again');
+      expect(browser!.errors).toEqual([]);
+      await page.close();
+    }, 120_000);
+  });
+
+  describe('a wall display of one station', () => {
+    let station: Station;
+    const agents: ScriptedAgent[] = [];
+
+    afterAll(async () => {
+      for (const agent of agents) agent.close();
+      await station?.stop();
+    });
+
+    it('?station= shows that station alone, follows only its events, and ejects over the socket', async () => {
+      station = new Station(VirtualDrive.reserve(), { name: 'dashboard-wall' });
+      await station.startHub();
+      const [mine, theirs] = [await ScriptedAgent.connect(station.port, station.token, 'wall-a'), await ScriptedAgent.connect(station.port, station.token, 'wall-b')];
+      agents.push(mine, theirs);
+      const page = await browser!.context.newPage();
+      browser!.errors.length = 0;
+      const posts: string[] = [];
+      page.on('request', (request) => { if (request.method() === 'POST') posts.push(request.url()); });
+      await page.goto(`${station.baseUrl}/?station=wall-a`);
+      await page.waitForSelector('body[data-ready]', { timeout: 15_000 });
+      await expect.poll(() => page.locator('.station').evaluateAll((cards) => cards.map((c) => c.getAttribute('data-agent')))).toEqual(['wall-a']);
+      for (const [agent, label] of [[theirs, 'NOT_HERE'], [mine, 'ON_THE_WALL']] as const) {
+        agent.send({ kind: 'event', seq: 1, at: Date.now(), event: { type: 'drive_event', agent_id: agent === mine ? 'wall-a' : 'wall-b', drive_id: '/dev/sr0', event: 'inserted', volume_label: label, disc_type: 'dvd' } });
+      }
+      const drive = page.locator('.station[data-agent="wall-a"] .drive');
+      await expect.poll(() => drive.locator('.disc-label').textContent()).toBe('ON_THE_WALL');
+      expect(await page.locator('.station').count()).toBe(1);
+
+      await drive.getByRole('button', { name: 'Eject' }).click();
+      await waitFor(() => mine.commands.length === 1, 10_000, 'the eject at the station');
+      expect(mine.commands[0]?.command).toEqual({ name: 'eject', drive_id: '/dev/sr0' });
+      mine.answer(mine.commands[0]!.id, true);
+      await expect.poll(() => drive.locator('.notice').textContent(), { timeout: 10_000 }).toBe('Ejected ON_THE_WALL from /dev/sr0');
+      expect(posts).toEqual([]); // the command went over the socket
       expect(browser!.errors).toEqual([]);
       await page.close();
     }, 120_000);

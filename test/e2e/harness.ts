@@ -495,12 +495,19 @@ export function probeDuration(file: string): number {
 export class ScriptedAgent {
   /** The newest sequence number the hub acknowledged. */
   acked = 0;
+  /** The commands the hub sent it, in order; answer them with answer(). */
+  readonly commands: { id: string; command: Record<string, unknown> }[] = [];
 
   private constructor(private readonly socket: WebSocket, readonly welcome: { last_seq: number; last_job_id: number }) {
     socket.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as { kind: string; seq?: number };
+      const message = JSON.parse(data.toString()) as { kind: string; seq?: number; id?: string; command?: Record<string, unknown> };
       if (message.kind === 'ack') this.acked = Math.max(this.acked, message.seq ?? 0);
+      if (message.kind === 'command') this.commands.push({ id: message.id as string, command: message.command ?? {} });
     });
+  }
+
+  answer(id: string, ok: boolean, error?: string): void {
+    this.send({ kind: 'command_result', id, ok, ...(error ? { error } : {}) });
   }
 
   static async connect(port: number, token: string, agentId: string): Promise<ScriptedAgent> {

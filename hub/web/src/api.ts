@@ -1,11 +1,10 @@
 // The hub's REST API as the page uses it: GETs validated with the shared zod schemas (so an answer that does not
-// match the protocol is an error here, not a broken view), each with the hub revision it reflects
-// (X-Discbridge-Revision), and the commands (rip, cancel, eject, rescan, select titles) whose refusals come back as
-// the hub's own short sentence ("Drive is busy"); signing in and out.
+// match the protocol is an error here, not a broken view), each with the stations' revisions it reflects
+// (X-Discbridge-Revisions); signing in and out. Commands go over the socket (commands.ts), the first render's
+// snapshot too.
 import { z } from 'zod';
-import {
-  AgentRecord, ApiError, DriveRecord, JobDetail, JobLogPage, JobPage, LoginBody, RipBody, SelectTitlesBody, SessionInfo, type JobState,
-} from '../../../shared/index.js';
+import { AgentId, ApiError, JobDetail, JobLogPage, JobPage, LoginBody, Revision, SessionInfo, type JobState } from '../../../shared/index.js';
+import type { Revisions } from './state.js';
 
 /** A failed request, with the sentence to show a person. */
 export class RequestError extends Error {
@@ -16,13 +15,12 @@ export class RequestError extends Error {
 
 export interface Revisioned<T> {
   data: T;
-  /** The hub revision the answer reflects. */
-  rev: number;
+  /** Each station's revision the answer reflects. */
+  revisions: Revisions;
 }
 
 const GET_TIMEOUT_MS = 15_000;
-/** Commands wait for the station's answer, which the hub gives up on after 10 s. */
-const COMMAND_TIMEOUT_MS = 20_000;
+const StationRevisions = z.record(AgentId, Revision);
 
 async function request(path: string, init: RequestInit, timeoutMs: number): Promise<Response> {
   const controller = new AbortController();
@@ -49,14 +47,22 @@ async function refusal(response: Response): Promise<RequestError> {
 async function get<S extends z.ZodType>(path: string, schema: S): Promise<Revisioned<z.infer<S>>> {
   const response = await request(path, { headers: { Accept: 'application/json' } }, GET_TIMEOUT_MS);
   if (!response.ok) throw await refusal(response);
-  const rev = Number(response.headers.get('X-Discbridge-Revision'));
+  const revisions = StationRevisions.safeParse(parseJson(response.headers.get('X-Discbridge-Revisions')));
   const result = schema.safeParse(await response.json().catch(() => undefined));
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new RequestError(response.status, `The hub's answer to ${path} does not match the protocol${issue ? ` (at ${issue.path.join('.') || 'the top'}: ${issue.message})` : ''}`);
   }
-  if (!Number.isInteger(rev) || rev < 0) throw new RequestError(response.status, `The hub's answer to ${path} has no revision`);
-  return { data: result.data, rev };
+  if (!revisions.success) throw new RequestError(response.status, `The hub's answer to ${path} has no revisions`);
+  return { data: result.data, revisions: revisions.data };
+}
+
+function parseJson(text: string | null): unknown {
+  try {
+    return text === null ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A GET whose answer needs no revision (who is signed in). */
@@ -73,7 +79,7 @@ async function post(path: string, body?: unknown): Promise<void> {
     method: 'POST',
     headers: body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  }, COMMAND_TIMEOUT_MS);
+  }, GET_TIMEOUT_MS);
   if (!response.ok) throw await refusal(response);
 }
 
@@ -92,22 +98,10 @@ function query(filter: JobFilter): string {
   return text ? `?${text}` : '';
 }
 
-const drivePath = (agentId: string, driveId: string, action: string) =>
-  `/api/drives/${encodeURIComponent(agentId)}/${encodeURIComponent(driveId)}/${action}`;
-
 export const api = {
-  agents: () => get('/api/agents', z.array(AgentRecord)),
-  drives: () => get('/api/drives', z.array(DriveRecord)),
   jobs: (filter: JobFilter) => get(`/api/jobs${query(filter)}`, JobPage),
   job: (jobId: number) => get(`/api/jobs/${jobId}`, JobDetail),
   jobLog: (jobId: number) => get(`/api/jobs/${jobId}/log`, JobLogPage),
-
-  cancel: (jobId: number) => post(`/api/jobs/${jobId}/cancel`),
-  eject: (agentId: string, driveId: string) => post(drivePath(agentId, driveId, 'eject')),
-  rescan: (agentId: string, driveId: string) => post(drivePath(agentId, driveId, 'rescan')),
-  rip: (agentId: string, driveId: string, titles?: number[]) =>
-    post(drivePath(agentId, driveId, 'rip'), (titles === undefined ? {} : { titles }) satisfies z.infer<typeof RipBody>),
-  selectTitles: (jobId: number, selected: number[]) => post(`/api/jobs/${jobId}/titles`, { selected } satisfies z.infer<typeof SelectTitlesBody>),
 
   /** Whether the hub answers at all (open to everyone, tiny). */
   alive: async (): Promise<boolean> => {

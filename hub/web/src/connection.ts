@@ -2,7 +2,7 @@
 // backoff; every frame is validated against the shared DashboardMessage schema before the page sees it (a frame that
 // does not match is counted and reported, never applied). It reports its status for the connection indicator.
 import ReconnectingWebSocket from 'reconnecting-websocket';
-import { DASHBOARD_PATH, DashboardMessage, decodeMessage } from '../../../shared/index.js';
+import { DASHBOARD_PATH, DashboardMessage, decodeMessage, type DashboardRequest } from '../../../shared/index.js';
 
 export type ConnectionStatus =
   | { state: 'connecting'; attempt: number; since: number }
@@ -53,6 +53,13 @@ export class Connection {
       if (decoded.ok) this.handlers.message(decoded.value);
       else this.handlers.invalid(decoded.error);
     });
+  }
+
+  /** Sends a request if the socket is open; returns whether it went. */
+  send(request: DashboardRequest): boolean {
+    if (this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(request));
+    return true;
   }
 
   /** Drops the connection and connects again at once (after the page noticed the hub was gone). */

@@ -1,12 +1,17 @@
-// The dashboard page's wiring: builds the views, connects the socket, loads snapshots through REST (on start, after
-// every reconnect and on a revision gap, keeping the old view on screen until the new one is complete), feeds live
-// messages to the model, renders what changed once per animation frame, and carries out people's actions with
-// confirmation, progress and their result (or the hub's refusal, word for word), and signs people in when the hub
-// asks for it.
+// The dashboard page's wiring: builds the views, connects the socket (protocol 3: it subscribes to every station, or
+// to the one of `?station=<id>` for a wall display beside it), loads snapshots over the socket in one request (on
+// every connect and on a revision gap, keeping the old view on screen until the new one is complete), feeds live
+// messages to the model, renders what changed once per animation frame, and carries out people's actions over the
+// socket with confirmation, progress and their result (or the hub's refusal, word for word), and signs people in
+// when the hub asks for it. History pages, job details and logs come through REST.
 import './zod-config.js'; // first: before any schema is made
+import { AgentId, type DashboardCommand } from '../../../shared/index.js';
 import { api, RequestError } from './api.js';
 import { Connection, socketUrl, type ConnectionStatus } from './connection.js';
-import { DashboardState, driveKey, isFinished, type DriveView, type HistoryQuery, type JobView, type Snapshot } from './state.js';
+import { SocketRequests } from './requests.js';
+import {
+  DashboardState, driveKey, isFinished, type DriveView, type HistoryQuery, type JobView, type Revisions, type Snapshot,
+} from './state.js';
 import type { Actions, Notice, ViewContext } from './view/context.js';
 import { confirmDialog, jobPanel, toasts } from './view/dialogs.js';
 import { h } from './view/dom.js';
@@ -21,7 +26,12 @@ export const FIRST_RENDER_MARK = 'discbridge:stations-rendered';
 /** Set when the first snapshot has been fetched (its REST answers are in), before it is rendered. */
 export const SNAPSHOT_MARK = 'discbridge:snapshot-loaded';
 
-const state = new DashboardState(PAGE_SIZE);
+/** The one station a wall display shows (`?station=<id>`), or undefined for all. */
+const station = ((id) => (id !== null && AgentId.safeParse(id).success ? id : undefined))(new URLSearchParams(location.search).get('station'));
+if (station) document.title = `${station} · ${document.title}`;
+const defaultHistory: HistoryQuery = station ? { agent_id: station } : {};
+
+const state = new DashboardState(PAGE_SIZE, station);
 const pending = new Set<string>();
 const notices = new Map<string, Notice>();
 /** Selections being edited (jobs waiting for "rip now"), or being sent (running jobs), by job id. */
@@ -57,14 +67,14 @@ const ctx: ViewContext = {
 };
 
 /** The history page wanted: filters, and the cursors of the newer pages (for "Newer"). */
-let historyQuery: HistoryQuery = {};
+let historyQuery: HistoryQuery = defaultHistory;
 let newerCursors: (number | undefined)[] = [];
 let historyLoading = false;
 
 const historyControls: HistoryControls = {
   query: (query) => {
     newerCursors = [];
-    void loadHistory({ ...query });
+    void loadHistory({ ...defaultHistory, ...query });
   },
   older: () => {
     const before = state.history.next_before;
@@ -86,9 +96,8 @@ const signInView = signIn({
     await api.login(password);
     await refreshSession();
     toast.show('ok', 'Signed in');
-    // A hub that shows nothing to strangers refused the socket and the reload until now.
+    // A hub that shows nothing to strangers refused the socket until now; it reloads once connected.
     connection.reconnect();
-    void resync();
   },
   async logout() {
     await api.logout().catch(() => undefined);
@@ -98,7 +107,10 @@ const signInView = signIn({
 });
 
 async function refreshSession(): Promise<void> {
-  signInView.setSession(await api.session().catch(() => undefined));
+  const session = await api.session().catch(() => undefined);
+  signInView.setSession(session);
+  // A hub that shows nothing to strangers refuses the socket too: say so rather than wait for it.
+  if (session && !session.can_view) signInView.ask('Sign in to view this hub');
 }
 
 const header = headerView(ctx, [signInView.button]);
@@ -155,23 +167,36 @@ let resyncAgain = false;
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
 let socketOpen = false;
 
+/** Per station, the lowest of the revisions several answers reflect: the snapshot is only as new as its oldest part. */
+function lowest(first: Revisions, ...others: Revisions[]): Revisions {
+  return Object.fromEntries(Object.entries(first).map(([agentId, rev]) => [agentId, Math.min(rev, ...others.map((o) => o[agentId] ?? rev))]));
+}
+
+/** One request for stations, drives and running jobs; REST only for what it does not hold (another history page, old jobs on drives). */
 async function loadSnapshot(): Promise<Snapshot> {
   const query = historyQuery;
-  const [agents, drives, page] = await Promise.all([api.agents(), api.drives(), api.jobs({ ...query, limit: PAGE_SIZE })]);
-  const wanted = new Set(drives.data.flatMap((d) => [d.job_id, d.last_job_id].filter((id): id is number => id !== undefined)));
-  if (panel.jobId !== undefined) wanted.add(panel.jobId);
-  const revs = [agents.rev, drives.rev, page.rev];
-  const jobs: Snapshot['jobs'] = [];
+  const snapshot = await requests.snapshot();
+  const answers: Revisions[] = [];
+  let history = { query, ...snapshot.history };
+  if (JSON.stringify(query) !== JSON.stringify(defaultHistory)) {
+    const page = await api.jobs({ ...query, limit: PAGE_SIZE });
+    answers.push(page.revisions);
+    history = { query, ...page.data };
+  }
+  const jobs = [...snapshot.running];
+  const held = new Set([...jobs, ...history.jobs].map((job) => job.job_id));
+  const wanted = new Set(snapshot.drives.flatMap((d) => [d.job_id, d.last_job_id].filter((id): id is number => id !== undefined && !held.has(id))));
+  if (panel.jobId !== undefined && !jobs.some((job) => job.job_id === panel.jobId)) wanted.add(panel.jobId);
   await eachLimited([...wanted], 6, async (id) => {
     try {
       const detail = await api.job(id);
-      revs.push(detail.rev);
+      answers.push(detail.revisions);
       jobs.push(detail.data);
     } catch (error) {
       if (!(error instanceof RequestError && error.status === 404)) throw error;
     }
   });
-  return { rev: Math.min(...revs), agents: agents.data, drives: drives.data, jobs, history: { query, ...page.data } };
+  return { revisions: lowest(snapshot.revisions, ...answers), agents: snapshot.agents, drives: snapshot.drives, jobs, history };
 }
 
 async function resync(): Promise<void> {
@@ -212,7 +237,7 @@ async function loadHistory(query: HistoryQuery): Promise<void> {
   try {
     const page = await api.jobs({ ...query, limit: PAGE_SIZE });
     if (historyQuery !== query) return; // a newer choice overtook this one
-    state.applyHistory({ query, ...page.data }, page.rev, Date.now());
+    state.applyHistory({ query, ...page.data }, page.revisions, Date.now());
     loadHistoryDetails();
   } catch (error) {
     toast.show('error', `Could not load the history: ${(error as Error).message}`);
@@ -234,7 +259,7 @@ function loadHistoryDetails(): void {
 
 async function loadDetail(jobId: number): Promise<void> {
   const detail = await api.job(jobId);
-  state.applyJobDetail(detail.data, detail.rev, Date.now());
+  state.applyJobDetail(detail.data, detail.revisions, Date.now());
   schedule();
 }
 
@@ -252,10 +277,22 @@ function showConnection(): void {
 
 /** When the socket last said anything: a hub that vanished without closing it (power cut, cable) says nothing. */
 let lastMessageAt = Date.now();
+/**
+ * Whether the hub has taken this connection's subscription: until then it sends protocol 2 (the hub's revision), and
+ * the snapshot asked for after the subscription covers whatever came before it.
+ */
+let subscribed = false;
+
+/** What the page follows: every station, or the one of `?station=`, and the log of the job whose panel is open. */
+function topics(): string[] {
+  return [station ? `station:${station}` : 'all', ...(panel.jobId !== undefined ? [`logs:${panel.jobId}`] : [])];
+}
 
 const connection = new Connection(socketUrl(location), {
   message(message) {
     lastMessageAt = Date.now();
+    if (message.type === 'subscribed') subscribed = true;
+    if (requests.take(message) || !subscribed) return;
     const result = state.apply(message, Date.now());
     if (result.resync) void resync();
     if (message.type === 'job_update' && isFinished(message.state)) {
@@ -266,9 +303,16 @@ const connection = new Connection(socketUrl(location), {
     schedule();
   },
   status(next) {
-    if (next.state === 'open') lastMessageAt = Date.now();
     connectionStatus = next;
     socketOpen = next.state === 'open';
+    subscribed = false;
+    if (socketOpen) {
+      lastMessageAt = Date.now();
+      connection.send({ type: 'subscribe', topics: topics() });
+      void resync();
+    } else {
+      requests.disconnected();
+    }
     showConnection();
   },
   invalid(error) {
@@ -278,7 +322,14 @@ const connection = new Connection(socketUrl(location), {
   },
 });
 
+const requests = new SocketRequests(connection);
+
 // ---- Actions
+
+/** A command over the socket; a refusal is thrown as the hub's sentence. */
+function send(fields: Omit<DashboardCommand, 'type' | 'id'>): Promise<void> {
+  return requests.command(fields);
+}
 
 function jobLabel(job: JobView | undefined, drive?: DriveView): string {
   return job?.volume_label || drive?.volume_label || (job ? `job ${job.job_id}` : 'the disc');
@@ -328,7 +379,7 @@ function keyOfJobDrive(job: JobView): string | undefined {
 async function ripNow(drive: DriveView, job: JobView | undefined): Promise<void> {
   const key = driveKey(drive.agent_id, drive.drive_id);
   const titles = job?.state === 'ready' ? [...(drafts.get(job.job_id) ?? (job.titles ?? []).filter((t) => t.selected).map((t) => t.title_id))].sort((a, b) => a - b) : undefined;
-  const ok = await command(`rip:${key}`, key, () => api.rip(drive.agent_id, drive.drive_id, titles),
+  const ok = await command(`rip:${key}`, key, () => send({ command: 'rip', agent_id: drive.agent_id, drive_id: drive.drive_id, ...(titles ? { titles } : {}) }),
     `Ripping ${jobLabel(job, drive)}${titles ? ` (${titles.length} title${titles.length === 1 ? '' : 's'})` : ''}`, 'Could not start the rip');
   if (ok && job) drafts.delete(job.job_id);
 }
@@ -341,7 +392,7 @@ async function cancel(job: JobView): Promise<void> {
     keep: 'Keep ripping',
   });
   if (!sure) return;
-  await command(`cancel:${job.job_id}`, keyOfJobDrive(job), () => api.cancel(job.job_id), `Cancelled ${jobLabel(job)}`, 'Could not cancel');
+  await command(`cancel:${job.job_id}`, keyOfJobDrive(job), () => send({ command: 'cancel', job_id: job.job_id }), `Cancelled ${jobLabel(job)}`, 'Could not cancel');
 }
 
 async function eject(drive: DriveView, job: JobView | undefined): Promise<void> {
@@ -356,12 +407,12 @@ async function eject(drive: DriveView, job: JobView | undefined): Promise<void> 
     if (!sure) return;
   }
   const key = driveKey(drive.agent_id, drive.drive_id);
-  await command(`eject:${key}`, key, () => api.eject(drive.agent_id, drive.drive_id), `Ejected ${jobLabel(job, drive)} from ${drive.drive_id}`, 'Could not eject');
+  await command(`eject:${key}`, key, () => send({ command: 'eject', agent_id: drive.agent_id, drive_id: drive.drive_id }), `Ejected ${jobLabel(job, drive)} from ${drive.drive_id}`, 'Could not eject');
 }
 
 async function rescan(drive: DriveView): Promise<void> {
   const key = driveKey(drive.agent_id, drive.drive_id);
-  await command(`rescan:${key}`, key, () => api.rescan(drive.agent_id, drive.drive_id), `Reading the titles of ${drive.volume_label || 'the disc'} again`, 'Could not rescan');
+  await command(`rescan:${key}`, key, () => send({ command: 'rescan', agent_id: drive.agent_id, drive_id: drive.drive_id }), `Reading the titles of ${drive.volume_label || 'the disc'} again`, 'Could not rescan');
 }
 
 async function toggleTitle(job: JobView, titleId: number, selected: boolean): Promise<void> {
@@ -376,7 +427,7 @@ async function toggleTitle(job: JobView, titleId: number, selected: boolean): Pr
   schedule();
   if (job.state === 'ready') return; // sent with "rip now"
   // A running job: the station changes its selection now; titles already started keep their course.
-  await command(`titles:${job.job_id}`, key, () => api.selectTitles(job.job_id, [...next].sort((a, b) => a - b)),
+  await command(`titles:${job.job_id}`, key, () => send({ command: 'select_titles', job_id: job.job_id, titles: [...next].sort((a, b) => a - b) }),
     `${selected ? 'Added' : 'Removed'} title ${titleId}`, 'Could not change the titles');
   if (drafts.get(job.job_id) === next) drafts.delete(job.job_id);
   if (key) state.redrawDrive(key);
@@ -385,9 +436,12 @@ async function toggleTitle(job: JobView, titleId: number, selected: boolean): Pr
 }
 
 function openJob(jobId: number): void {
+  if (panel.jobId !== undefined && panel.jobId !== jobId) connection.send({ type: 'unsubscribe', topics: [`logs:${panel.jobId}`] });
   state.pinned.add(jobId);
   state.watchLog(jobId);
   panel.open(jobId);
+  // Protocol 3 sends a job's log lines only to those who follow its log.
+  connection.send({ type: 'subscribe', topics: [`logs:${jobId}`] });
   void loadDetail(jobId).catch((error: Error) => toast.show('error', `Could not load job ${jobId}: ${error.message}`));
   void api.jobLog(jobId).then(
     (log) => {
@@ -405,6 +459,7 @@ function openJob(jobId: number): void {
 panel.onClose((jobId) => {
   state.pinned.delete(jobId);
   state.closeLog(jobId);
+  connection.send({ type: 'unsubscribe', topics: [`logs:${jobId}`] });
 });
 
 // ---- Clock: countdowns tick, relative times age
@@ -439,5 +494,4 @@ setInterval(() => {
 header.tick();
 showConnection();
 connection.start();
-void resync();
 void refreshSession();

@@ -1,11 +1,12 @@
 // The dashboard's client-side model, and nothing else: what the page knows of stations, drives, jobs, titles, the
-// history page and open logs, built from REST snapshots and merged with live socket messages. PURE: no DOM, no I/O,
+// history page and open logs, built from snapshots and merged with live socket messages. PURE: no DOM, no I/O,
 // no clock (callers pass `now`), so it is unit-tested in Node (test/hub/web/state.test.ts).
 //
 // Rules (docs/protocol in the README):
 // - A live message merges into what is known: an absent field means "unchanged", never "erase".
-// - Every state change carries `rev`, the hub's revision, one more than the previous; progress-only job and title
-//   updates repeat the current one. A rev more than one ahead means something was missed: `resync` is asked for.
+// - The page speaks protocol 3: every state change carries `rev`, its station's revision, one more than that
+//   station's previous; progress-only job and title updates repeat the current one. A rev more than one ahead of its
+//   station's means something of that station was missed: `resync` is asked for.
 // - While a snapshot is being fetched, live messages are buffered; when it lands, those older than the snapshot are
 //   dropped and the rest are applied on top, in order. The old view stays until then (no flash of empty content).
 // - A station that goes offline makes its drives and unfinished jobs unreachable: their last known state may be stale.
@@ -49,9 +50,12 @@ export interface HistoryPage {
   next_before?: number | undefined;
 }
 
+/** Each station's revision, by station id (a station not named is at 0). */
+export type Revisions = Record<string, number>;
+
 export interface Snapshot {
-  /** The hub revision the snapshot reflects: the lowest X-Discbridge-Revision among its answers. */
-  rev: number;
+  /** Each station's revision the snapshot reflects: per station, the lowest among its answers. */
+  revisions: Revisions;
   agents: AgentRecord[];
   drives: DriveRecord[];
   /** Details of the jobs running on drives. */
@@ -94,8 +98,8 @@ function merge<T extends object>(target: T, update: object, skip: readonly strin
 }
 
 export class DashboardState {
-  /** The hub revision this model reflects; undefined until the first snapshot. */
-  rev: number | undefined;
+  /** Each station's revision this model reflects; undefined until the first snapshot. */
+  revisions: Map<string, number> | undefined;
   readonly agents = new Map<string, AgentView>();
   readonly drives = new Map<string, DriveView>();
   readonly jobs = new Map<number, JobView>();
@@ -109,13 +113,27 @@ export class DashboardState {
   /** True while a snapshot is being fetched: live messages wait in `buffer`. */
   syncing = true;
   private buffer: DashboardMessage[] = [];
-  /** The revision a socket's hello gave while a snapshot was being fetched: the snapshot must reach it. */
-  private helloRev: number | undefined;
+  /** The revisions a socket's hello gave while a snapshot was being fetched: the snapshot must reach them. */
+  private helloRevisions: Revisions | undefined;
   private bufferOverflowed = false;
   private dirty: Dirty = freshDirty();
 
-  /** @param pageSize jobs per history page: the newest page never grows past it, however long the page stays open. */
-  constructor(readonly pageSize = 50) {}
+  /**
+   * @param pageSize jobs per history page: the newest page never grows past it, however long the page stays open.
+   * @param station the one station the page follows (a wall display), or undefined for all.
+   */
+  constructor(readonly pageSize = 50, readonly station?: string) {}
+
+  /** A station's revision as this model knows it. */
+  revisionOf(agentId: string): number {
+    return this.revisions?.get(agentId) ?? 0;
+  }
+
+  /** Whether `revisions` says something happened that this model has not seen, for the stations it follows. */
+  private behind(revisions: Revisions): boolean {
+    const stations = this.station !== undefined ? [this.station] : [...new Set([...Object.keys(revisions), ...(this.revisions?.keys() ?? [])])];
+    return stations.some((agentId) => (revisions[agentId] ?? 0) !== this.revisionOf(agentId));
+  }
 
   // ---- Reading
 
@@ -127,7 +145,7 @@ export class DashboardState {
   }
 
   get hasSnapshot(): boolean {
-    return this.rev !== undefined;
+    return this.revisions !== undefined;
   }
 
   /** Stations sorted by name, each with its drives sorted by drive id. */
@@ -168,7 +186,7 @@ export class DashboardState {
    */
   applySnapshot(snapshot: Snapshot, now: number): ApplyResult {
     const previousLogs = new Map(this.logs);
-    this.rev = snapshot.rev;
+    this.revisions = new Map(Object.entries(snapshot.revisions));
     this.agents.clear();
     for (const agent of snapshot.agents) this.agents.set(agent.agent_id, { ...agent });
     this.drives.clear();
@@ -195,31 +213,33 @@ export class DashboardState {
     this.syncing = false;
     const buffered = this.buffer;
     this.buffer = [];
-    let resync = this.bufferOverflowed || (this.helloRev !== undefined && snapshot.rev < this.helloRev);
+    const hello = this.helloRevisions;
+    let resync = this.bufferOverflowed || (hello !== undefined && Object.entries(hello).some(([agentId, rev]) =>
+      (this.station === undefined || agentId === this.station) && rev > (snapshot.revisions[agentId] ?? 0)));
     this.bufferOverflowed = false;
-    this.helloRev = undefined;
+    this.helloRevisions = undefined;
     for (const message of buffered) {
-      if ('rev' in message && message.rev !== undefined && message.rev < snapshot.rev) continue;
+      if ('rev' in message && message.rev !== undefined && 'agent_id' in message && message.rev < (snapshot.revisions[message.agent_id] ?? 0)) continue;
       if (this.apply(message, now).resync) resync = true;
     }
     return { resync };
   }
 
   /** A job's detail from REST (its panel was opened, or it just finished): merged unless live news is newer. */
-  applyJobDetail(detail: JobDetail, rev: number, now: number): void {
+  applyJobDetail(detail: JobDetail, revisions: Revisions, now: number): void {
     const known = this.jobs.get(detail.job_id);
-    if (known?.titles && this.rev !== undefined && rev < this.rev && !isFinished(detail.state)) return;
+    if (known?.titles && this.hasSnapshot && (revisions[detail.agent_id] ?? 0) < this.revisionOf(detail.agent_id) && !isFinished(detail.state)) return;
     this.jobs.set(detail.job_id, { ...known, ...this.fromRecord(detail, now) });
     this.dirty.jobs.add(detail.job_id);
     this.touchDriveOf(detail.agent_id, detail.drive_id);
   }
 
   /** Another history page (a filter or page change): replaces the history, keeps everything else. */
-  applyHistory(page: HistoryPage, rev: number, now: number): void {
+  applyHistory(page: HistoryPage, revisions: Revisions, now: number): void {
     for (const record of page.jobs) {
       const known = this.jobs.get(record.job_id);
       // Live messages since the answer was made are newer than it.
-      if (known && this.rev !== undefined && rev < this.rev) continue;
+      if (known && this.hasSnapshot && (revisions[record.agent_id] ?? 0) < this.revisionOf(record.agent_id)) continue;
       this.jobs.set(record.job_id, { ...known, ...this.fromRecord(record, now), ...(known?.titles ? { titles: known.titles } : {}) });
     }
     this.history = page;
@@ -256,13 +276,13 @@ export class DashboardState {
     if (message.type === 'hello') {
       // A snapshot on its way: it must be at least as new as this hello, or what came between is missing.
       if (this.syncing) {
-        this.helloRev = message.rev;
+        this.helloRevisions = message.revisions;
         return { resync: false };
       }
-      // A (re)connected socket: anything may have happened while it was down, unless the revision says nothing did.
-      return { resync: this.rev === undefined || message.rev !== this.rev };
+      // A (re)connected socket: anything may have happened while it was down, unless the revisions say nothing did.
+      return { resync: !this.hasSnapshot || this.behind(message.revisions) };
     }
-    // Answers to a client's own requests change no state (the page sends none of protocol 3's yet).
+    // Answers to the page's own requests change no state here (main.ts takes snapshots and replies).
     if (message.type === 'error' || message.type === 'reply' || message.type === 'pong' || message.type === 'subscribed'
       || message.type === 'unsubscribed' || message.type === 'snapshot') return { resync: false };
     if (this.syncing) {
@@ -271,13 +291,14 @@ export class DashboardState {
       return { resync: false };
     }
     const rev = message.rev;
-    if (rev !== undefined && this.rev !== undefined) {
-      if (rev < this.rev) return { resync: false }; // older than what the model reflects
-      if (rev > this.rev + 1) return { resync: true }; // missed at least one state change
-      const progressOnly = rev === this.rev;
+    if (rev !== undefined && this.revisions !== undefined) {
+      const known = this.revisionOf(message.agent_id);
+      if (rev < known) return { resync: false }; // older than what the model reflects
+      if (rev > known + 1) return { resync: true }; // missed at least one state change of this station
+      const progressOnly = rev === known;
       // A repeat of the current revision is a progress update; only job and title updates come as such.
       if (progressOnly && message.type !== 'job_update' && message.type !== 'title_update') return { resync: false };
-      this.rev = rev;
+      this.revisions.set(message.agent_id, rev);
     }
     switch (message.type) {
       case 'agent_update': return this.agentUpdate(message);

@@ -143,7 +143,7 @@ describe('GET', () => {
       expect((await api('/api/jobs?state=interrupted')).body).toEqual({ jobs: [] });
     });
 
-    it('answers with X-Discbridge-Revision, the revision of the newest event dashboards have seen', async () => {
+    it('answers with X-Discbridge-Revision, the revision of the newest event dashboards have seen, and each station\'s in X-Discbridge-Revisions', async () => {
       const dashboard = await fx.dashboard();
       const agent = await fx.agent('station-3');
       const online = await dashboard.next((m) => m.type === 'agent_update' && m.agent_id === 'station-3');
@@ -152,6 +152,8 @@ describe('GET', () => {
       for (const path of ['/api/jobs', '/api/agents', '/api/drives', '/api/jobs/6', '/health']) {
         const response = await fetch(`${fx.hub.base}${path}`);
         expect(response.headers.get('X-Discbridge-Revision'), path).toBe(String(event.rev));
+        // station-3: online (its revision 1) and one event (2).
+        expect(JSON.parse(response.headers.get('X-Discbridge-Revisions') ?? '{}'), path).toMatchObject({ 'station-3': 2 });
       }
     });
 

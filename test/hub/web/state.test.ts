@@ -25,7 +25,7 @@ function runningJob(): JobDetail {
 
 function snapshot(rev: number, overrides: Partial<Snapshot> = {}): Snapshot {
   return {
-    rev,
+    revisions: { den: rev },
     agents: [{ agent_id: 'den', name: 'Den', version: '0.1.0', state: 'online', last_seen: ISO }],
     drives: [
       { agent_id: 'den', drive_id: '/dev/sr0', has_disc: true, volume_label: 'MOVIE', disc_type: 'dvd', job_id: 7, reachable: true },
@@ -53,7 +53,7 @@ describe('snapshots', () => {
     expect(state.syncing).toBe(true);
     expect(state.hasSnapshot).toBe(false);
     state.applySnapshot(snapshot(10), NOW);
-    expect(state.rev).toBe(10);
+    expect(state.revisionOf('den')).toBe(10);
     expect(state.syncing).toBe(false);
     const [den] = state.stations();
     expect(den?.agent.name).toBe('Den');
@@ -68,13 +68,13 @@ describe('snapshots', () => {
 
   it('the hello of a socket asks for a reload unless the revision says nothing happened', () => {
     const state = loaded(10);
-    expect(state.apply({ type: 'hello', server: 'hub', version: '1', protocol: 2, protocols: [2, 3], revisions: {}, rev: 10 }, NOW)).toEqual({ resync: false });
-    expect(state.apply({ type: 'hello', server: 'hub', version: '1', protocol: 2, protocols: [2, 3], revisions: {}, rev: 12 }, NOW)).toEqual({ resync: true });
+    expect(state.apply({ type: 'hello', server: 'hub', version: '1', protocol: 2, protocols: [2, 3], revisions: { den: 10 }, rev: 99 }, NOW)).toEqual({ resync: false });
+    expect(state.apply({ type: 'hello', server: 'hub', version: '1', protocol: 2, protocols: [2, 3], revisions: { den: 12 }, rev: 99 }, NOW)).toEqual({ resync: true });
   });
 
   it('a hello that arrives while the first snapshot is on its way: the snapshot must be at least that new', () => {
     const state = new DashboardState();
-    expect(state.apply({ type: 'hello', server: 'hub', version: '1', protocol: 2, protocols: [2, 3], revisions: {}, rev: 12 }, NOW)).toEqual({ resync: false });
+    expect(state.apply({ type: 'hello', server: 'hub', version: '1', protocol: 2, protocols: [2, 3], revisions: { den: 12 }, rev: 99 }, NOW)).toEqual({ resync: false });
     // The snapshot was read before the socket opened: what happened between (rev 11, 12) reached neither.
     expect(state.applySnapshot(snapshot(10), NOW)).toEqual({ resync: true });
     state.beginResync();
@@ -99,7 +99,7 @@ describe('snapshots', () => {
     expect(state.applySnapshot(snap, NOW + 1000)).toEqual({ resync: false });
     expect(state.jobs.get(7)?.progress_percent).toBe(70);
     expect(state.drives.get(driveKey('den', '/dev/sr1'))).toMatchObject({ has_disc: true, volume_label: 'NEXT', disc_type: 'bluray' });
-    expect(state.rev).toBe(13);
+    expect(state.revisionOf('den')).toBe(13);
   });
 
   it('a gap in the buffered messages asks for another reload', () => {
@@ -112,7 +112,7 @@ describe('snapshots', () => {
   it('keeps open logs and pinned jobs across a reload', () => {
     const state = loaded(10);
     state.pinned.add(4);
-    state.applyJobDetail({ ...record(4), titles: [{ title_id: 1, state: 'completed', selected: true, chapters: 3, output_filename: 'OLD_4_t01.mkv' }] }, 10, NOW);
+    state.applyJobDetail({ ...record(4), titles: [{ title_id: 1, state: 'completed', selected: true, chapters: 3, output_filename: 'OLD_4_t01.mkv' }] }, { den: 10 }, NOW);
     state.openLog(7, [{ at: 1, level: 'info', text: 'Scanning' }]);
     state.beginResync();
     state.applySnapshot(snapshot(11, { history: { query: {}, jobs: [record(5), record(4)] } }), NOW);
@@ -138,9 +138,9 @@ describe('live messages', () => {
   it('state changes advance the revision one by one; a jump means something was missed', () => {
     const state = loaded(10);
     expect(state.apply(jobUpdate(11, { state: 'transcoding' }), NOW)).toEqual({ resync: false });
-    expect(state.rev).toBe(11);
+    expect(state.revisionOf('den')).toBe(11);
     expect(state.apply(jobUpdate(11, { state: 'transcoding', progress_percent: 91 }), NOW)).toEqual({ resync: false });
-    expect(state.rev).toBe(11);
+    expect(state.revisionOf('den')).toBe(11);
     expect(state.apply(jobUpdate(13, { state: 'completed' }), NOW)).toEqual({ resync: true });
     expect(state.jobs.get(7)?.state).toBe('transcoding'); // not applied: the reload brings it
   });
@@ -185,7 +185,7 @@ describe('live messages', () => {
 
   it('history filters and pages: a job joins the newest page only when it matches, and leaves when it no longer does', () => {
     const state = loaded(10);
-    state.applyHistory({ query: { state: 'ripping' }, jobs: [record(7, { state: 'ripping', finished_at: undefined } as Partial<JobRecord>)] }, 10, NOW);
+    state.applyHistory({ query: { state: 'ripping' }, jobs: [record(7, { state: 'ripping', finished_at: undefined } as Partial<JobRecord>)] }, { den: 10 }, NOW);
     expect(state.historyIds).toEqual([7]);
     state.apply({ type: 'job_update', agent_id: 'den', job_id: 9, state: 'identifying', drive_id: '/dev/sr1', rev: 11 }, NOW);
     expect(state.historyIds).toEqual([7]);
@@ -194,7 +194,7 @@ describe('live messages', () => {
     state.apply(jobUpdate(13, { state: 'completed' }), NOW);
     expect(state.historyIds).toEqual([9]);
     // An older page never grows with new jobs.
-    state.applyHistory({ query: { before: 5 }, jobs: [record(4)] }, 13, NOW);
+    state.applyHistory({ query: { before: 5 }, jobs: [record(4)] }, { den: 13 }, NOW);
     state.apply({ type: 'job_update', agent_id: 'den', job_id: 10, state: 'identifying', drive_id: '/dev/sr1', rev: 14 }, NOW);
     expect(state.historyIds).toEqual([4]);
   });
@@ -229,7 +229,7 @@ describe('live messages', () => {
 
   it('a refused station says why', () => {
     const state = loaded(10);
-    state.apply({ type: 'agent_update', agent_id: 'attic', state: 'offline', name: 'Attic', error: 'Station speaks protocol 1; this hub speaks 2', rev: 11 }, NOW);
+    state.apply({ type: 'agent_update', agent_id: 'attic', state: 'offline', name: 'Attic', error: 'Station speaks protocol 1; this hub speaks 2', rev: 1 }, NOW);
     expect(state.agents.get('attic')).toMatchObject({ name: 'Attic', state: 'offline', error: 'Station speaks protocol 1; this hub speaks 2' });
     expect(state.stations().map((s) => s.agent.agent_id)).toEqual(['attic', 'den']);
   });
@@ -238,7 +238,7 @@ describe('live messages', () => {
     const state = loaded(10);
     state.apply({ type: 'job_log', agent_id: 'den', job_id: 7, lines: [{ at: 1, level: 'info', text: 'not watched' }], rev: 11 }, NOW);
     expect(state.logs.has(7)).toBe(false);
-    expect(state.rev).toBe(11); // it still counts as a state change
+    expect(state.revisionOf('den')).toBe(11); // it still counts as a state change
     state.watchLog(7);
     state.apply({ type: 'job_log', agent_id: 'den', job_id: 7, lines: [{ at: 2, level: 'info', text: 'Title 1 ripped' }], rev: 12 }, NOW);
     // The fetched log already has that line: it is not doubled.
@@ -252,7 +252,7 @@ describe('live messages', () => {
 
   it('messages for unknown stations and drives create them', () => {
     const state = loaded(10);
-    state.apply({ type: 'drive_event', agent_id: 'garage', drive_id: 'E:', event: 'inserted', volume_label: '', rev: 11 }, NOW);
+    state.apply({ type: 'drive_event', agent_id: 'garage', drive_id: 'E:', event: 'inserted', volume_label: '', rev: 1 }, NOW);
     expect(state.stations().map((s) => [s.agent.agent_id, s.drives.map((d) => d.drive_id)])).toEqual([['den', ['/dev/sr0', '/dev/sr1']], ['garage', ['E:']]]);
   });
 
@@ -289,5 +289,27 @@ describe('the last job of a drive whose disc is still in', () => {
     const sr0 = state.drives.get(driveKey('den', '/dev/sr0'))!;
     expect(sr0.job_id).toBeUndefined();
     expect(sr0.last_job_id).toBeUndefined();
+  });
+});
+
+describe('revisions per station (protocol 3)', () => {
+  const other = (rev: number): DashboardMessage => ({ type: 'drive_event', agent_id: 'attic', drive_id: '/dev/sr0', event: 'inserted', volume_label: 'X', rev });
+
+  it('counts each station on its own: one station\'s events make no gap in another\'s', () => {
+    const state = loaded(10);
+    // attic was at 0 in the snapshot (not named): its 1 and 2 follow on, den's 11 follows den's 10.
+    expect(state.apply(other(1), NOW)).toEqual({ resync: false });
+    expect(state.apply(jobUpdate(11, { state: 'transcoding' }), NOW)).toEqual({ resync: false });
+    expect(state.apply(other(2), NOW)).toEqual({ resync: false });
+    expect([state.revisionOf('den'), state.revisionOf('attic')]).toEqual([11, 2]);
+    expect(state.apply(other(4), NOW)).toEqual({ resync: true });
+  });
+
+  it('a wall display of one station judges a hello by that station alone', () => {
+    const state = new DashboardState(50, 'den');
+    state.applySnapshot(snapshot(10), NOW);
+    const hello = (revisions: Record<string, number>): DashboardMessage => ({ type: 'hello', server: 'hub', version: '1', protocol: 2, protocols: [2, 3], rev: 500, revisions });
+    expect(state.apply(hello({ den: 10, attic: 40 }), NOW)).toEqual({ resync: false });
+    expect(state.apply(hello({ den: 11, attic: 40 }), NOW)).toEqual({ resync: true });
   });
 });

@@ -106,7 +106,7 @@ const hubStore: Keeper = (events) => {
 const pageModel: Keeper = (events) => {
   const page = new DashboardState();
   page.applySnapshot({
-    rev: 0, agents: [{ agent_id: A, name: A, version: '1', state: 'online', last_seen: new Date(T0).toISOString() }],
+    revisions: {}, agents: [{ agent_id: A, name: A, version: '1', state: 'online', last_seen: new Date(T0).toISOString() }],
     drives: [{ agent_id: A, drive_id: DRIVE, has_disc: false, reachable: true }], jobs: [], history: { query: {}, jobs: [] },
   }, T0);
   events.forEach((event, index) => page.apply({ ...event, rev: index + 1 } as never, T0 + (index + 1) * 1000));
