@@ -191,9 +191,9 @@ export class AgentServer {
           this.applyEvents(connection, [message], log);
           return;
         case 'events':
-          // A replay: one transaction for the whole batch, then the acknowledgement.
+          // A replay: written and acknowledged at once, in one transaction with the batches that came with it.
           this.applyEvents(connection, message.events, log);
-          this.options.store.flush();
+          this.options.store.flushSoon();
           return;
         case 'progress': {
           const { seqOffset, jobOffset } = connection.numbering;
