@@ -15,12 +15,7 @@ export async function finishPartial(partial: string, finished: string): Promise<
 
 /** Waits until a file's data is on stable storage (fsync). */
 export async function syncFile(file: string): Promise<void> {
-  const handle = await open(file, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await fsync(file, 'r+');
 }
 
 /**
@@ -29,7 +24,11 @@ export async function syncFile(file: string): Promise<void> {
  */
 export async function syncFolder(folder: string): Promise<void> {
   if (process.platform === 'win32') return;
-  const handle = await open(folder, 'r');
+  await fsync(folder, 'r');
+}
+
+async function fsync(path: string, flags: string): Promise<void> {
+  const handle = await open(path, flags);
   try {
     await handle.sync();
   } finally {

@@ -2,6 +2,7 @@
 // Progress updates are latest-wins per job and title: one held back (the client is falling behind, or asked for at
 // most one per progress_interval_ms) is replaced by a newer one and dropped by a state change, which always goes at once.
 import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { topicCarries, topicName, type Routed, type Topic } from '../../shared/index.js';
 
@@ -34,6 +35,7 @@ export class DashboardClient {
     readonly request: IncomingMessage,
     private readonly limits: ClientLimits,
     private readonly drop: (client: DashboardClient, why: string) => void,
+    private readonly logger: Logger,
   ) {}
 
   get slow(): boolean {
@@ -110,7 +112,10 @@ export class DashboardClient {
       return;
     }
     this.socket.send(frame);
-    if (this.slowSince === undefined && this.socket.bufferedAmount > this.limits.softBufferBytes) this.slowSince = Date.now();
+    if (this.slowSince === undefined && this.socket.bufferedAmount > this.limits.softBufferBytes) {
+      this.slowSince = Date.now();
+      this.logger.info({ buffered: this.socket.bufferedAmount }, 'A dashboard client is falling behind; sending it only the newest progress');
+    }
   }
 
   /** Sends held progress that is due, and drops the client when it has been behind for too long. Returns false once dropped. */

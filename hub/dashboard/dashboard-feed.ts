@@ -17,12 +17,9 @@ export class DashboardFeed {
   start(): void {
     this.bus.on(OWNER, 'applied', (event) => {
       if (event.type === 'station_event') {
-        this.dashboards.broadcast({
-          message: event.event, key: progressKey(event.event), progressOnly: event.progressOnly,
-          ...(event.stationRev !== undefined ? { stationRev: event.stationRev } : {}),
-        });
+        this.dashboards.broadcast({ message: event.event, key: progressKey(event.event), progressOnly: event.progressOnly, stationRev: event.stationRev });
       } else {
-        this.dashboards.broadcast({ message: event.update, progressOnly: false, ...(event.stationRev !== undefined ? { stationRev: event.stationRev } : {}) });
+        this.dashboards.broadcast({ message: event.update, progressOnly: false, stationRev: event.stationRev });
       }
     });
   }

@@ -34,7 +34,7 @@ export interface DashboardServerOptions extends ClientLimits {
 export interface Outgoing {
   message: StationEvent | AgentUpdate;
   /** The station's revision, which protocol-3 clients get as `rev`. */
-  stationRev?: number;
+  stationRev?: number | undefined;
   /** What it is about (a job, a title): with `progressOnly`, a held-back client gets only the newest such update. */
   key?: string;
   progressOnly: boolean;
@@ -140,7 +140,7 @@ export class DashboardServer {
   private onConnection(socket: WebSocket, request: IncomingMessage): void {
     trackHeartbeat(socket);
     const peer = request.socket.remoteAddress;
-    const client = new DashboardClient(socket, request, this.options, (dropped, why) => this.drop(dropped, why));
+    const client = new DashboardClient(socket, request, this.options, (dropped, why) => this.drop(dropped, why), this.options.logger);
     this.clients.set(socket, client);
     this.options.logger.info({ peer, clients: this.clients.size }, 'Dashboard client connected');
     socket.on('close', () => {

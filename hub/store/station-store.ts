@@ -608,7 +608,9 @@ export class StationStore {
       .all() as Record<string, unknown>[];
     for (const row of rows) {
       const jobId = row.job_id as number;
-      titles.set(jobId, [...(titles.get(jobId) ?? []), toTitleRecord(row)]);
+      const list = titles.get(jobId) ?? [];
+      if (list.length === 0) titles.set(jobId, list);
+      list.push(toTitleRecord(row));
     }
     return jobs.map((job) => ({ ...job, titles: titles.get(job.job_id) ?? [] }));
   }
