@@ -1,5 +1,5 @@
 // The yardstick for the hub's fan-out: a bare ws broadcast server in its own process, the pattern of the ws README,
-// one parse and one serialization per message, as the hub does. A publisher connects to /publish; clients to /ws.
+// one parse and one serialization (to bytes, once) per message, as the hub does. A publisher connects to /publish; clients to /ws.
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
 
@@ -12,7 +12,7 @@ server.on('upgrade', (request, socket, head) => {
   target.handleUpgrade(request, socket, head, (ws) => target.emit('connection', ws, request));
 });
 publishers.on('connection', (ws) => ws.on('message', (data) => {
-  const frame = JSON.stringify(JSON.parse(data.toString()));
-  for (const client of clients.clients) client.send(frame);
+  const frame = Buffer.from(JSON.stringify(JSON.parse(data.toString())));
+  for (const client of clients.clients) client.send(frame, { binary: false });
 }));
 server.listen(port, '127.0.0.1', () => process.stdout.write('ready\n'));

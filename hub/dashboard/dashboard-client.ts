@@ -6,6 +6,9 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { topicCarries, topicName, type Routed, type Topic } from '../../shared/index.js';
 
+/** A text frame: a broadcast encodes it once, as bytes, for all its clients instead of once per client. */
+export type Frame = string | Buffer;
+
 export interface ClientLimits {
   /** Bytes queued beyond which the client gets only the newest progress. */
   softBufferBytes: number;
@@ -24,7 +27,7 @@ export class DashboardClient {
   private readonly topics = new Map<string, Topic>();
   private subscribed = false;
   /** The newest progress frame per job or title that is not sent yet. */
-  private readonly heldProgress = new Map<string, string>();
+  private readonly heldProgress = new Map<string, Frame>();
   /** When each job's or title's progress last went out, while the client limits its rate. */
   private readonly progressSentAt = new Map<string, number>();
   commandsInFlight = 0;
@@ -89,7 +92,7 @@ export class DashboardClient {
    * Sends a frame, or holds it back when it is progress (`key` names its job or title) and the client is behind or
    * got that job's or title's last progress less than its interval ago.
    */
-  deliver(frame: string, key: string | undefined, progressOnly: boolean, now: number): void {
+  deliver(frame: Frame, key: string | undefined, progressOnly: boolean, now: number): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
     if (key !== undefined) {
       if (progressOnly) {
@@ -106,12 +109,12 @@ export class DashboardClient {
     this.send(frame);
   }
 
-  send(frame: string): void {
+  send(frame: Frame): void {
     if (this.socket.bufferedAmount > this.limits.hardBufferBytes) {
       this.drop(this, 'its send buffer passed the hard limit');
       return;
     }
-    this.socket.send(frame);
+    this.socket.send(frame, { binary: false });
     if (this.slowSince === undefined && this.socket.bufferedAmount > this.limits.softBufferBytes) {
       this.slowSince = Date.now();
       this.logger.info({ buffered: this.socket.bufferedAmount }, 'A dashboard client is falling behind; sending it only the newest progress');

@@ -112,14 +112,14 @@ export class DashboardServer {
   broadcast(outgoing: Outgoing): void {
     if (this.clients.size === 0) return;
     const { message, stationRev, key, progressOnly } = outgoing;
-    let frame2: string | undefined;
-    let frame3: string | undefined;
+    let frame2: Buffer | undefined;
+    let frame3: Buffer | undefined;
     const now = Date.now();
     for (const client of this.clients.values()) {
       if (!client.follows(message, this.options.driveOfJob)) continue;
       const frame = client.protocol === 2
-        ? (frame2 ??= JSON.stringify(message))
-        : (frame3 ??= JSON.stringify(stationRev === undefined || !('rev' in message) ? message : { ...message, rev: stationRev }));
+        ? (frame2 ??= Buffer.from(JSON.stringify(message)))
+        : (frame3 ??= Buffer.from(JSON.stringify(stationRev === undefined || !('rev' in message) ? message : { ...message, rev: stationRev })));
       client.deliver(frame, key, progressOnly, now);
     }
   }

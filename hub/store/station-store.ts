@@ -3,6 +3,8 @@
 // transactions; the last sequence number applied per agent commits in the same transaction as the rows it changed,
 // and only committed sequence numbers are acknowledged to agents. Every state change raises the hub's revision.
 // Progress-only updates are latest-wins: they change the job and title rows but add no event and no revision.
+// A job, title or drive changed many times between two flushes is written once, as it is at the flush: a replay
+// brings a job's whole life in one batch.
 // What an event does to a job, title or drive is the shared rules' (shared/state/rules.ts), applied to the records
 // kept in memory for unfinished jobs and every drive; the rows written are those records.
 import {
@@ -64,6 +66,10 @@ const ENDED_JOB_DRIVES = 10_000;
 
 export class StationStore {
   private pending: Write[] = [];
+  /** The records changed since the last flush, by key: each flush writes their rows after the pending writes. */
+  private changedJobs = new Map<number, KeptJob>();
+  private changedTitles = new Map<string, { jobId: number; title: KeptTitle }>();
+  private changedDrives = new Map<string, KeptDrive>();
   private flushTimer: NodeJS.Timeout | undefined;
   private flushQueued = false;
   private nextJobId = 1;
@@ -224,8 +230,9 @@ export class StationStore {
    * the next flush; any other error writes the batch one step at a time so that one bad step loses only itself.
    */
   flush(): void {
-    if (this.pending.length === 0) return;
-    const writes = this.pending;
+    if (this.pending.length === 0 && this.changedJobs.size + this.changedTitles.size + this.changedDrives.size === 0) return;
+    // Rows after the writes queued before them: a job's row is inserted by one of those before it is updated.
+    const writes = this.pending.concat(this.takeChangedRows());
     const seqs = this.pendingSeqs;
     const events = this.uncommitted;
     this.pending = [];
@@ -369,7 +376,7 @@ export class StationStore {
         const known = this.drives.get(key);
         const drive = known ? applyDriveEvent(known, event) : newDrive(event);
         this.drives.set(key, drive);
-        this.pending.push(this.driveWrite(drive));
+        this.changedDrive(drive);
         break;
       }
       case 'titles_discovered': {
@@ -378,16 +385,15 @@ export class StationStore {
         const known = this.titlesOf(jobId);
         const titles = applyTitlesDiscovered([...known.values()], event);
         for (const title of titles) known.set(title.title_id, title);
-        const job = applyDiscoveryToJob(this.jobOf(jobId), event);
-        const writes = [...titles.map((title) => this.titleWrite(jobId, title)), this.jobWrite(job)];
-        this.pending.push(() => { for (const write of writes) write(); });
+        for (const title of titles) this.changedTitle(jobId, title);
+        this.changedJob(applyDiscoveryToJob(this.jobOf(jobId), event));
         break;
       }
       case 'job_update': {
         const jobId = this.hubJobId(agentId, event.job_id, at, event);
         publicEvent = { ...event, job_id: jobId };
         const job = applyJobUpdate(this.jobOf(jobId), publicEvent as typeof event, when);
-        this.pending.push(this.jobWrite(job));
+        this.changedJob(job);
         this.linkDrive(job);
         if (isFinished(job.state)) this.forgetJob(agentId, event.job_id, jobId);
         break;
@@ -410,7 +416,7 @@ export class StationStore {
         const known = titles.get(event.title_id);
         const title = known ? applyTitleUpdate(known, event) : newTitle(event);
         titles.set(title.title_id, title);
-        this.pending.push(this.titleWrite(jobId, title));
+        this.changedTitle(jobId, title);
         break;
       }
     }
@@ -437,11 +443,11 @@ export class StationStore {
     if (event.type === 'job_update') {
       const job = this.liveJobs.get(jobId);
       if (job?.state !== event.state) return undefined;
-      this.pending.push(this.jobWrite(applyJobUpdate(job, event, new Date(progress.at).toISOString())));
+      this.changedJob(applyJobUpdate(job, event, new Date(progress.at).toISOString()));
     } else {
       const title = this.liveTitles.get(jobId)?.get(event.title_id);
       if (title?.state !== event.state) return undefined;
-      this.pending.push(this.titleWrite(jobId, applyTitleUpdate(title, event)));
+      this.changedTitle(jobId, applyTitleUpdate(title, event));
     }
     return event;
   }
@@ -483,7 +489,7 @@ export class StationStore {
     if (!drive) return;
     const before = [drive.job_id, drive.last_job_id];
     linkDriveToJob(drive, job, (other) => other !== job.job_id && !this.liveJobs.has(other));
-    if (drive.job_id !== before[0] || drive.last_job_id !== before[1]) this.pending.push(this.driveWrite(drive));
+    if (drive.job_id !== before[0] || drive.last_job_id !== before[1]) this.changedDrive(drive);
   }
 
   private hubJobId(agentId: string, agentJobId: number, at: number, update?: { state: JobState; drive_id?: string | undefined }): number {
@@ -511,10 +517,35 @@ export class StationStore {
     return id;
   }
 
-  /** Writes a drive's row as it is now (the write runs with the next batch, so it takes a copy). */
-  private driveWrite(drive: KeptDrive): Write {
-    const row = { ...drive };
-    return () => this.statement(
+  private changedJob(job: KeptJob): void {
+    this.changedJobs.set(job.job_id, job);
+  }
+
+  private changedTitle(jobId: number, title: KeptTitle): void {
+    this.changedTitles.set(`${jobId}:${title.title_id}`, { jobId, title });
+  }
+
+  private changedDrive(drive: KeptDrive): void {
+    this.changedDrives.set(driveKey(drive.agent_id, drive.drive_id), drive);
+  }
+
+  /** The writes of every changed record's row as the record is when they run, and forgets them as changed. */
+  private takeChangedRows(): Write[] {
+    const jobs = [...this.changedJobs.values()];
+    const titles = [...this.changedTitles.values()];
+    const drives = [...this.changedDrives.values()];
+    this.changedJobs = new Map();
+    this.changedTitles = new Map();
+    this.changedDrives = new Map();
+    return [
+      ...jobs.map((job) => () => this.writeJob(job)),
+      ...titles.map(({ jobId, title }) => () => this.writeTitle(jobId, title)),
+      ...drives.map((drive) => () => this.writeDrive(drive)),
+    ];
+  }
+
+  private writeDrive(row: KeptDrive): void {
+    this.statement(
       `INSERT INTO drives (agent_id, drive_id, has_disc, volume_label, disc_type, job_id, last_job_id, waiting, waiting_count)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (agent_id, drive_id) DO UPDATE SET has_disc = excluded.has_disc, volume_label = excluded.volume_label,
@@ -524,10 +555,9 @@ export class StationStore {
       row.last_job_id ?? null, row.waiting ? JSON.stringify(row.waiting) : null, row.waiting_count ?? null);
   }
 
-  private jobWrite(job: KeptJob): Write {
-    const row = { ...job };
+  private writeJob(row: KeptJob): void {
     const time = (iso: string | undefined) => (iso === undefined ? null : Date.parse(iso));
-    return () => this.statement(
+    this.statement(
       `UPDATE jobs SET state = ?, drive_id = ?, volume_label = ?, disc_type = ?, progress_percent = ?, current_speed = ?, eta_seconds = ?,
          current_title = ?, total_titles = ?, error_message = ?, error_code = ?, output_dir = ?, bytes_per_second = ?, sha256 = ?,
          unreadable_bytes = ?, musicbrainz_disc_id = ?, freedb_disc_id = ?, updated_at = ?, finished_at = ?
@@ -540,9 +570,8 @@ export class StationStore {
     );
   }
 
-  private titleWrite(jobId: number, title: KeptTitle): Write {
-    const row = { ...title };
-    return () => this.statement(
+  private writeTitle(jobId: number, row: KeptTitle): void {
+    this.statement(
       `INSERT INTO titles (job_id, title_id, name, duration_seconds, chapters, expected_size_bytes, selected, state, match_progress,
          actual_size_bytes, output_filename, error, error_code, source_file, streams)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -571,6 +600,11 @@ export class StationStore {
   listAgents(): StoredAgent[] {
     this.flush();
     return this.statement('SELECT agent_id, name, version, last_seen FROM agents ORDER BY agent_id').all() as StoredAgent[];
+  }
+
+  agent(agentId: string): StoredAgent | undefined {
+    this.flush();
+    return this.statement('SELECT agent_id, name, version, last_seen FROM agents WHERE agent_id = ?').get(agentId) as StoredAgent | undefined;
   }
 
   listDrives(): Omit<DriveRecord, 'reachable'>[] {
@@ -621,12 +655,24 @@ export class StationStore {
   }
 
   getJob(jobId: number): StoredJobDetail | undefined {
-    this.flush();
-    const row = this.statement('SELECT * FROM jobs WHERE job_id = ?').get(jobId) as Record<string, unknown> | undefined;
-    if (!row) return undefined;
+    const job = this.getJobRecord(jobId);
+    if (!job) return undefined;
     const titles = (this.statement('SELECT * FROM titles WHERE job_id = ? ORDER BY title_id').all(jobId) as Record<string, unknown>[])
       .map(toTitleRecord);
-    return { ...toJobRecord(row), titles };
+    return { ...job, titles };
+  }
+
+  /** A job without its titles: what a counter of finished jobs needs, at a third of the cost. */
+  getJobRecord(jobId: number): StoredJob | undefined {
+    this.flush();
+    const row = this.statement('SELECT * FROM jobs WHERE job_id = ?').get(jobId) as Record<string, unknown> | undefined;
+    return row && toJobRecord(row);
+  }
+
+  getTitle(jobId: number, titleId: number): TitleRecord | undefined {
+    this.flush();
+    const row = this.statement('SELECT * FROM titles WHERE job_id = ? AND title_id = ?').get(jobId, titleId) as Record<string, unknown> | undefined;
+    return row && toTitleRecord(row);
   }
 
   /** A job's log lines in order, or undefined for an unknown job. */

@@ -180,7 +180,7 @@ class MetricsConsumer implements HubConsumer {
           break;
         case 'job_finished': {
           this.scanning.delete(happening.jobId);
-          const job = this.context.store.getJob(happening.jobId);
+          const job = this.context.store.getJobRecord(happening.jobId);
           this.jobs.inc({ station: happening.agentId, disc_type: job?.disc_type ?? 'unknown', outcome: happening.outcome });
           if (job?.finished_at !== undefined) this.ripDuration.observe((Date.parse(job.finished_at) - Date.parse(job.started_at)) / 1000);
           break;
@@ -188,7 +188,7 @@ class MetricsConsumer implements HubConsumer {
         case 'title_finished': {
           if (happening.state !== 'completed') break;
           // The title's final update may leave out what an earlier one (or titles_discovered) said: the record has it all.
-          const title = this.context.store.getJob(happening.jobId)?.titles.find((t) => t.title_id === happening.titleId);
+          const title = happening.bytes !== undefined && happening.seconds !== undefined ? undefined : this.context.store.getTitle(happening.jobId, happening.titleId);
           const bytes = happening.bytes ?? title?.actual_size_bytes;
           const seconds = happening.seconds ?? title?.duration_seconds;
           if (bytes !== undefined) this.bytes.inc({ station: happening.agentId }, bytes);

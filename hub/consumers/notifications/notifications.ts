@@ -8,7 +8,7 @@ import type { HubEvent } from '../../events/event-bus.js';
 import { happeningsOf, type Happening } from '../../events/happenings.js';
 import type { NotifyEvent } from './events.js';
 import { noticeOf, type Facts, type Notice } from './message.js';
-import { Outbox, type OutboxRow } from './outbox.js';
+import { Outbox, type Decision, type OutboxRow } from './outbox.js';
 import { deliver, isInstalled, redact, schemeOf, targetOf, type Target } from './targets.js';
 
 export interface RetryPolicy {
@@ -57,6 +57,8 @@ class NotificationsConsumer implements HubConsumer {
   private readonly retry: RetryPolicy;
   private readonly events: ReadonlySet<NotifyEvent>;
   private outbox: Outbox | undefined;
+  /** Decisions made while the bus tells this commit's events, written together once it has told them all. */
+  private decisions: Decision[] = [];
   /** Stations gone offline and not back yet: the timer that notifies, and since when. */
   private readonly offline = new Map<string, { timer: NodeJS.Timeout; since: number; reason?: string | undefined }>();
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -85,6 +87,7 @@ class NotificationsConsumer implements HubConsumer {
   async stop(): Promise<void> {
     this.stopped = true;
     this.context.bus.off(NAME);
+    this.writeDecisions();
     for (const { timer } of this.offline.values()) clearTimeout(timer);
     this.offline.clear();
     clearTimeout(this.wakeTimer);
@@ -127,7 +130,7 @@ class NotificationsConsumer implements HubConsumer {
     const { store } = this.context;
     const jobId = 'jobId' in happening ? happening.jobId : undefined;
     const job = jobId === undefined ? undefined : store.getJob(jobId);
-    const stationName = store.listAgents().find((agent) => agent.agent_id === happening.agentId)?.name ?? happening.agentId;
+    const stationName = store.agent(happening.agentId)?.name ?? happening.agentId;
     const now = this.now();
     const facts: Facts = {
       id: randomUUID(), event, agentId: happening.agentId, stationName, job,
@@ -140,7 +143,23 @@ class NotificationsConsumer implements HubConsumer {
     const subject = jobId !== undefined ? `job:${jobId}`
       : offline ? `offline:${offline.since}`
       : `drive:${facts.driveId ?? ''}:rev:${seen.rev ?? now}`;
-    if (this.outbox.add(noticeOf(facts), subject, this.targets.length, now)) this.kick();
+    this.decisions.push({ notice: noticeOf(facts), subject });
+    // The bus tells one commit's events in one go: a microtask writes them after the last, in the same turn.
+    if (this.decisions.length === 1) queueMicrotask(() => this.writeDecisions());
+  }
+
+  private writeDecisions(): void {
+    const decisions = this.decisions;
+    if (decisions.length === 0 || !this.outbox) return;
+    this.decisions = [];
+    try {
+      if (this.outbox.add(decisions, this.targets.length, this.now()) > 0) this.kick();
+    } catch (error) {
+      // A full or busy disk: keep them in memory and try again, as the store does with its own writes.
+      this.decisions = decisions.concat(this.decisions);
+      this.logger.error({ err: error, notifications: this.decisions.length }, `Could not save ${this.decisions.length} notification(s) to the outbox; trying again in a second`);
+      if (!this.stopped) setTimeout(() => this.writeDecisions(), 1000).unref();
+    }
   }
 
   /** Sends what is due now, then sleeps until the next row is. One drain at a time; a kick during it drains again. */

@@ -14,25 +14,35 @@ export interface OutboxRow {
   createdAt: number;
 }
 
+/** A notice to send, and what it is about: one decision per (kind, station, subject), ever. */
+export interface Decision {
+  notice: Notice;
+  subject: string;
+}
+
 export class Outbox {
   constructor(private readonly db: Db) {}
 
   /**
-   * Adds the notice for every URL; the UNIQUE (event, agent_id, subject, url_index) makes a second decision about the
-   * same thing a no-op. Returns whether anything was added.
+   * Adds each notice for every URL, all in one transaction (one fsync however many a replay decides at once); the
+   * UNIQUE (event, agent_id, subject, url_index) makes a second decision about the same thing a no-op. Returns how
+   * many rows were added.
    */
-  add(notice: Notice, subject: string, urlCount: number, now: number): boolean {
+  add(decisions: readonly Decision[], urlCount: number, now: number): number {
     const insert = this.db.prepare(
       `INSERT OR IGNORE INTO notification_outbox (id, url_index, event, agent_id, subject, body, state, attempts, created_at, next_attempt_at)
        VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
     );
     let added = 0;
     this.db.transaction(() => {
-      for (let index = 0; index < urlCount; index++) {
-        added += insert.run(notice.id, index, notice.event, notice.agentId, subject, JSON.stringify(notice), now, now).changes;
+      for (const { notice, subject } of decisions) {
+        const body = JSON.stringify(notice);
+        for (let index = 0; index < urlCount; index++) {
+          added += insert.run(notice.id, index, notice.event, notice.agentId, subject, body, now, now).changes;
+        }
       }
     })();
-    return added > 0;
+    return added;
   }
 
   /** Pending rows whose next attempt is due, oldest first. */

@@ -3,7 +3,9 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { notificationsConsumer, sendTestNotification, type NotificationsOptions } from '../../../../hub/consumers/notifications/notifications.js';
@@ -235,6 +237,29 @@ describe('delivery', () => {
     agent.send(eventEnvelope(next, { type: 'job_update', agent_id: 'station-1', job_id: 1, state: 'completed', progress_percent: 100 }));
     await sleep(600);
     expect(r.requests).toHaveLength(1);
+  });
+
+  it('keeps what it decided while the disk refuses the outbox, and sends it once the disk takes it', async () => {
+    const r = await receiver();
+    const { logger, lines } = capturingLogger();
+    const dataDir = tempDir();
+    const hub = await hubWith(options([`webhook://127.0.0.1:${r.port}/hook`], { logger }), dataDir);
+    // A second connection to the hub's own file: a trigger that fails every outbox insert, as a full disk would.
+    const db = new Database(join(dataDir, 'hub.sqlite'));
+    cleanups.push(() => { db.close(); });
+    db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON notification_outbox BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END`);
+    const agent = await station(hub);
+    const next = await rip(agent, 'station-1', 1, 1);
+    await rip(agent, 'station-1', next, 2);
+    const until = Date.now() + 5000;
+    const refused = 'Could not save 2 notification(s) to the outbox; trying again in a second';
+    while (!lines.join('').includes(refused) && Date.now() < until) await sleep(25);
+    expect(lines.join('')).toContain(refused);
+    expect(r.requests).toHaveLength(0);
+    db.exec('DROP TRIGGER refuse');
+    const requests = await r.waitFor(2, 5000);
+    await sleep(300);
+    expect(requests.map((request) => JSON.parse(request.body).job.job_id).sort()).toEqual([1, 2]);
   });
 
   it('notifies a failed job with its error, and a stall once per job', async () => {
