@@ -74,6 +74,7 @@ export class Agent {
     const store = new AgentStore(config.dataDir);
     store.start();
     this.store = store;
+    logger.info({ dataDir: config.dataDir, sqlite: store.driver }, `Keeping the outbox and job journal in ${config.dataDir} (SQLite through ${store.driver})`);
     // Tools inherit this, so a later run can find them if this one dies without stopping them.
     process.env[TOOL_OWNER_VARIABLE] = config.dataDir;
     await killOrphanTools(config.dataDir, logger);

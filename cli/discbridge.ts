@@ -7,16 +7,17 @@ import type { DriveSource } from '../agent/drives/drive-source.js';
 import { DriveSources } from '../agent/drives/drive-sources.js';
 import { ImportFolderSource } from '../agent/drives/import/import-folder-source.js';
 import { BlockDeviceSource } from '../agent/drives/linux/block-device-source.js';
+import { DriveLetterSource } from '../agent/drives/windows/drive-letter-source.js';
+import { loadWin32Drives } from '../agent/drives/windows/kernel32.js';
 import { createDiscKinds, createRipper } from '../agent/kinds/create-kinds.js';
 import { findExecutable } from '../agent/tools/find-executable.js';
-import { sendTestNotification } from '../hub/consumers/notifications/notifications.js';
-import { Hub } from '../hub/hub.js';
+import { endToolsWithThisProcess } from '../agent/tools/windows/job-object.js';
 import { RipError } from '../agent/tools/rip-error.js';
-import { hubConsumers } from './hub-consumers.js';
 import { createLogger } from './logger.js';
+import { onWindows } from './platform.js';
+import { windowsServiceCommand } from './windows-service.js';
 import { scanCommand } from './scan.js';
 import { SettingError, loadSettings, settingsHelp, type Settings } from './settings.js';
-import { localStationToken, passwordCommand, stationCommand } from './stations.js';
 import { VERSION } from './version.js';
 
 const USAGE = `discbridge ${VERSION}: rip stations and a hub for optical discs
@@ -33,12 +34,26 @@ Usage:
   discbridge password  set the dashboard password, read from standard input
   discbridge notify test
                        send a test notification to every DISCBRIDGE_NOTIFY URL and print what each answered
+  discbridge service install | uninstall | start | stop | status
+                       Windows: the agent as the service discbridge-agent (from the Windows zip)
   discbridge --help    this text
   discbridge --version
 
 Settings (environment variables win over the config file):
 ${settingsHelp()}
 `;
+
+/**
+ * The hub's side of the command, loaded only when a command needs it: an agent-only install (the Windows zip) has
+ * no better-sqlite3 for the hub's database, and an agent never loads it.
+ */
+async function hubSide(): Promise<typeof import('./hub-side.js')> {
+  try {
+    return await import('./hub-side.js');
+  } catch (error) {
+    throw new SettingError(`This install of discbridge runs only the agent (the hub needs better-sqlite3, which it lacks: ${(error as Error).message.split('\n')[0]}); run the hub on Linux`);
+  }
+}
 
 interface Component {
   stop(): Promise<void>;
@@ -54,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (!['start', 'hub', 'agent', 'scan', 'station', 'password', 'notify'].includes(command)) {
+  if (!['start', 'hub', 'agent', 'scan', 'station', 'password', 'notify', 'service'].includes(command)) {
     process.stderr.write(`Unknown command "${command}". Run discbridge --help.\n`);
     return 2;
   }
@@ -68,9 +83,16 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  if (command === 'station') return stationCommand(argv.slice(1), settings.dataDir);
-  if (command === 'password') return passwordCommand(settings.dataDir);
-  if (command === 'notify') return notifyCommand(argv.slice(1), settings);
+  if (command === 'station') return (await hubSide()).stationCommand(argv.slice(1), settings.dataDir);
+  if (command === 'password') return (await hubSide()).passwordCommand(settings.dataDir);
+  if (command === 'notify') return (await hubSide()).notifyCommand(argv.slice(1), settings);
+  if (command === 'service') {
+    if (!onWindows) {
+      process.stderr.write('On Linux the hub and the agent run under systemd: see scripts/systemd/ and "Running as a service" in the README\n');
+      return 2;
+    }
+    return windowsServiceCommand(argv.slice(1), settings, (line) => process.stdout.write(`${line}\n`));
+  }
   if (command === 'scan') {
     const device = argv.find((arg, i) => i > 0 && !arg.startsWith('--'));
     if (!device) {
@@ -84,10 +106,10 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
   }
-  const logger = createLogger(settings.logLevel);
+  const logger = await createLogger(settings.logLevel, settings.logFile);
   const components: Component[] = [];
   try {
-    if (command === 'start' || command === 'hub') components.push(await startHub(settings, logger));
+    if (command === 'start' || command === 'hub') components.push(await (await hubSide()).startHub(settings, logger));
     if (command === 'start' || command === 'agent') components.push(await startAgent(settings, logger, command === 'start'));
   } catch (error) {
     logger.fatal({ err: error }, `Could not start: ${(error as Error).message}`);
@@ -106,30 +128,24 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function startHub(settings: Settings, logger: Logger): Promise<Hub> {
-  const dataDir = resolve(settings.dataDir);
-  const hub = new Hub({
-    host: settings.host, port: settings.port, dataDir, sharedToken: settings.token, serverName: 'discbridge', version: VERSION,
-    heartbeatMs: settings.heartbeatMs, missedHeartbeats: settings.missedHeartbeats, viewRequiresLogin: settings.viewRequiresLogin,
-    maxConnections: settings.maxConnections, maxConnectionsPerAddress: settings.maxConnectionsPerAddress, maxStationMessagesPerSecond: settings.maxStationMessages,
-    tls: settings.tlsCert && settings.tlsKey ? { cert: settings.tlsCert, key: settings.tlsKey } : undefined,
-    consumers: hubConsumers(settings),
-  }, logger.child({ side: 'hub' }));
-  await hub.start();
-  if (!settings.token) logger.info('Stations on other machines need a token: run "discbridge station add ID" on this machine');
-  return hub;
-}
 
 async function startAgent(settings: Settings, logger: Logger, local: boolean): Promise<Agent> {
   const dataDir = resolve(settings.dataDir);
   let token = settings.token;
   let hubUrl = settings.hubUrl;
   if (local) {
-    token ??= localStationToken(dataDir, settings.agentId, settings.agentName);
+    token ??= (await hubSide()).localStationToken(dataDir, settings.agentId, settings.agentName);
     hubUrl = `${settings.tlsCert ? 'wss' : 'ws'}://127.0.0.1:${settings.port}`;
   }
   if (!token) throw new SettingError('DISCBRIDGE_TOKEN is required for an agent: run "discbridge station add ID" on the hub and use the token it prints');
   const agentId = stationOf(token, settings.agentId);
+  if (onWindows) {
+    try {
+      endToolsWithThisProcess();
+    } catch (error) {
+      logger.warn({ err: error }, `Tools the agent starts may outlive it after a crash: ${(error as Error).message}`);
+    }
+  }
   const hasDdrescue = (await findExecutable(settings.ddrescue)) !== undefined;
   if (!hasDdrescue) logger.info({ ddrescue: settings.ddrescue }, 'GNU ddrescue is not installed (Debian: gddrescue): a damaged data disc fails at its first read error');
   const agent = new Agent({
@@ -145,24 +161,12 @@ async function startAgent(settings: Settings, logger: Logger, local: boolean): P
   return agent;
 }
 
-/** `discbridge notify test`: one notification to every configured URL, and what each answered (exit 1 if any failed). */
-async function notifyCommand(args: string[], settings: Settings): Promise<number> {
-  if (args[0] !== 'test') {
-    process.stderr.write('Usage: discbridge notify test\n');
-    return 2;
-  }
-  if (settings.notify.length === 0) {
-    process.stderr.write('No notification URLs: set DISCBRIDGE_NOTIFY (for example ntfy://ntfy.sh/my-topic)\n');
-    return 2;
-  }
-  const answers = await sendTestNotification(settings.notify, { secret: settings.notifySecret, version: VERSION });
-  for (const answer of answers) process.stdout.write(`${answer.ok ? 'ok    ' : 'FAILED'}  ${answer.url}  ${answer.answer}\n`);
-  return answers.every((answer) => answer.ok) ? 0 : 1;
-}
 
-/** The station's block devices, and its import folder when one is set. */
+/** The station's drives (block devices on Linux, drive letters on Windows), and its import folder when one is set. */
 function driveSources(settings: Settings, logger: Logger): DriveSource {
-  const devices = new BlockDeviceSource({ patterns: settings.drives, pollMs: settings.pollMs, debounceMs: settings.debounceMs, logger });
+  const devices = onWindows
+    ? new DriveLetterSource({ drives: settings.drives, pollMs: settings.pollMs, debounceMs: settings.debounceMs, logger, win32: loadWin32Drives() })
+    : new BlockDeviceSource({ patterns: settings.drives, pollMs: settings.pollMs, debounceMs: settings.debounceMs, logger });
   if (!settings.importDir) return devices;
   const folder = new ImportFolderSource({
     folder: resolve(settings.importDir), settleMs: Math.max(settings.debounceMs, 1000), sheetWaitMs: IMPORT_SHEET_WAIT_MS, logger: logger.child({ source: 'import' }),

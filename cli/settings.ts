@@ -1,8 +1,10 @@
 // Every setting discbridge reads, in one table: its environment variable (a public contract), its key in the
 // config file, its default, what it accepts and what it is for. --help and the README are written from this table.
 // The environment wins over the config file, which wins over the default.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
+import { onWindows, programDataFolder, programFiles, stationPath, toolDefault } from './platform.js';
 import { DEFAULT_NOTIFY_EVENTS, NOTIFY_EVENTS, isNotifyEvent, type NotifyEvent } from '../hub/consumers/notifications/events.js';
 
 export type Role = 'hub' | 'agent';
@@ -32,11 +34,16 @@ const int = (min: number, max: number) => (raw: unknown): number => {
   return value;
 };
 
-const list = (raw: unknown): string[] => {
+/** Linux: device paths or globs (/dev/sr*). Windows: drive letters (D:, D:,E:) or * for every CD-ROM drive. */
+const driveList = (windows: boolean) => (raw: unknown): string[] => {
   const items = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(',') : [];
   const cleaned = items.map((item) => item.trim()).filter(Boolean);
-  if (cleaned.length === 0) throw new Error('expected one or more comma-separated device paths or globs');
-  for (const item of cleaned) if (!item.startsWith('/') && !/^[A-Za-z]:$/.test(item)) throw new Error(`"${item}" is neither an absolute device path nor a drive letter`);
+  if (cleaned.length === 0) throw new Error(windows ? 'expected drive letters such as D: or D:,E:, or * for every CD-ROM drive' : 'expected one or more comma-separated device paths or globs');
+  for (const item of cleaned) {
+    if (windows && !/^[A-Za-z]:$/.test(item) && item !== '*') throw new Error(`"${item}" is not a drive letter such as D: (or * for every CD-ROM drive)`);
+    if (!windows && item === '*') throw new Error('* (every CD-ROM drive) is for Windows; on Linux give device paths or globs such as /dev/sr*');
+    if (!windows && !item.startsWith('/')) throw new Error(`"${item}" is not an absolute device path such as /dev/sr0 (drive letters are for Windows)`);
+  }
   return cleaned;
 };
 
@@ -100,10 +107,10 @@ const notifyEvents = (raw: unknown): NotifyEvent[] => {
 const hostId = () => hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'station';
 
 export const SETTINGS = {
-  config: { env: 'DISCBRIDGE_CONFIG', key: 'config', roles: ['hub', 'agent'], describe: 'JSON config file with any of these settings by key', defaultText: './discbridge.json if it exists', default: () => undefined, parse: text() },
+  config: { env: 'DISCBRIDGE_CONFIG', key: 'config', roles: ['hub', 'agent'], describe: 'JSON config file with any of these settings by key', defaultText: './discbridge.json if it exists (on Windows, else %ProgramData%\\discbridge\\discbridge.json)', default: () => undefined, parse: text() },
   port: { env: 'DISCBRIDGE_PORT', key: 'port', roles: ['hub'], describe: 'TCP port of the hub (REST, dashboard socket /ws, agent socket /agent)', defaultText: '8000', default: () => 8000, parse: int(0, 65535) },
   host: { env: 'DISCBRIDGE_HOST', key: 'host', roles: ['hub'], describe: 'Address the hub listens on', defaultText: '0.0.0.0 (all)', default: () => '0.0.0.0', parse: text(255) },
-  dataDir: { env: 'DISCBRIDGE_DATA_DIR', key: 'data_dir', roles: ['hub', 'agent'], describe: 'Folder for the SQLite files and the generated token', defaultText: './data', default: () => './data', parse: text() },
+  dataDir: { env: 'DISCBRIDGE_DATA_DIR', key: 'data_dir', roles: ['hub', 'agent'], describe: 'Folder for the SQLite files and the generated token', defaultText: './data (Windows: %ProgramData%\\discbridge\\data)', default: () => stationPath('data', './data'), parse: text() },
   hubUrl: { env: 'DISCBRIDGE_HUB_URL', key: 'hub_url', roles: ['agent'], describe: 'Hub the agent reports to', defaultText: 'ws://localhost:8000', default: () => 'ws://localhost:8000', parse: hubUrl },
   token: { env: 'DISCBRIDGE_TOKEN', key: 'token', roles: ['hub', 'agent'], describe: 'Agent: its station token (from "discbridge station add"). Hub: an optional token any station may use', defaultText: 'none', default: () => undefined, parse: text(512) },
   tlsCert: { env: 'DISCBRIDGE_TLS_CERT', key: 'tls_cert', roles: ['hub'], describe: 'PEM certificate: with DISCBRIDGE_TLS_KEY the hub serves https and wss', defaultText: 'none (plain http)', default: () => undefined, parse: text() },
@@ -123,18 +130,18 @@ export const SETTINGS = {
   maxConnectionsPerAddress: { env: 'DISCBRIDGE_MAX_CONNECTIONS_PER_ADDRESS', key: 'max_connections_per_address', roles: ['hub'], describe: 'WebSocket connections from one address at most', defaultText: '50', default: () => 50, parse: int(1, 100_000) },
   agentId: { env: 'DISCBRIDGE_AGENT_ID', key: 'agent_id', roles: ['agent'], describe: 'Unique id of this station', defaultText: 'the host name', default: hostId, parse: agentId },
   agentName: { env: 'DISCBRIDGE_AGENT_NAME', key: 'agent_name', roles: ['agent'], describe: 'Display name of this station', defaultText: 'the host name', default: () => hostname(), parse: text(256) },
-  drives: { env: 'DISCBRIDGE_DRIVES', key: 'drives', roles: ['agent'], describe: 'Drives to watch: comma-separated device paths or globs', defaultText: '/dev/sr*', default: () => ['/dev/sr*'], parse: list },
+  drives: { env: 'DISCBRIDGE_DRIVES', key: 'drives', roles: ['agent'], describe: 'Drives to watch: comma-separated device paths or globs (Windows: drive letters, or * for every CD-ROM drive)', defaultText: '/dev/sr* (Windows: *)', default: () => (onWindows ? ['*'] : ['/dev/sr*']), parse: driveList(onWindows) },
   importDir: { env: 'DISCBRIDGE_IMPORT_DIR', key: 'import_dir', roles: ['agent'], describe: 'A folder watched for disc images (.iso, .cue with its files, cdrdao .toc): each one goes through a job on the drive "import", then to done/ or failed/', defaultText: 'none (off)', default: () => undefined, parse: text() },
-  outputDir: { env: 'DISCBRIDGE_OUTPUT_DIR', key: 'output_dir', roles: ['agent'], describe: 'Where ripped files go, one folder per disc', defaultText: './rips', default: () => './rips', parse: text() },
+  outputDir: { env: 'DISCBRIDGE_OUTPUT_DIR', key: 'output_dir', roles: ['agent'], describe: 'Where ripped files go, one folder per disc', defaultText: './rips (Windows: %ProgramData%\\discbridge\\rips)', default: () => stationPath('rips', './rips'), parse: text() },
   minTitleSeconds: { env: 'DISCBRIDGE_MIN_TITLE_SECONDS', key: 'min_title_seconds', roles: ['agent'], describe: 'Shorter titles are skipped', defaultText: '120', default: () => 120, parse: int(0, 86_400) },
   pollMs: { env: 'DISCBRIDGE_POLL_MS', key: 'poll_ms', roles: ['agent'], describe: 'How often each drive is checked for a disc', defaultText: '500', default: () => 500, parse: int(50, 60_000) },
   debounceMs: { env: 'DISCBRIDGE_DEBOUNCE_MS', key: 'debounce_ms', roles: ['agent'], describe: 'How long a removal, or a disc whose data does not read yet (spinning up), must last before it counts; a disc that reads counts at once', defaultText: '1000', default: () => 1000, parse: int(0, 60_000) },
   ripper: { env: 'DISCBRIDGE_RIPPER', key: 'ripper', roles: ['agent'], describe: 'Ripping backend: makemkv copies titles losslessly, handbrake encodes them', defaultText: 'handbrake', default: () => 'handbrake' as const, parse: oneOf('handbrake', 'makemkv') },
-  handbrakeCli: { env: 'DISCBRIDGE_HANDBRAKECLI', key: 'handbrakecli', roles: ['agent'], describe: 'Path or name of HandBrakeCLI', defaultText: 'HandBrakeCLI', default: () => 'HandBrakeCLI', parse: text() },
+  handbrakeCli: { env: 'DISCBRIDGE_HANDBRAKECLI', key: 'handbrakecli', roles: ['agent'], describe: 'Path or name of HandBrakeCLI', defaultText: 'HandBrakeCLI (Windows: HandBrakeCLI.exe in Program Files\\HandBrake, else on PATH)', default: () => toolDefault('HandBrakeCLI', 'HandBrakeCLI.exe', programFiles('HandBrake')), parse: text() },
   handbrakePreset: { env: 'DISCBRIDGE_HANDBRAKE_PRESET', key: 'handbrake_preset', roles: ['agent'], describe: 'HandBrake preset used to rip', defaultText: 'Fast 1080p30', default: () => 'Fast 1080p30', parse: text(256) },
-  makemkvcon: { env: 'DISCBRIDGE_MAKEMKVCON', key: 'makemkvcon', roles: ['agent'], describe: 'Path or name of makemkvcon (MakeMKV backend)', defaultText: 'makemkvcon', default: () => 'makemkvcon', parse: text() },
-  ffmpeg: { env: 'DISCBRIDGE_FFMPEG', key: 'ffmpeg', roles: ['agent'], describe: 'Path or name of ffmpeg (transcoding)', defaultText: 'ffmpeg', default: () => 'ffmpeg', parse: text() },
-  ffprobe: { env: 'DISCBRIDGE_FFPROBE', key: 'ffprobe', roles: ['agent'], describe: 'Path or name of ffprobe (checking transcoded files)', defaultText: 'ffprobe', default: () => 'ffprobe', parse: text() },
+  makemkvcon: { env: 'DISCBRIDGE_MAKEMKVCON', key: 'makemkvcon', roles: ['agent'], describe: 'Path or name of makemkvcon (MakeMKV backend)', defaultText: 'makemkvcon (Windows: makemkvcon64.exe in Program Files (x86)\\MakeMKV, else on PATH)', default: () => toolDefault('makemkvcon', 'makemkvcon64.exe', programFiles('MakeMKV')), parse: text() },
+  ffmpeg: { env: 'DISCBRIDGE_FFMPEG', key: 'ffmpeg', roles: ['agent'], describe: 'Path or name of ffmpeg (transcoding)', defaultText: 'ffmpeg (Windows: ffmpeg.exe on PATH)', default: () => toolDefault('ffmpeg', 'ffmpeg.exe'), parse: text() },
+  ffprobe: { env: 'DISCBRIDGE_FFPROBE', key: 'ffprobe', roles: ['agent'], describe: 'Path or name of ffprobe (checking transcoded files)', defaultText: 'ffprobe (Windows: ffprobe.exe on PATH)', default: () => toolDefault('ffprobe', 'ffprobe.exe'), parse: text() },
   transcode: { env: 'DISCBRIDGE_TRANSCODE', key: 'transcode', roles: ['agent'], describe: 'Transcode each ripped title with ffmpeg: none, h264, h265 or h264-aac', defaultText: 'none', default: () => 'none' as const, parse: oneOf('none', 'h264', 'h265', 'h264-aac') },
   keepRip: { env: 'DISCBRIDGE_KEEP_RIP', key: 'keep_rip', roles: ['agent'], describe: 'Keep the ripped file after a successful transcode', defaultText: 'true', default: () => true, parse: bool },
   cdParanoia: { env: 'DISCBRIDGE_CD_PARANOIA', key: 'cd_paranoia', roles: ['agent'], describe: 'Path or name of cd-paranoia (libcdio): rips audio CD tracks', defaultText: 'cd-paranoia', default: () => 'cd-paranoia', parse: text() },
@@ -151,15 +158,16 @@ export const SETTINGS = {
   stallSeconds: { env: 'DISCBRIDGE_STALL_SECONDS', key: 'stall_seconds', roles: ['agent'], describe: 'A scan, rip or transcode that makes no progress for this long is stopped and fails', defaultText: '300', default: () => 300, parse: int(5, 86_400) },
   heartbeatMs: { env: 'DISCBRIDGE_HEARTBEAT_MS', key: 'heartbeat_ms', roles: ['hub', 'agent'], describe: 'Ping interval on every socket; an agent reconnects when its hub has been silent for two intervals', defaultText: '5000', default: () => 5000, parse: int(200, 300_000) },
   missedHeartbeats: { env: 'DISCBRIDGE_MISSED_HEARTBEATS', key: 'missed_heartbeats', roles: ['hub'], describe: 'Pings a station or dashboard may leave unanswered before the hub drops it (a station then shows offline)', defaultText: '2', default: () => 2, parse: int(1, 100) },
+  logFile: { env: 'DISCBRIDGE_LOG_FILE', key: 'log_file', roles: ['hub', 'agent'], describe: 'Also write the log (JSON lines) to this file, rotated daily and at 10 MB, the newest 7 kept', defaultText: 'none (Windows: %ProgramData%\\discbridge\\logs\\discbridge.log)', default: () => (onWindows ? stationPath('logs\\discbridge.log', '') : undefined), parse: text() },
   logLevel: { env: 'DISCBRIDGE_LOG_LEVEL', key: 'log_level', roles: ['hub', 'agent'], describe: 'Log detail', defaultText: 'info', default: () => 'info' as const, parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace') },
 } satisfies Record<string, Setting<unknown>>;
 
-type Optional = 'config' | 'token' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsPin' | 'importDir' | 'musicbrainzUrl' | 'notifySecret' | 'metricsToken' | 'mqttUrl';
+type Optional = 'config' | 'logFile' | 'token' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsPin' | 'importDir' | 'musicbrainzUrl' | 'notifySecret' | 'metricsToken' | 'mqttUrl';
 export type Settings = { [K in keyof typeof SETTINGS]: ReturnType<(typeof SETTINGS)[K]['parse']> | (K extends Optional ? undefined : never) };
 
 /** Reads every setting from the environment and the config file, or throws a SettingError naming the bad one. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const configPath = env[SETTINGS.config.env] ?? './discbridge.json';
+  const configPath = env[SETTINGS.config.env] ?? defaultConfigFile(env);
   const file = readConfigFile(configPath, env[SETTINGS.config.env] !== undefined);
   const result: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
@@ -177,6 +185,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     }
   }
   return result as Settings;
+}
+
+/** ./discbridge.json; on Windows, where a service's working folder is System32, the station folder's when there is none. */
+function defaultConfigFile(env: NodeJS.ProcessEnv): string {
+  const local = './discbridge.json';
+  if (!onWindows || existsSync(local)) return local;
+  return join(programDataFolder(env), 'discbridge.json');
 }
 
 function readConfigFile(path: string, required: boolean): Record<string, unknown> {

@@ -8,8 +8,8 @@ export type PresenceChange = 'initial' | 'inserted' | 'removed' | 'swapped';
 
 export class PresenceDebouncer {
   private reported: boolean | undefined;
-  /** What tells one disc from another without reading it (its size), as last reported. */
-  private medium: number | undefined;
+  /** What tells one disc from another without reading it (its size, or its volume's serial and label), as last reported. */
+  private medium: number | string | undefined;
   private candidate: boolean | undefined;
   private candidateSince = 0;
 
@@ -30,7 +30,7 @@ export class PresenceDebouncer {
    * reading settles, if any. The first reading is the baseline, returned as 'initial': a disc already in the drive
    * was not just inserted. `medium` tells discs apart where the source knows it (a size); leave it out where it does not.
    */
-  observe(present: boolean, now: number, readable = false, medium?: number): PresenceChange | undefined {
+  observe(present: boolean, now: number, readable = false, medium?: number | string): PresenceChange | undefined {
     if (this.reported === undefined) {
       this.reported = present;
       this.medium = present ? medium : undefined;
@@ -51,7 +51,7 @@ export class PresenceDebouncer {
     return this.settle(present, medium);
   }
 
-  private settle(present: boolean, medium: number | undefined): PresenceChange {
+  private settle(present: boolean, medium: number | string | undefined): PresenceChange {
     this.reported = present;
     this.medium = present ? medium : undefined;
     this.candidate = undefined;

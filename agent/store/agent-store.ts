@@ -4,11 +4,11 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import {
   FINISHED_JOB_STATES, discoveredTitleState, isFinished,
   type AgentEvent, type AgentProgress, type JobState, type StationEvent, type TitleState,
 } from '../../shared/index.js';
+import { openSqliteFile, type SqliteFile } from './sqlite-file.js';
 
 export interface UnfinishedJob {
   jobId: number;
@@ -31,16 +31,16 @@ const SCHEMA = `
 `;
 
 export class AgentStore {
-  private db: Database.Database | undefined;
+  private db: SqliteFile | undefined;
 
   constructor(private readonly dataDir: string) {}
 
   start(): void {
     mkdirSync(this.dataDir, { recursive: true });
-    const db = new Database(join(this.dataDir, 'agent.sqlite'));
-    db.pragma('journal_mode = WAL');
+    const db = openSqliteFile(join(this.dataDir, 'agent.sqlite'));
+    db.exec('PRAGMA journal_mode = WAL');
     // FULL: an event the agent has reported as written must survive a power cut, or the hub would never learn of it.
-    db.pragma('synchronous = FULL');
+    db.exec('PRAGMA synchronous = FULL');
     db.exec(SCHEMA);
     this.db = db;
   }
@@ -50,7 +50,12 @@ export class AgentStore {
     this.db = undefined;
   }
 
-  private get handle(): Database.Database {
+  /** Which SQLite driver holds the file (better-sqlite3, or node:sqlite where there is no native binary). */
+  get driver(): string | undefined {
+    return this.db?.driver;
+  }
+
+  private get handle(): SqliteFile {
     if (!this.db) throw new Error('AgentStore is not started');
     return this.db;
   }
@@ -83,7 +88,7 @@ export class AgentStore {
     this.handle.transaction(() => {
       raise.run('seq', hubLastSeq);
       raise.run('job', hubLastJobId);
-    })();
+    });
     return true;
   }
 
@@ -109,7 +114,7 @@ export class AgentStore {
         this.handle.prepare('DELETE FROM progress WHERE job_id = ?').run(event.job_id);
       }
       return { kind: 'event', seq, at, event } satisfies AgentEvent;
-    })();
+    });
   }
 
   /** Outbox events after `seq`, oldest first. */

@@ -3,14 +3,18 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { isScript } from './run-tool.js';
 
 export async function findExecutable(program: string, path = process.env.PATH ?? ''): Promise<string | undefined> {
+  // Windows finds "ffmpeg" as ffmpeg.exe, as CreateProcess does.
+  const names = process.platform === 'win32' && !/\.[a-z0-9]+$/i.test(program) ? [program, `${program}.exe`] : [program];
   const candidates = program.includes('/') || program.includes('\\')
-    ? [program]
-    : path.split(delimiter).filter(Boolean).map((folder) => join(folder, program));
+    ? names
+    : path.split(delimiter).filter(Boolean).flatMap((folder) => names.map((name) => join(folder, name)));
   for (const candidate of candidates) {
     try {
-      await access(candidate, constants.X_OK);
+      // A JavaScript tool runs through Node: it need only be readable.
+      await access(candidate, isScript(candidate) ? constants.R_OK : constants.X_OK);
       return candidate;
     } catch {
       // not here

@@ -42,7 +42,10 @@ const STDERR_TAIL_LINES = 20;
 export async function runTool(file: string, args: readonly string[], options: ToolOptions = {}): Promise<ToolRun> {
   const { signal, killGraceMs = 3000 } = options;
   signal?.throwIfAborted();
-  const child = execa(file, args, {
+  // A tool given as a JavaScript file runs through this Node: Windows runs no script by its first line, and Node
+  // spawns no .cmd without a shell (test stand-ins are such files).
+  const [program, programArgs] = isScript(file) ? [process.execPath, [file, ...args]] : [file, args];
+  const child = execa(program, programArgs, {
     reject: false,
     buffer: false,
     stdin: 'ignore',
@@ -101,6 +104,10 @@ export async function runTool(file: string, args: readonly string[], options: To
     signal?.removeEventListener('abort', onAbort);
     if (killTimer) clearTimeout(killTimer);
   }
+}
+
+export function isScript(file: string): boolean {
+  return /\.(mjs|cjs|js)$/i.test(file);
 }
 
 function killTree(pid: number | undefined, signal: NodeJS.Signals): void {

@@ -85,7 +85,7 @@ describe('loadSettings from the environment and the config file', () => {
       env({
         DISCBRIDGE_PORT: ' 9000 ',
         DISCBRIDGE_HUB_URL: 'wss://hub.example:8443/agent',
-        DISCBRIDGE_DRIVES: '/dev/sr0, /dev/sr1,,D:',
+        DISCBRIDGE_DRIVES: '/dev/sr0, /dev/sr1,,',
         DISCBRIDGE_RIPPER: 'handbrake',
         DISCBRIDGE_MIN_TITLE_SECONDS: '0',
         DISCBRIDGE_AGENT_ID: 'station-1.a_b',
@@ -98,7 +98,7 @@ describe('loadSettings from the environment and the config file', () => {
     expect(settings).toMatchObject({
       port: 9000,
       hubUrl: 'wss://hub.example:8443/agent',
-      drives: ['/dev/sr0', '/dev/sr1', 'D:'],
+      drives: ['/dev/sr0', '/dev/sr1'],
       ripper: 'handbrake',
       minTitleSeconds: 0,
       agentId: 'station-1.a_b',
@@ -138,7 +138,9 @@ describe('loadSettings rejects bad values with a SettingError naming the variabl
     ['DISCBRIDGE_PORT', '80.5', /whole number from 0 to 65535/],
     ['DISCBRIDGE_PORT', '1e3', /whole number from 0 to 65535/],
     ['DISCBRIDGE_PORT', '99999999999999999999', /whole number from 0 to 65535/],
-    ['DISCBRIDGE_DRIVES', 'relative/path', /absolute device path.*drive letter/],
+    ['DISCBRIDGE_DRIVES', 'relative/path', /absolute device path such as \/dev\/sr0/],
+    ['DISCBRIDGE_DRIVES', 'D:', /"D:" is not an absolute device path.*drive letters are for Windows/],
+    ['DISCBRIDGE_DRIVES', '*', /\* \(every CD-ROM drive\) is for Windows/],
     ['DISCBRIDGE_DRIVES', '/dev/sr0,sr1', /"sr1".*absolute device path/],
     ['DISCBRIDGE_DRIVES', ' , ', /comma-separated device paths/],
     ['DISCBRIDGE_RIPPER', 'vlc', /one of handbrake/],

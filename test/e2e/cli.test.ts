@@ -33,7 +33,7 @@ describe('discbridge command', () => {
   it.each([
     [{ DISCBRIDGE_PORT: 'abc' }, 'Bad setting DISCBRIDGE_PORT="abc": expected a whole number from 0 to 65535'],
     [{ DISCBRIDGE_RIPPER: 'vlc' }, 'Bad setting DISCBRIDGE_RIPPER="vlc": expected one of handbrake, makemkv'],
-    [{ DISCBRIDGE_DRIVES: 'sr0' }, 'Bad setting DISCBRIDGE_DRIVES="sr0": "sr0" is neither an absolute device path nor a drive letter'],
+    [{ DISCBRIDGE_DRIVES: 'sr0' }, 'Bad setting DISCBRIDGE_DRIVES="sr0": "sr0" is not an absolute device path such as /dev/sr0 (drive letters are for Windows)'],
   ])('stops on a bad setting and names it: %o', async (env, message) => {
     const { code, stderr } = await discbridge(['start'], env);
     expect(code).toBe(2);

@@ -35,7 +35,7 @@ export function toolsUnavailable(...tools: string[]): string | undefined {
 
 // ---- The makemkvcon stand-in (test/makemkv-standin), which replays real captured output
 
-export const MAKEMKVCON_STANDIN = join(ROOT, 'test/makemkv-standin/makemkvcon');
+export const MAKEMKVCON_STANDIN = join(ROOT, 'test/makemkv-standin/makemkvcon.mjs');
 
 /** Agent settings that make it rip with MakeMKV through the stand-in, replaying the given scenario. */
 export function makeMkvAgentEnv(scenario: Record<string, unknown>): Record<string, string> {

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-const STANDIN = fileURLToPath(new URL('./makemkvcon', import.meta.url));
+const STANDIN = fileURLToPath(new URL('./makemkvcon.mjs', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../fixtures/makemkv/', import.meta.url));
 
 const DEMONSLAYER_INFO = 'bluray_info_pipeline-mkv_demonslayer_v1.18.1.txt';

@@ -3,10 +3,9 @@
 // and a look for the DVD-Video and Blu-ray structure on the disc's filesystem (read in-process, UDF or ISO 9660).
 import type { DiscType } from '../../../shared/index.js';
 
-import { cachedRead, openReadAt } from '../../disc-fs/read-at.js';
 import { runTool } from '../../tools/run-tool.js';
 import type { DiscIdentity } from '../drive-source.js';
-import { readVideoStructure, videoDiscType, type DiscStructure } from '../video-structure.js';
+import { readDiscStructure, videoDiscType, type DiscStructure } from '../video-structure.js';
 
 
 export async function probeDisc(devicePath: string): Promise<DiscIdentity> {
@@ -69,24 +68,5 @@ async function readProperties(tool: string, args: string[]): Promise<Record<stri
     return run.exitCode === 0 ? parseProperties(run.stdout) : {};
   } catch {
     return {};
-  }
-}
-
-/**
- * Reads the disc's UDF (else ISO 9660) file system directly, without mounting it or starting a process: whether
- * `VIDEO_TS/VIDEO_TS.IFO` and `BDMV/index.bdmv` are there (non-empty files, any case).
- * A device that cannot be opened (no medium, no permission) or read is simply neither.
- */
-export async function readDiscStructure(devicePath: string): Promise<DiscStructure> {
-  let disc;
-  try {
-    disc = await openReadAt(devicePath);
-  } catch {
-    return { videoTs: false, bdmv: false };
-  }
-  try {
-    return await readVideoStructure(cachedRead(disc.read)); // both look-ups share the anchor, descriptors and root directory
-  } finally {
-    await disc.close().catch(() => undefined);
   }
 }

@@ -111,8 +111,13 @@ export class MakeMkvRipper implements Ripper {
   }
 }
 
-/** How makemkvcon is told what to read: a drive by its device, a disc image (from the import folder) as `iso:`. */
+/**
+ * How makemkvcon is told what to read: a drive by its device (on Windows by its letter, `dev:D:`), a disc image
+ * (from the import folder) as `iso:`.
+ */
 async function sourceOf(device: string): Promise<string> {
+  const letter = /^\\\\\.\\([A-Za-z]:)$/.exec(device)?.[1];
+  if (letter) return `dev:${letter}`;
   return (await stat(device).then((s) => s.isFile(), () => false)) ? `iso:${device}` : `dev:${device}`;
 }
 

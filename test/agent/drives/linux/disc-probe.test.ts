@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classifyDisc, decodeUdevLabel, parseProperties, probeDisc, readDiscStructure } from '../../../../agent/drives/linux/disc-probe.js';
+import { classifyDisc, decodeUdevLabel, parseProperties, probeDisc } from '../../../../agent/drives/linux/disc-probe.js';
+import { readDiscStructure } from '../../../../agent/drives/video-structure.js';
 import { makeTestDisc, missingTools, tempDir } from '../../disc-fs/test-images.js';
 
 const FIXTURES = new URL('../../../fixtures/udev/', import.meta.url);
