@@ -15,6 +15,7 @@ import { endToolsWithThisProcess } from '../agent/tools/windows/job-object.js';
 import { RipError } from '../agent/tools/rip-error.js';
 import { createLogger } from './logger.js';
 import { onWindows } from './platform.js';
+import { SystemdNotifier } from './systemd-notify.js';
 import { windowsServiceCommand } from './windows-service.js';
 import { scanCommand } from './scan.js';
 import { SettingError, loadSettings, settingsHelp, type Settings } from './settings.js';
@@ -116,6 +117,8 @@ async function main(argv: string[]): Promise<number> {
     for (const component of components.reverse()) await component.stop();
     return 1;
   }
+  const systemd = new SystemdNotifier(logger);
+  systemd.ready(`discbridge ${command} running`);
   await new Promise<void>((resolveSignal) => {
     const stop = (signal: string) => {
       logger.info({ signal }, 'Shutting down');
@@ -124,6 +127,7 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  systemd.stopping();
   for (const component of components.reverse()) await component.stop();
   return 0;
 }

@@ -1,7 +1,7 @@
 // The few Win32 calls a Windows station makes of its drives, through koffi (an FFI whose win32 binary is an npm
 // registry package, so nothing is compiled and no process is spawned per poll). Behind the Win32Drives interface,
 // so the drive source is tested against a fake that answers with the real error codes where Wine cannot.
-import { isInvalidHandle, win32Library } from '../../tools/windows/win32-library.js';
+import { isInvalidHandle, nativeLibrary } from '../../tools/native-library.js';
 
 export const DRIVE_CDROM = 5;
 export const ERROR_ACCESS_DENIED = 5;
@@ -57,8 +57,8 @@ const NAME_CHARS = 261;
 
 /** The real kernel32 and winmm, on Windows (and under Wine). Throws a readable error where koffi cannot load. */
 export function loadWin32Drives(): Win32Drives {
-  const kernel32 = win32Library('kernel32.dll');
-  const winmm = win32Library('winmm.dll');
+  const kernel32 = nativeLibrary('kernel32.dll');
+  const winmm = nativeLibrary('winmm.dll');
   const SetErrorMode = kernel32.func('uint32_t SetErrorMode(uint32_t mode)');
   const GetLastError = kernel32.func('uint32_t GetLastError()');
   const GetLogicalDrives = kernel32.func('uint32_t GetLogicalDrives()');

@@ -1,7 +1,7 @@
 // Windows: the agent and every tool it starts share one job object that ends them all when the agent ends, however
 // it ends (a crash, a kill from Task Manager, the service stopped hard). Linux finds such leftovers at the next start
 // in /proc (agent/jobs/recovery.ts); Windows needs no search: the job object leaves none.
-import { win32Library } from './win32-library.js';
+import { nativeLibrary } from '../native-library.js';
 
 const JOB_OBJECT_EXTENDED_LIMIT_INFORMATION = 9;
 const JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x2000;
@@ -11,7 +11,7 @@ const LIMIT_FLAGS_OFFSET = 16;
 
 /** Puts this process in a new job that kills its members when its last handle (this process's) closes. */
 export function endToolsWithThisProcess(): void {
-  const kernel32 = win32Library('kernel32.dll');
+  const kernel32 = nativeLibrary('kernel32.dll');
   const CreateJobObjectW = kernel32.func('void *CreateJobObjectW(void *security, const char16_t *name)');
   const SetInformationJobObject = kernel32.func('bool SetInformationJobObject(void *job, int infoClass, void *info, uint32_t size)');
   const AssignProcessToJobObject = kernel32.func('bool AssignProcessToJobObject(void *job, void *process)');
