@@ -15,6 +15,7 @@ import { endToolsWithThisProcess } from '../agent/tools/windows/job-object.js';
 import { RipError } from '../agent/tools/rip-error.js';
 import { createLogger } from './logger.js';
 import { onWindows } from './platform.js';
+import { linuxServiceCommand } from './linux-service.js';
 import { SystemdNotifier } from './systemd-notify.js';
 import { windowsServiceCommand } from './windows-service.js';
 import { scanCommand } from './scan.js';
@@ -35,8 +36,9 @@ Usage:
   discbridge password  set the dashboard password, read from standard input
   discbridge notify test
                        send a test notification to every DISCBRIDGE_NOTIFY URL and print what each answered
-  discbridge service install | uninstall | start | stop | status
-                       Windows: the agent as the service discbridge-agent (from the Windows zip)
+  discbridge service install | uninstall | start | stop | status [agent|hub] [--root DIR]
+                       the agent (or the hub) as a service: systemd units on Linux (the discbridge user in the
+                       cdrom group), the service discbridge-agent on Windows (from the Windows zip)
   discbridge --help    this text
   discbridge --version
 
@@ -88,11 +90,8 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'password') return (await hubSide()).passwordCommand(settings.dataDir);
   if (command === 'notify') return (await hubSide()).notifyCommand(argv.slice(1), settings);
   if (command === 'service') {
-    if (!onWindows) {
-      process.stderr.write('On Linux the hub and the agent run under systemd: see scripts/systemd/ and "Running as a service" in the README\n');
-      return 2;
-    }
-    return windowsServiceCommand(argv.slice(1), settings, (line) => process.stdout.write(`${line}\n`));
+    const print = (line: string) => process.stdout.write(`${line}\n`);
+    return onWindows ? windowsServiceCommand(argv.slice(1), settings, print) : linuxServiceCommand(argv.slice(1), print);
   }
   if (command === 'scan') {
     const device = argv.find((arg, i) => i > 0 && !arg.startsWith('--'));

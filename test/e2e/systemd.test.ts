@@ -3,7 +3,7 @@
 // socket read by a small Python receiver, as systemd would read it): READY=1 once it serves, WATCHDOG=1 at the
 // interval, STOPPING=1 on SIGTERM, and no WATCHDOG=1 while its event loop is stuck.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -81,6 +81,49 @@ describe.skipIf(skipAnalyze !== undefined)('the systemd units', () => {
     const security = spawnSync('systemd-analyze', ['security', '--offline=true', join(UNITS, unit)], { encoding: 'utf8' });
     const score = Number(/Overall exposure level for \S+: ([\d.]+)/.exec(security.stdout)?.[1]);
     expect(score).toBeLessThanOrEqual(most);
+  });
+});
+
+const skipInstall = process.getuid?.() !== 0 ? 'needs root (useradd, chown)'
+  : spawnSync('sh', ['-c', 'command -v useradd && command -v systemctl']).status !== 0 ? 'useradd or systemctl is missing' : undefined;
+
+describe.skipIf(skipInstall !== undefined)('discbridge service install on Linux (into a root folder, as for an image)', () => {
+  it('adds the discbridge user in the cdrom group, the settings file and rips folder, and installs and enables the unit; uninstall removes it', () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'etc'));
+    for (const file of ['passwd', 'group', 'shadow', 'gshadow', 'login.defs']) {
+      if (existsSync(`/etc/${file}`)) copyFileSync(`/etc/${file}`, join(root, 'etc', file));
+    }
+    const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'dist/cli/discbridge.js'), 'service', ...args, '--root', root], { encoding: 'utf8' });
+    const installed = cli('install', 'agent');
+    expect(installed.stdout).toContain(`Installed and enabled discbridge-agent.service under ${root}`);
+    expect(installed.status).toBe(0);
+    const user = readFileSync(join(root, 'etc/passwd'), 'utf8').split('\n').find((line) => line.startsWith('discbridge:'))?.split(':');
+    expect(user?.[5]).toBe('/var/lib/discbridge');
+    expect(readFileSync(join(root, 'etc/group'), 'utf8')).toMatch(/^cdrom:x:\d+:(.*,)?discbridge(,|$)/m);
+    // The host's own user list is untouched.
+    expect(readFileSync('/etc/passwd', 'utf8')).not.toMatch(/^discbridge:/m);
+    const env = statSync(join(root, 'etc/discbridge/agent.env'));
+    expect(env.mode & 0o777).toBe(0o640);
+    expect(statSync(join(root, 'srv/discbridge/rips')).uid).toBe(Number(user?.[2]));
+    const unit = readFileSync(join(root, 'etc/systemd/system/discbridge-agent.service'), 'utf8');
+    expect(unit).toContain(`ExecStart=${process.execPath} ${join(ROOT, 'dist/cli/discbridge.js')} agent`);
+    const wanted = join(root, 'etc/systemd/system/multi-user.target.wants/discbridge-agent.service');
+    expect(lstatSync(wanted).isSymbolicLink() && readlinkSync(wanted)).toBe('/etc/systemd/system/discbridge-agent.service');
+    // A second install changes nothing it already made.
+    expect(cli('install', 'agent').status).toBe(0);
+    expect(readFileSync(join(root, 'etc/passwd'), 'utf8').match(/^discbridge:/gm)).toHaveLength(1);
+
+    const removed = cli('uninstall', 'agent');
+    expect(removed.stdout).toContain('Removed discbridge-agent.service');
+    expect(existsSync(join(root, 'etc/systemd/system/discbridge-agent.service'))).toBe(false);
+    expect(existsSync(wanted)).toBe(false);
+  });
+
+  it('refuses an unknown side with its usage', () => {
+    const run = spawnSync(process.execPath, [join(ROOT, 'dist/cli/discbridge.js'), 'service', 'install', 'toaster'], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stdout).toContain('Usage: discbridge service install | uninstall | start | stop | status [agent|hub] [--root DIR]');
   });
 });
 
