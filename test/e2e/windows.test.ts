@@ -22,9 +22,11 @@ describe.skipIf(skipReason !== undefined)('a Windows station under Wine', () => 
   let dashboard: DashboardClient;
   let dataDisc: string;
   let videoDisc: string;
+  let reservedDisc: string;
 
   beforeAll(async () => {
     dataDisc = makeDisc('e2e-data', ['--data', '--label', 'E2E_PHOTOS']);
+    reservedDisc = makeDisc('e2e-windows-con', ['--data', '--label', 'CON', '--size-mb', '2']);
     videoDisc = makeDisc('e2e-makemkv-trigger', ['--label', 'E2E_BD', '--title', '12:1', '--size', '352x240']);
     buildWindowsZip();
     station = new Station(VirtualDrive.reserve(), { name: 'windows' });
@@ -54,7 +56,7 @@ describe.skipIf(skipReason !== undefined)('a Windows station under Wine', () => 
   const finished = (m: { type: string; state?: string }): m is JobUpdate => m.type === 'job_update' && FINISHED_JOB_STATES.has(m.state as JobUpdate['state']);
   const online = (m: { type: string }) => m.type === 'agent_update' && (m as { agent_id?: string; state?: string }).agent_id === AGENT_ID && (m as { state?: string }).state === 'online';
 
-  it('comes online, images a data disc, tells a swap as removed + inserted with the new label, and rips it with MakeMKV', async () => {
+  it('comes online, images a data disc, tells a swap as removed + inserted with the new label, rips it with MakeMKV, and names a disc labelled CON safely', async () => {
     startAgent();
     await dashboard.waitFor(online, 60_000);
     await windows.insert(dataDisc);
@@ -79,6 +81,16 @@ describe.skipIf(skipReason !== undefined)('a Windows station under Wine', () => 
     const [title] = ripJob.titles.filter((t) => t.state === 'completed');
     expect(statSync(join(windows.programData, 'rips', ripJob.output_dir, title?.output_filename as string)).size).toBe(title?.actual_size_bytes);
     expect(dashboard.contractViolations).toEqual([]);
+
+    // CON is a valid ISO 9660 label and a name Windows reserves for the console: the rip must not be written "to" it.
+    const next = dashboard.received.length;
+    await windows.eject();
+    await dashboard.waitFor((m) => m.type === 'drive_event' && m.event === 'removed', 20_000, next);
+    await windows.insert(reservedDisc);
+    const reserved = await dashboard.waitFor(finished, 60_000, next);
+    const reservedJob = await station.get<{ state: string; volume_label: string; output_dir: string }>(`/api/jobs/${reserved.job_id}`);
+    expect(reservedJob).toMatchObject({ state: 'completed', volume_label: 'CON', output_dir: '_CON' });
+    expect(statSync(join(windows.programData, 'rips', '_CON', '_CON.iso')).size).toBe(statSync(reservedDisc).size);
     // The store on Windows is node:sqlite, in C:\ProgramData\discbridge\data.
     expect(existsSync(join(windows.programData, 'data', 'agent', 'agent.sqlite'))).toBe(true);
     expect(windows.log()).toContain('node:sqlite');
