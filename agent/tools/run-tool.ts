@@ -112,12 +112,20 @@ export function isScript(file: string): boolean {
 
 function killTree(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
+  if (process.platform === 'win32') {
+    // taskkill /T ends the tool and every process it started; where it cannot (Wine's taskkill has no /T), at
+    // least the tool itself ends.
+    void execa('taskkill', ['/pid', String(pid), '/T', '/F'], { reject: false, windowsHide: true }).then((run) => {
+      if (run.exitCode !== 0) kill(pid, 'SIGKILL');
+    });
+    return;
+  }
+  kill(-pid, signal);
+}
+
+function kill(pid: number, signal: NodeJS.Signals): void {
   try {
-    if (process.platform === 'win32') {
-      void execa('taskkill', ['/pid', String(pid), '/T', '/F'], { reject: false });
-    } else {
-      process.kill(-pid, signal);
-    }
+    process.kill(pid, signal);
   } catch {
     // Already gone: nothing to kill.
   }

@@ -96,7 +96,7 @@ describe.skipIf(skipReason !== undefined)('a Windows station under Wine', () => 
     expect(windows.log()).toContain('node:sqlite');
   }, 240_000);
 
-  it('ends a job cut by SIGKILL of the Windows agent as interrupted after a restart, and leaves no tool running', async () => {
+  it('cancels a stuck rip and ends its tool; a job cut by SIGKILL of the agent is interrupted after a restart, no tool left running', async () => {
     // A stand-in that hangs silent mid-rip, as a stuck tool would: it never writes to a pipe it could find closed.
     // (Wine ends it with the agent even without the agent's job object, so this proves the outcome, not the means.)
     await windows.killAgent();
@@ -114,10 +114,28 @@ describe.skipIf(skipReason !== undefined)('a Windows station under Wine', () => 
       await new Promise((resolve) => setTimeout(resolve, 1500));
     }
     expect(windows.windowsProcesses('makemkvcon.mjs').length).toBeGreaterThan(0);
+    // Cancel first: the agent ends the tool's whole process tree (taskkill /T /F).
+    const stuck = dashboard.messages('job_update').at(-1) as JobUpdate;
+    expect((await station.post(`/api/jobs/${stuck.job_id}/cancel`)).status).toBe(200);
+    const cancelled = await dashboard.waitFor((m): m is JobUpdate => finished(m) && m.job_id === stuck.job_id, 30_000, before);
+    expect(cancelled.state).toBe('cancelled');
+    await waitFor(() => windows.windowsProcesses('makemkvcon.mjs').length === 0, 10_000, 'the cancelled stand-in to end');
+
+    // Then the same stuck rip again, and a SIGKILL of the agent in the middle of it.
+    const again = dashboard.received.length;
+    await windows.eject();
+    await dashboard.waitFor((m) => m.type === 'drive_event' && m.event === 'removed', 20_000, again);
+    await windows.insert(videoDisc);
+    await dashboard.waitFor((m) => m.type === 'title_update' && m.state === 'ripping' && (m.match_progress ?? 0) > 0, 60_000, again);
+    for (let heard = -1; heard !== dashboard.received.length;) {
+      heard = dashboard.received.length;
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    }
+    expect(windows.windowsProcesses('makemkvcon.mjs').length).toBeGreaterThan(0);
     await windows.killAgent();
     await waitFor(() => windows.windowsProcesses('makemkvcon.mjs').length === 0, 10_000, 'the stand-in to end with the agent');
     startAgent();
-    const ended = await dashboard.waitFor(finished, 60_000, before);
+    const ended = await dashboard.waitFor(finished, 60_000, again);
     expect(ended.state).toBe('interrupted');
   }, 180_000);
 
