@@ -7,6 +7,7 @@ import type { DriveSource } from '../agent/drives/drive-source.js';
 import { DriveSources } from '../agent/drives/drive-sources.js';
 import { ImportFolderSource } from '../agent/drives/import/import-folder-source.js';
 import { BlockDeviceSource } from '../agent/drives/linux/block-device-source.js';
+import { driveAccessProblems } from '../agent/drives/linux/drive-access.js';
 import { DriveLetterSource } from '../agent/drives/windows/drive-letter-source.js';
 import { loadWin32Drives } from '../agent/drives/windows/kernel32.js';
 import { createDiscKinds, createRipper } from '../agent/kinds/create-kinds.js';
@@ -36,6 +37,7 @@ Usage:
   discbridge password  set the dashboard password, read from standard input
   discbridge notify test
                        send a test notification to every DISCBRIDGE_NOTIFY URL and print what each answered
+  discbridge doctor    check that the agent can use its drives (a container's most common problem) and its tools
   discbridge service install | uninstall | start | stop | status [agent|hub] [--root DIR]
                        the agent (or the hub) as a service: systemd units on Linux (the discbridge user in the
                        cdrom group), the service discbridge-agent on Windows (from the Windows zip)
@@ -72,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (!['start', 'hub', 'agent', 'scan', 'station', 'password', 'notify', 'service'].includes(command)) {
+  if (!['start', 'hub', 'agent', 'scan', 'station', 'password', 'notify', 'service', 'doctor'].includes(command)) {
     process.stderr.write(`Unknown command "${command}". Run discbridge --help.\n`);
     return 2;
   }
@@ -89,6 +91,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'station') return (await hubSide()).stationCommand(argv.slice(1), settings.dataDir);
   if (command === 'password') return (await hubSide()).passwordCommand(settings.dataDir);
   if (command === 'notify') return (await hubSide()).notifyCommand(argv.slice(1), settings);
+  if (command === 'doctor') return doctorCommand(settings);
   if (command === 'service') {
     const print = (line: string) => process.stdout.write(`${line}\n`);
     return onWindows ? windowsServiceCommand(argv.slice(1), settings, print) : linuxServiceCommand(argv.slice(1), print);
@@ -151,6 +154,7 @@ async function startAgent(settings: Settings, logger: Logger, local: boolean): P
   }
   const hasDdrescue = (await findExecutable(settings.ddrescue)) !== undefined;
   if (!hasDdrescue) logger.info({ ddrescue: settings.ddrescue }, 'GNU ddrescue is not installed (Debian: gddrescue): a damaged data disc fails at its first read error');
+  for (const problem of await drivesProblems(settings)) logger.error(`Drive check: ${problem}`);
   const agent = new Agent({
     agentId, tls: { ...(settings.tlsCa ? { ca: settings.tlsCa } : {}), ...(settings.tlsPin ? { pin: settings.tlsPin } : {}) }, name: settings.agentName, version: VERSION, hubUrl, token,
     dataDir: resolve(dataDir, 'agent'), outputDir: resolve(settings.outputDir), minTitleSeconds: settings.minTitleSeconds, settleMs: settings.debounceMs, heartbeatMs: settings.heartbeatMs,
@@ -164,6 +168,26 @@ async function startAgent(settings: Settings, logger: Logger, local: boolean): P
   return agent;
 }
 
+
+/** What keeps the agent from its drives, as sentences (Linux block devices; Windows drive letters need no such check). */
+async function drivesProblems(settings: Settings): Promise<string[]> {
+  return onWindows ? [] : driveAccessProblems(settings.drives, { needsScsiGeneric: settings.ripper === 'makemkv' });
+}
+
+/** `discbridge doctor`: the drives and the tools, each problem with how to fix it; exit 1 when there is one. */
+async function doctorCommand(settings: Settings): Promise<number> {
+  const problems = await drivesProblems(settings);
+  const kinds = createDiscKinds(settings, true, { version: VERSION, agentId: settings.agentId });
+  for (const kind of kinds.all) {
+    for (const tool of kind.tools) {
+      const missing = await tool.checkInstalled();
+      if (missing) problems.push(`${missing} (${kind.name} discs)`);
+    }
+  }
+  for (const problem of problems) process.stdout.write(`PROBLEM  ${problem}\n`);
+  if (problems.length === 0) process.stdout.write(`ok  the drives (${settings.drives.join(', ')}) and every tool can be used\n`);
+  return problems.length === 0 ? 0 : 1;
+}
 
 /** The station's drives (block devices on Linux, drive letters on Windows), and its import folder when one is set. */
 function driveSources(settings: Settings, logger: Logger): DriveSource {
