@@ -55,7 +55,11 @@ export function openSqliteFile(path: string, only?: SqliteDriver): SqliteFile {
   throw new Error(`No SQLite driver can open the agent's store (${errors.join('; ')}): run npm install, or use Node 22.13 or later`);
 }
 
+/** better-sqlite3 waits this long for a lock by default; node:sqlite would not wait at all. */
+const BUSY_TIMEOUT_MS = 5000;
+
 function nodeSqliteFile(db: InstanceType<NodeSqlite['DatabaseSync']>): SqliteFile {
+  db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // Statements are compiled once per SQL text, as better-sqlite3's callers here expect to be cheap.
   const statements = new Map<string, SqlStatement>();
   return {

@@ -4,7 +4,7 @@
 // run by Windows Node. What Wine cannot show (ERROR_NOT_READY, eject) is in test/agent/drives/windows/.
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FINISHED_JOB_STATES, type DriveEvent, type JobUpdate } from '../../shared/index.js';
 import { MAKEMKVCON_STANDIN, Station, VirtualDrive, loopDevicesUnavailable, makeDisc, makeMkvAgentEnv, waitFor, type DashboardClient } from './harness.js';
 import { WindowsStation, buildWindowsZip, windowsPath, wineUnavailable } from './wine/windows-station.js';
@@ -35,6 +35,11 @@ describe.skipIf(skipReason !== undefined)('a Windows station under Wine', () => 
     await windows.setUp();
     dashboard = await station.dashboard();
   }, 180_000);
+
+  // A failure under Wine is hard to read from the dashboard alone: the Windows agent's last words go with it.
+  afterEach((context) => {
+    if (context.task.result?.state === 'fail') console.error(`The Windows agent's log, last 40 lines:\n${windows?.log().split('\n').slice(-40).join('\n')}`);
+  });
 
   afterAll(async () => {
     await windows?.tearDown();
