@@ -18,7 +18,6 @@ import { DashboardRequests } from './dashboard/dashboard-requests.js';
 import { DashboardServer } from './dashboard/dashboard-server.js';
 import type { ConsumerFactory, HubConsumer, HubContext } from './events/consumer.js';
 import { EventBus } from './events/event-bus.js';
-import { answerCommand } from './link/command-answer.js';
 import { refuseUpgrade } from './http/auth.js';
 import { StaticFiles } from './http/static-files.js';
 import { AgentServer } from './link/agent-server.js';
@@ -115,7 +114,7 @@ export class Hub {
     const api = new RestApi({ store, agents, views, commands, dashboards, access, limits, logger: logger.child({ component: 'api' }) });
     const context: HubContext = {
       bus, store, db, access, version: config.version, logger,
-      sendCommand: (agentId, command) => answerCommand(agents, agentId, command, COMMAND_TIMEOUT_MS),
+      commands,
       stats: () => ({ stationsConnected: agents.onlineCount, dashboards: dashboards.stats() }),
     };
     const consumers = (config.consumers ?? []).map((create) => create(context));

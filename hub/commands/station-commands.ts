@@ -1,14 +1,12 @@
-// The commands people send to stations, whatever door they come through (REST, the dashboard socket): the hub's own
+// The commands people send to stations, whatever door they come through (REST, the dashboard socket, MQTT): the hub's own
 // checks (no such job or drive, a job already over), then the station's answer, in one shape with an HTTP status.
 import { FINISHED_JOB_STATES, type StationCommand } from '../../shared/index.js';
-import type { CommandAnswer } from '../events/consumer.js';
+import type { CommandAnswer, DriveCommandName, DriveCommands } from '../events/consumer.js';
 import { answerCommand } from '../link/command-answer.js';
 import type { AgentServer } from '../link/agent-server.js';
 import type { StationStore } from '../store/station-store.js';
 
-export type DriveCommandName = 'eject' | 'rip' | 'rescan';
-
-export class StationCommands {
+export class StationCommands implements DriveCommands {
   constructor(private readonly store: StationStore, private readonly agents: AgentServer, private readonly timeoutMs: number) {}
 
   async cancel(jobId: number): Promise<CommandAnswer> {

@@ -2,7 +2,6 @@
 // MQTT), built from the hub's context and started and stopped with the hub, touching nothing else.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { StationCommand } from '../../shared/index.js';
 import type { AccessControl } from '../auth/access.js';
 import type { Db } from '../store/database.js';
 import type { StationStore } from '../store/station-store.js';
@@ -24,9 +23,16 @@ export interface HubContext {
   access: AccessControl;
   version: string;
   logger: Logger;
-  /** Sends a command to a station through the same path, checks and refusals as REST. */
-  sendCommand(agentId: string, command: StationCommand): Promise<CommandAnswer>;
+  /** Commands to a station's drives, through the same checks and refusals as REST and the dashboard socket. */
+  commands: DriveCommands;
   stats(): HubStats;
+}
+
+export type DriveCommandName = 'eject' | 'rip' | 'rescan';
+
+/** What a consumer may ask of a station's drives (hub/commands/station-commands.ts does it for every door). */
+export interface DriveCommands {
+  drive(agentId: string, driveId: string, name: DriveCommandName): Promise<CommandAnswer>;
 }
 
 export interface HubConsumer {

@@ -263,7 +263,7 @@ class MqttConsumer implements HubConsumer {
     }
     let result: { ok: boolean; error?: string };
     try {
-      const answer = await this.context.sendCommand(drive.agentId, { name: 'eject', drive_id: drive.driveId });
+      const answer = await this.context.commands.drive(drive.agentId, drive.driveId, 'eject');
       result = answer.ok ? { ok: true } : { ok: false, error: answer.error };
     } catch (error) {
       result = { ok: false, error: error instanceof Error ? error.message : String(error) };
