@@ -79,11 +79,8 @@ export class Agent {
     process.env[TOOL_OWNER_VARIABLE] = config.dataDir;
     await killOrphanTools(config.dataDir, logger);
 
-    for (const kind of this.kinds.all) {
-      for (const tool of kind.tools) {
-        const missing = await tool.checkInstalled();
-        if (missing) logger.error({ kind: kind.name }, `${missing}. The station runs, but ${kind.name} discs cannot be ripped until it is installed.`);
-      }
+    for (const { kind, missing } of await this.kinds.missingTools()) {
+      logger.error({ kind }, `${missing}. The station runs, but ${kind} discs cannot be ripped until it is installed.`);
     }
 
     this.link = new HubLink({

@@ -2,9 +2,8 @@
 // the difference between polling every 50 ms and every 60 s over the same 15 s. Side by side: the Linux agent
 // (sysfs size, a loop device) and the Windows agent from the zip under Wine (kernel32 through koffi, drive D: on a
 // loop device). Wine's figure is Wine's: it says what the calls cost there, not on Windows.
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'vitest';
-import { Station, VirtualDrive, loopDevicesUnavailable, makeDisc, type DashboardClient } from '../test/e2e/harness.js';
+import { Station, VirtualDrive, cpuSeconds, loopDevicesUnavailable, makeDisc, type DashboardClient } from '../test/e2e/harness.js';
 import { WindowsStation, buildWindowsZip, wineUnavailable } from '../test/e2e/wine/windows-station.js';
 import { report } from './report.js';
 
@@ -13,12 +12,6 @@ const SAMPLE_SECONDS = 15;
 const FAST_MS = 50;
 const SLOW_MS = 60_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** CPU seconds a process has used (Linux /proc: user + system, in clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 async function sampleCpu(pid: () => number): Promise<number> {
   await sleep(2000); // past start-up

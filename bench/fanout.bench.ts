@@ -5,11 +5,10 @@
 // each following one of 50 stations (protocol 3) against 500 that get everything (protocol 2): the hub's CPU for
 // each. Latency is from the publisher's send to a client's receipt.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'vitest';
 import WebSocket from 'ws';
 import type { StationEvent } from '../shared/index.js';
-import { ROOT, ScriptedAgent, Station, VirtualDrive, freePort, loopDevicesUnavailable } from '../test/e2e/harness.js';
+import { ROOT, ScriptedAgent, Station, VirtualDrive, cpuSeconds, freePort, loopDevicesUnavailable } from '../test/e2e/harness.js';
 import { report } from './report.js';
 
 const skip = loopDevicesUnavailable();
@@ -60,12 +59,6 @@ class Audience {
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
-
-/** CPU seconds a process has used (Linux /proc: user + system, in clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function progress(agentId: string, index: number): StationEvent {

@@ -1,19 +1,11 @@
 // Issue #3 figure: the agent's CPU time per second of a MakeMKV rip while it parses makemkvcon's robot output,
 // measured from /proc on the real agent process, next to the same agent idle for the same time.
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'vitest';
 import { FINISHED_JOB_STATES, type JobUpdate } from '../shared/index.js';
-import { Station, VirtualDrive, loopDevicesUnavailable, makeDisc, makeMkvAgentEnv } from '../test/e2e/harness.js';
+import { Station, VirtualDrive, cpuSeconds, loopDevicesUnavailable, makeDisc, makeMkvAgentEnv } from '../test/e2e/harness.js';
 import { report } from './report.js';
 
 const skip = loopDevicesUnavailable();
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
-
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
 
 describe.skipIf(skip !== undefined)('MakeMKV parsing cost', () => {
   it('agent CPU per second of rip', async () => {

@@ -178,12 +178,7 @@ async function drivesProblems(settings: Settings): Promise<string[]> {
 async function doctorCommand(settings: Settings): Promise<number> {
   const problems = await drivesProblems(settings);
   const kinds = createDiscKinds(settings, true, { version: VERSION, agentId: settings.agentId });
-  for (const kind of kinds.all) {
-    for (const tool of kind.tools) {
-      const missing = await tool.checkInstalled();
-      if (missing) problems.push(`${missing} (${kind.name} discs)`);
-    }
-  }
+  for (const { kind, missing } of await kinds.missingTools()) problems.push(`${missing} (${kind} discs)`);
   for (const problem of problems) process.stdout.write(`PROBLEM  ${problem}\n`);
   if (problems.length === 0) process.stdout.write(`ok  the drives (${settings.drives.join(', ')}) and every tool can be used\n`);
   return problems.length === 0 ? 0 : 1;

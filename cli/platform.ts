@@ -16,6 +16,11 @@ export function stationPath(windowsName: string, linuxDefault: string): string {
   return onWindows ? win32.join(programDataFolder(), windowsName) : linuxDefault;
 }
 
+/** %ProgramData%\discbridge\logs\discbridge.log: where a Windows station logs by default (a service has no journal). */
+export function stationLogFile(): string {
+  return win32.join(programDataFolder(), 'logs', 'discbridge.log');
+}
+
 /**
  * A tool's default: on Windows the first of its usual install folders that holds it (else its .exe name, found on
  * PATH); elsewhere its name on PATH.

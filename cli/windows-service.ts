@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, win32 } from 'node:path';
 import { execa } from 'execa';
-import { programDataFolder } from './platform.js';
+import { programDataFolder, stationLogFile } from './platform.js';
 import type { Settings } from './settings.js';
 
 export const SERVICE_NAME = 'discbridge-agent';
@@ -31,7 +31,7 @@ export async function windowsServiceCommand(args: readonly string[], settings: S
   };
   switch (action) {
     case 'install': {
-      mkdirSync(win32.join(programDataFolder(), 'logs'), { recursive: true });
+      mkdirSync(win32.dirname(stationLogFile()), { recursive: true });
       const script = join(folder, 'app', 'discbridge.mjs');
       const steps: string[][] = [
         ['install', SERVICE_NAME, process.execPath, '--disable-warning=ExperimentalWarning', script, 'agent'],
@@ -43,7 +43,7 @@ export async function windowsServiceCommand(args: readonly string[], settings: S
         ['set', SERVICE_NAME, 'AppDirectory', programDataFolder()],
         ['set', SERVICE_NAME, 'AppEnvironmentExtra', `ProgramData=${win32.dirname(programDataFolder())}`],
         // What Node prints if it dies before its log is open.
-        ['set', SERVICE_NAME, 'AppStderr', win32.join(programDataFolder(), 'logs', 'service-errors.log')],
+        ['set', SERVICE_NAME, 'AppStderr', win32.join(win32.dirname(stationLogFile()), 'service-errors.log')],
         ['set', SERVICE_NAME, 'AppExit', 'Default', 'Restart'],
         ['set', SERVICE_NAME, 'AppRestartDelay', String(RESTART_DELAY_MS)],
         ['set', SERVICE_NAME, 'AppStopMethodConsole', String(STOP_TIMEOUT_MS)],
@@ -91,6 +91,6 @@ export async function windowsServiceCommand(args: readonly string[], settings: S
 
 /** Where the log is: pino-roll numbers the files beside the one named (discbridge.1.log, discbridge.2.log…). */
 function logOf(settings: Settings): string {
-  const file = settings.logFile ?? win32.join(programDataFolder(), 'logs', 'discbridge.log');
+  const file = settings.logFile ?? stationLogFile();
   return `${win32.dirname(file)} (the newest ${win32.basename(file).replace(/(\.[^.]*)?$/, '.N$1')})`;
 }

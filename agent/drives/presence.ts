@@ -4,7 +4,33 @@
 // that flaps out and back in gives none, unless another disc came back: a disc of another size in place of the one
 // reported is a swap (removed, then inserted), however short the empty moment was (a disc robot, or a hand quicker
 // than the poll and the debounce).
+import type { Logger } from 'pino';
+import type { DriveSourceEvents } from './drive-source.js';
+
 export type PresenceChange = 'initial' | 'inserted' | 'removed' | 'swapped';
+
+/** What a drive source emits. */
+interface PresenceEmitter {
+  emit<E extends keyof DriveSourceEvents>(event: E, ...args: DriveSourceEvents[E]): boolean;
+}
+
+/**
+ * Tells a settled change as every drive source does: an initial disc as inserted (initial), a swap as the old disc
+ * removed and the new one inserted.
+ */
+export function emitPresenceChange(source: PresenceEmitter, drive: string, change: PresenceChange | undefined, present: boolean, logger: Logger): void {
+  if (change === 'initial') {
+    if (present) source.emit('inserted', drive, true);
+  } else if (change === 'inserted') {
+    source.emit('inserted', drive, false);
+  } else if (change === 'removed') {
+    source.emit('removed', drive);
+  } else if (change === 'swapped') {
+    logger.info({ drive }, 'Another disc is in the drive: the old one counts as removed');
+    source.emit('removed', drive);
+    source.emit('inserted', drive, false);
+  }
+}
 
 export class PresenceDebouncer {
   private reported: boolean | undefined;

@@ -29,4 +29,16 @@ export class DiscKinds {
   get all(): readonly DiscKind[] {
     return this.kinds;
   }
+
+  /** Every backend that cannot run, with the kind that needs it and the sentence saying why. */
+  async missingTools(): Promise<{ kind: string; missing: string }[]> {
+    const found: { kind: string; missing: string }[] = [];
+    for (const kind of this.kinds) {
+      for (const tool of kind.tools) {
+        const missing = await tool.checkInstalled();
+        if (missing) found.push({ kind: kind.name, missing });
+      }
+    }
+    return found;
+  }
 }

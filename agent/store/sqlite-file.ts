@@ -35,24 +35,19 @@ interface NodeSqlite {
   DatabaseSync: new (path: string) => { prepare(sql: string): SqlStatement; exec(sql: string): void; close(): void };
 }
 
-/** Opens (creating) the file with the first driver this Node has, or the one named. */
-export function openSqliteFile(path: string, only?: SqliteDriver): SqliteFile {
-  const errors: string[] = [];
-  if (only !== 'node:sqlite') {
-    try {
-      const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string) => BetterSqlite3;
-      const db = new Database(path);
-      return { driver: 'better-sqlite3', prepare: (sql) => db.prepare(sql), exec: (sql) => db.exec(sql), transaction: (work) => db.transaction(work)(), close: () => db.close() };
-    } catch (error) {
-      errors.push(`better-sqlite3: ${(error as Error).message.split('\n')[0]}`);
-    }
+/** Opens (creating) the file with the first driver this Node has. */
+export function openSqliteFile(path: string): SqliteFile {
+  let betterSqlite3: string;
+  try {
+    const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string) => BetterSqlite3;
+    const db = new Database(path);
+    return { driver: 'better-sqlite3', prepare: (sql) => db.prepare(sql), exec: (sql) => db.exec(sql), transaction: (work) => db.transaction(work)(), close: () => db.close() };
+  } catch (error) {
+    betterSqlite3 = (error as Error).message.split('\n')[0] ?? '';
   }
-  if (only !== 'better-sqlite3') {
-    const sqlite = process.getBuiltinModule?.('node:sqlite') as NodeSqlite | undefined;
-    if (sqlite) return nodeSqliteFile(new sqlite.DatabaseSync(path));
-    errors.push(`node:sqlite: not in Node ${process.versions.node} (it needs 22.13 or later)`);
-  }
-  throw new Error(`No SQLite driver can open the agent's store (${errors.join('; ')}): run npm install, or use Node 22.13 or later`);
+  const sqlite = process.getBuiltinModule?.('node:sqlite') as NodeSqlite | undefined;
+  if (sqlite) return nodeSqliteFile(new sqlite.DatabaseSync(path));
+  throw new Error(`No SQLite driver can open the agent's store (better-sqlite3: ${betterSqlite3}; node:sqlite: not in Node ${process.versions.node}, it needs 22.13 or later): run npm install, or use Node 22.13 or later`);
 }
 
 /** better-sqlite3 waits this long for a lock by default; node:sqlite would not wait at all. */

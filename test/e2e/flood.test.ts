@@ -5,13 +5,13 @@
 // the real one or presenting bad tokens, and REST commands without a session. The good client must keep getting
 // the rip's progress (the largest gap between consecutive job updates is its worst delay) and the job must complete.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { FINISHED_JOB_STATES, LINK_PROTOCOL, type JobUpdate } from '../../shared/index.js';
-import { ROOT, Station, VirtualDrive, loopDevicesUnavailable, makeDisc, toolsUnavailable } from './harness.js';
+import { ROOT, Station, VirtualDrive, cpuSeconds, loopDevicesUnavailable, makeDisc, toolsUnavailable } from './harness.js';
 
 const skipReason = loopDevicesUnavailable() ?? toolsUnavailable('HandBrakeCLI', 'dvdauthor', 'genisoimage', 'isoinfo', 'blkid');
 if (skipReason) console.warn(`Skipping the flood test: ${skipReason}`);
@@ -212,13 +212,6 @@ async function startProbe(port: number, token: string): Promise<{ stop(): void; 
   return { sent, stop: () => { clearInterval(timer); ws.close(); } };
 }
 
-/** CPU seconds a process has used (user + system), from /proc. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 a second on Linux)
-}
-
 /** The largest gap between consecutive times in [from, to], counting from the last one before `from`. */
 function worstGap(times: number[], from: number, to: number): number {
   const inside = times.filter((t) => t >= from && t <= to);
@@ -258,13 +251,13 @@ describe.skipIf(skipReason !== undefined)('a flood while a real rip runs', () =>
     await new Promise((r) => setTimeout(r, 3000));
     const calmFrom = good.receivedAt(ripping);
 
-    const hubCpuBefore = cpuSeconds(station.hub?.child.pid);
+    const hubCpuBefore = cpuSeconds(station.hub?.child.pid as number);
     const floodStart = Date.now();
     const report = await runFlooder(station.port, {
       ...FLOOD, jobId, agentId: station.agentId, driveId: station.drive.device, stationToken,
     });
     const floodEnd = Date.now();
-    const hubCpu = cpuSeconds(station.hub?.child.pid) - hubCpuBefore;
+    const hubCpu = cpuSeconds(station.hub?.child.pid as number) - hubCpuBefore;
 
     const done = await good.waitFor((m) => m.type === 'job_update' && m.job_id === jobId && FINISHED_JOB_STATES.has(m.state), 240_000);
     const doneAt = good.receivedAt(done);

@@ -58,6 +58,31 @@ describe.skipIf(skipReason !== undefined)('a Windows station under Wine', () => 
     });
   }
 
+  /**
+   * Takes the disc out, waits until the agent has counted the removal (the same disc back within one poll would be
+   * no change at all), and puts `disc` in. Returns where the dashboard's messages since then begin.
+   */
+  async function changeDisc(disc: string): Promise<number> {
+    const since = dashboard.received.length;
+    await windows.eject();
+    await dashboard.waitFor((m) => m.type === 'drive_event' && m.event === 'removed', 20_000, since);
+    await windows.insert(disc);
+    return since;
+  }
+
+  /** A rip of the video disc that has begun and then gone silent (the stand-in's stallAtFraction), its tool still running. */
+  async function stuckRip(): Promise<number> {
+    const since = await changeDisc(videoDisc);
+    await dashboard.waitFor((m) => m.type === 'title_update' && m.state === 'ripping' && (m.match_progress ?? 0) > 0, 60_000, since);
+    // Stalled: nothing new for 1.5 s.
+    for (let heard = -1; heard !== dashboard.received.length;) {
+      heard = dashboard.received.length;
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    }
+    expect(windows.windowsProcesses('makemkvcon.mjs').length).toBeGreaterThan(0);
+    return since;
+  }
+
   const finished = (m: { type: string; state?: string }): m is JobUpdate => m.type === 'job_update' && FINISHED_JOB_STATES.has(m.state as JobUpdate['state']);
   const online = (m: { type: string }) => m.type === 'agent_update' && (m as { agent_id?: string; state?: string }).agent_id === AGENT_ID && (m as { state?: string }).state === 'online';
 
@@ -88,10 +113,7 @@ describe.skipIf(skipReason !== undefined)('a Windows station under Wine', () => 
     expect(dashboard.contractViolations).toEqual([]);
 
     // CON is a valid ISO 9660 label and a name Windows reserves for the console: the rip must not be written "to" it.
-    const next = dashboard.received.length;
-    await windows.eject();
-    await dashboard.waitFor((m) => m.type === 'drive_event' && m.event === 'removed', 20_000, next);
-    await windows.insert(reservedDisc);
+    const next = await changeDisc(reservedDisc);
     const reserved = await dashboard.waitFor(finished, 60_000, next);
     const reservedJob = await station.get<{ state: string; volume_label: string; output_dir: string }>(`/api/jobs/${reserved.job_id}`);
     expect(reservedJob).toMatchObject({ state: 'completed', volume_label: 'CON', output_dir: '_CON' });
@@ -107,18 +129,7 @@ describe.skipIf(skipReason !== undefined)('a Windows station under Wine', () => 
     await windows.killAgent();
     startAgent({ stallAtFraction: 0.3 });
     await dashboard.waitFor(online, 60_000, dashboard.received.length);
-    const before = dashboard.received.length;
-    await windows.eject();
-    // The same disc back within one poll would be no change at all: let the removal count first.
-    await dashboard.waitFor((m) => m.type === 'drive_event' && m.event === 'removed', 20_000, before);
-    await windows.insert(videoDisc);
-    await dashboard.waitFor((m) => m.type === 'title_update' && m.state === 'ripping' && (m.match_progress ?? 0) > 0, 60_000, before);
-    // Stalled: nothing new for 1.5 s.
-    for (let heard = -1; heard !== dashboard.received.length;) {
-      heard = dashboard.received.length;
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-    }
-    expect(windows.windowsProcesses('makemkvcon.mjs').length).toBeGreaterThan(0);
+    const before = await stuckRip();
     // Cancel first: the agent ends the tool's whole process tree (taskkill /T /F).
     const stuck = dashboard.messages('job_update').at(-1) as JobUpdate;
     expect((await station.post(`/api/jobs/${stuck.job_id}/cancel`)).status).toBe(200);
@@ -127,16 +138,7 @@ describe.skipIf(skipReason !== undefined)('a Windows station under Wine', () => 
     await waitFor(() => windows.windowsProcesses('makemkvcon.mjs').length === 0, 10_000, 'the cancelled stand-in to end');
 
     // Then the same stuck rip again, and a SIGKILL of the agent in the middle of it.
-    const again = dashboard.received.length;
-    await windows.eject();
-    await dashboard.waitFor((m) => m.type === 'drive_event' && m.event === 'removed', 20_000, again);
-    await windows.insert(videoDisc);
-    await dashboard.waitFor((m) => m.type === 'title_update' && m.state === 'ripping' && (m.match_progress ?? 0) > 0, 60_000, again);
-    for (let heard = -1; heard !== dashboard.received.length;) {
-      heard = dashboard.received.length;
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-    }
-    expect(windows.windowsProcesses('makemkvcon.mjs').length).toBeGreaterThan(0);
+    const again = await stuckRip();
     await windows.killAgent();
     await waitFor(() => windows.windowsProcesses('makemkvcon.mjs').length === 0, 10_000, 'the stand-in to end with the agent');
     startAgent();

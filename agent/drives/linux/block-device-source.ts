@@ -10,7 +10,7 @@ import { type BlockDevice, readMediumReadable, readMediumSectors, resolveBlockDe
 import { probeDisc } from './disc-probe.js';
 import type { DiscIdentity, DriveSource, DriveSourceEvents, DriveStatus } from '../drive-source.js';
 import { ejectDisc } from './eject.js';
-import { PresenceDebouncer } from '../presence.js';
+import { PresenceDebouncer, emitPresenceChange } from '../presence.js';
 
 interface WatchedDrive {
   device: BlockDevice;
@@ -133,17 +133,7 @@ export class BlockDeviceSource extends EventEmitter<DriveSourceEvents> implement
         if (this.drives.get(drive.device.path) !== drive) return;
         // A monotonic clock: a wall-clock jump must not shorten or stretch the debounce.
         const change = drive.presence.observe(present, performance.now(), readable, sectors);
-        if (change === 'initial') {
-          if (present) this.emit('inserted', drive.device.path, true);
-        } else if (change === 'inserted') {
-          this.emit('inserted', drive.device.path, false);
-        } else if (change === 'removed') {
-          this.emit('removed', drive.device.path);
-        } else if (change === 'swapped') {
-          this.options.logger.info({ drive: drive.device.path }, 'Another disc is in the drive: the old one counts as removed');
-          this.emit('removed', drive.device.path);
-          this.emit('inserted', drive.device.path, false);
-        }
+        emitPresenceChange(this, drive.device.path, change, present, this.options.logger);
       }));
     } finally {
       this.polling = false;

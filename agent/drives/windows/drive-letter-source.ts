@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { readdir, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { DiscIdentity, DriveSource, DriveSourceEvents, DriveStatus } from '../drive-source.js';
-import { PresenceDebouncer } from '../presence.js';
+import { PresenceDebouncer, emitPresenceChange } from '../presence.js';
 import { readDiscStructure, videoDiscType, type DiscStructure } from '../video-structure.js';
 import { DRIVE_CDROM, ERROR_INVALID_PARAMETER, ERROR_UNRECOGNIZED_VOLUME, describeWin32Error, failed, type VolumeInformation, type Win32Drives } from './kernel32.js';
 
@@ -134,17 +134,7 @@ export class DriveLetterSource extends EventEmitter<DriveSourceEvents> implement
     // A volume Windows read is a disc whose data reads: it counts at once. Its serial and label tell discs apart.
     const change = drive.presence.observe(volume !== undefined, performance.now(), volume !== undefined, volume && `${volume.serial}:${volume.label}`);
     if (change !== undefined) drive.volume = volume;
-    if (change === 'initial') {
-      if (volume) this.emit('inserted', drive.letter, true);
-    } else if (change === 'inserted') {
-      this.emit('inserted', drive.letter, false);
-    } else if (change === 'removed') {
-      this.emit('removed', drive.letter);
-    } else if (change === 'swapped') {
-      this.options.logger.info({ drive: drive.letter }, 'Another disc is in the drive: the old one counts as removed');
-      this.emit('removed', drive.letter);
-      this.emit('inserted', drive.letter, false);
-    }
+    emitPresenceChange(this, drive.letter, change, volume !== undefined, this.options.logger);
   }
 }
 
