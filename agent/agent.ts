@@ -44,6 +44,14 @@ export interface AgentParts {
   kinds: DiscKinds;
 }
 
+export interface AgentHealth {
+  hub_connected: boolean;
+  drives: { drive_id: string; has_disc: boolean; busy: boolean }[];
+  jobs_running: number;
+  /** Events kept until the hub confirms them: growing while hub_connected is false, none lost. */
+  outbox: number;
+}
+
 interface DriveState {
   identity?: DiscIdentity;
   /** Changes with every insert and removal: a settle wait that outlived its insert starts nothing. */
@@ -113,6 +121,16 @@ export class Agent {
     await this.link?.stop();
     this.store?.stop();
     this.logger.info('Agent stopped');
+  }
+
+  /** What /health reports: whether the link is up, the drives, the running jobs and the events still to send. */
+  health(): AgentHealth {
+    return {
+      hub_connected: this.link?.isConnected ?? false,
+      drives: this.drives.list().map(({ id, hasDisc }) => ({ drive_id: id, has_disc: hasDisc, busy: this.driveStates.get(id)?.job !== undefined })),
+      jobs_running: [...this.driveStates.values()].filter((state) => state.job).length,
+      outbox: this.store?.outboxSize() ?? 0,
+    };
   }
 
   private hello(): Omit<AgentHello, 'instance' | 'last_seq'> {

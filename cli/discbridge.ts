@@ -13,7 +13,10 @@ import { loadWin32Drives } from '../agent/drives/windows/kernel32.js';
 import { createDiscKinds, createRipper } from '../agent/kinds/create-kinds.js';
 import { findExecutable } from '../agent/tools/find-executable.js';
 import { endToolsWithThisProcess } from '../agent/tools/windows/job-object.js';
+import { outputFolderProblem } from '../agent/jobs/output-folder.js';
 import { RipError } from '../agent/tools/rip-error.js';
+import { HealthServer } from '../agent/health/health-server.js';
+import { getLoopback } from './loopback-get.js';
 import { createLogger } from './logger.js';
 import { onWindows } from './platform.js';
 import { linuxServiceCommand } from './linux-service.js';
@@ -37,6 +40,9 @@ Usage:
   discbridge password  set the dashboard password, read from standard input
   discbridge notify test
                        send a test notification to every DISCBRIDGE_NOTIFY URL and print what each answered
+  discbridge health [hub|agent]
+                       ask the running hub (or the agent, with DISCBRIDGE_HEALTH_PORT) for /health; exit 0 when it
+                       answers ok (a container's HEALTHCHECK)
   discbridge doctor    check that the agent can use its drives (a container's most common problem) and its tools
   discbridge service install | uninstall | start | stop | status [agent|hub] [--root DIR]
                        the agent (or the hub) as a service: systemd units on Linux (the discbridge user in the
@@ -74,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (!['start', 'hub', 'agent', 'scan', 'station', 'password', 'notify', 'service', 'doctor'].includes(command)) {
+  if (!['start', 'hub', 'agent', 'scan', 'station', 'password', 'notify', 'service', 'doctor', 'health'].includes(command)) {
     process.stderr.write(`Unknown command "${command}". Run discbridge --help.\n`);
     return 2;
   }
@@ -92,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'password') return (await hubSide()).passwordCommand(settings.dataDir);
   if (command === 'notify') return (await hubSide()).notifyCommand(argv.slice(1), settings);
   if (command === 'doctor') return doctorCommand(settings);
+  if (command === 'health') return healthCommand(argv[1] ?? 'hub', settings);
   if (command === 'service') {
     const print = (line: string) => process.stdout.write(`${line}\n`);
     return onWindows ? windowsServiceCommand(argv.slice(1), settings, print) : linuxServiceCommand(argv.slice(1), print);
@@ -135,7 +142,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 
-async function startAgent(settings: Settings, logger: Logger, local: boolean): Promise<Agent> {
+async function startAgent(settings: Settings, logger: Logger, local: boolean): Promise<Component> {
   const dataDir = resolve(settings.dataDir);
   let token = settings.token;
   let hubUrl = settings.hubUrl;
@@ -154,7 +161,7 @@ async function startAgent(settings: Settings, logger: Logger, local: boolean): P
   }
   const hasDdrescue = (await findExecutable(settings.ddrescue)) !== undefined;
   if (!hasDdrescue) logger.info({ ddrescue: settings.ddrescue }, 'GNU ddrescue is not installed (Debian: gddrescue): a damaged data disc fails at its first read error');
-  for (const problem of await drivesProblems(settings)) logger.error(`Drive check: ${problem}`);
+  for (const problem of await drivesProblems(settings)) logger.error(`Station check: ${problem}`);
   const agent = new Agent({
     agentId, tls: { ...(settings.tlsCa ? { ca: settings.tlsCa } : {}), ...(settings.tlsPin ? { pin: settings.tlsPin } : {}) }, name: settings.agentName, version: VERSION, hubUrl, token,
     dataDir: resolve(dataDir, 'agent'), outputDir: resolve(settings.outputDir), minTitleSeconds: settings.minTitleSeconds, settleMs: settings.debounceMs, heartbeatMs: settings.heartbeatMs,
@@ -165,13 +172,49 @@ async function startAgent(settings: Settings, logger: Logger, local: boolean): P
     kinds: createDiscKinds(settings, hasDdrescue, { version: VERSION, agentId }),
   }, logger.child({ side: 'agent' }));
   await agent.start();
-  return agent;
+  if (settings.healthPort === undefined) return agent;
+  const health = new HealthServer({ port: settings.healthPort, health: () => agent.health(), logger: logger.child({ side: 'agent', component: 'health' }) });
+  try {
+    await health.start();
+  } catch (error) {
+    await agent.stop();
+    throw error;
+  }
+  return { stop: async () => { await health.stop(); await agent.stop(); } };
+}
+
+/** `discbridge health [hub|agent]`: GET /health of this machine's running hub or agent; exit 0 only on 200. */
+async function healthCommand(side: string, settings: Settings): Promise<number> {
+  if (side !== 'hub' && side !== 'agent') {
+    process.stderr.write('Usage: discbridge health [hub|agent]\n');
+    return 2;
+  }
+  if (side === 'agent' && settings.healthPort === undefined) {
+    process.stderr.write('The agent serves /health only when DISCBRIDGE_HEALTH_PORT is set\n');
+    return 2;
+  }
+  const url = side === 'hub'
+    ? `${settings.tlsCert ? 'https' : 'http'}://127.0.0.1:${settings.port}/health`
+    : `http://127.0.0.1:${settings.healthPort}/health`;
+  try {
+    const { status, body } = await getLoopback(url, 5000);
+    process.stdout.write(`${body}\n`);
+    return status === 200 ? 0 : 1;
+  } catch (error) {
+    process.stderr.write(`The ${side} does not answer at ${url}: ${(error as Error).message}\n`);
+    return 1;
+  }
 }
 
 
-/** What keeps the agent from its drives, as sentences (Linux block devices; Windows drive letters need no such check). */
+/**
+ * What keeps the agent from its drives or its output folder, as sentences (Linux block devices; Windows drive
+ * letters need no such check).
+ */
 async function drivesProblems(settings: Settings): Promise<string[]> {
-  return onWindows ? [] : driveAccessProblems(settings.drives, { needsScsiGeneric: settings.ripper === 'makemkv' });
+  const drives = onWindows ? [] : await driveAccessProblems(settings.drives, { needsScsiGeneric: settings.ripper === 'makemkv' });
+  const output = await outputFolderProblem(resolve(settings.outputDir));
+  return output ? [...drives, output] : drives;
 }
 
 /** `discbridge doctor`: the drives and the tools, each problem with how to fix it; exit 1 when there is one. */
@@ -180,7 +223,7 @@ async function doctorCommand(settings: Settings): Promise<number> {
   const kinds = createDiscKinds(settings, true, { version: VERSION, agentId: settings.agentId });
   for (const { kind, missing } of await kinds.missingTools()) problems.push(`${missing} (${kind} discs)`);
   for (const problem of problems) process.stdout.write(`PROBLEM  ${problem}\n`);
-  if (problems.length === 0) process.stdout.write(`ok  the drives (${settings.drives.join(', ')}) and every tool can be used\n`);
+  if (problems.length === 0) process.stdout.write(`ok  the drives (${settings.drives.join(', ')}), the output folder and every tool can be used\n`);
   return problems.length === 0 ? 0 : 1;
 }
 

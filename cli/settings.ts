@@ -158,11 +158,12 @@ export const SETTINGS = {
   stallSeconds: { env: 'DISCBRIDGE_STALL_SECONDS', key: 'stall_seconds', roles: ['agent'], describe: 'A scan, rip or transcode that makes no progress for this long is stopped and fails', defaultText: '300', default: () => 300, parse: int(5, 86_400) },
   heartbeatMs: { env: 'DISCBRIDGE_HEARTBEAT_MS', key: 'heartbeat_ms', roles: ['hub', 'agent'], describe: 'Ping interval on every socket; an agent reconnects when its hub has been silent for two intervals', defaultText: '5000', default: () => 5000, parse: int(200, 300_000) },
   missedHeartbeats: { env: 'DISCBRIDGE_MISSED_HEARTBEATS', key: 'missed_heartbeats', roles: ['hub'], describe: 'Pings a station or dashboard may leave unanswered before the hub drops it (a station then shows offline)', defaultText: '2', default: () => 2, parse: int(1, 100) },
+  healthPort: { env: 'DISCBRIDGE_HEALTH_PORT', key: 'health_port', roles: ['agent'], describe: 'Serve the agent\'s GET /health on 127.0.0.1 at this port (for a container HEALTHCHECK or a monitor; "discbridge health agent" asks it)', defaultText: 'none (off; the agent image sets 8001)', default: () => undefined, parse: int(1, 65535) },
   logFile: { env: 'DISCBRIDGE_LOG_FILE', key: 'log_file', roles: ['hub', 'agent'], describe: 'Also write the log (JSON lines) to this file, rotated daily and at 10 MB, the newest 7 kept', defaultText: 'none (Windows: %ProgramData%\\discbridge\\logs\\discbridge.log)', default: () => (onWindows ? stationLogFile() : undefined), parse: text() },
   logLevel: { env: 'DISCBRIDGE_LOG_LEVEL', key: 'log_level', roles: ['hub', 'agent'], describe: 'Log detail', defaultText: 'info', default: () => 'info' as const, parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace') },
 } satisfies Record<string, Setting<unknown>>;
 
-type Optional = 'config' | 'logFile' | 'token' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsPin' | 'importDir' | 'musicbrainzUrl' | 'notifySecret' | 'metricsToken' | 'mqttUrl';
+type Optional = 'config' | 'healthPort' | 'logFile' | 'token' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsPin' | 'importDir' | 'musicbrainzUrl' | 'notifySecret' | 'metricsToken' | 'mqttUrl';
 export type Settings = { [K in keyof typeof SETTINGS]: ReturnType<(typeof SETTINGS)[K]['parse']> | (K extends Optional ? undefined : never) };
 
 /** Reads every setting from the environment and the config file, or throws a SettingError naming the bad one. */

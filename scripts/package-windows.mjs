@@ -9,7 +9,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFil
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleCli } from './bundle-cli.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -35,21 +35,7 @@ function registryPackage(spec) {
 rmSync(join(root, 'dist', 'windows'), { recursive: true, force: true });
 mkdirSync(join(staging, 'app'), { recursive: true });
 
-await build({
-  entryPoints: { discbridge: join(root, 'cli/discbridge.ts') },
-  outdir: join(staging, 'app'),
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node22',
-  outExtension: { '.js': '.mjs' },
-  external: ['koffi', 'better-sqlite3'],
-  // Some dependencies call require(); an ES module has none of its own.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-  logLevel: 'warning',
-  legalComments: 'none',
-});
+await bundleCli(join(staging, 'app'), 'node22');
 
 cpSync(join(root, 'node_modules/koffi'), join(staging, 'app/node_modules/koffi'), { recursive: true });
 cpSync(registryPackage(`@koromix/koffi-win32-x64@${KOFFI_VERSION}`), join(staging, 'app/node_modules/@koromix/koffi-win32-x64'), { recursive: true });

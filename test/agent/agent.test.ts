@@ -74,6 +74,24 @@ describe('the agent', () => {
     expect((await drivesAtHub(s))[0]).not.toHaveProperty('last_job_id');
   });
 
+  it('reports its link, its busy drives and its unsent events as health', async () => {
+    const s = await station({ ripper: { behaviour: { 1: { kind: 'hold' } } } });
+    s.drives.insert('/dev/sr0', DVD);
+    await s.dashboard.next(isJob('ripping'), 5000);
+    while (s.ripper.holding === 0) await new Promise((r) => setTimeout(r, 10));
+    expect(s.agent.health()).toMatchObject({
+      hub_connected: true, jobs_running: 1,
+      drives: [{ drive_id: '/dev/sr0', has_disc: true, busy: true }, { drive_id: '/dev/sr1', has_disc: false, busy: false }],
+    });
+    await s.hub.hub.stop();
+    const deadline = Date.now() + 5000;
+    while (s.agent.health().hub_connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    s.ripper.release();
+    while (s.agent.health().jobs_running > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(s.agent.health()).toMatchObject({ hub_connected: false, jobs_running: 0 });
+    expect(s.agent.health().outbox).toBeGreaterThan(0);
+  });
+
   it('rips two drives at once, each job on its own drive', async () => {
     const s = await station({ ripper: { behaviour: { 1: { kind: 'hold' } } } });
     s.drives.insert('/dev/sr0', DVD);

@@ -2,7 +2,8 @@
 // way a container's user meets a drive: no drive node at all, a node its user cannot read (root:root 0600, as loop
 // devices are here), the node as udev makes a real drive's (root:cdrom 0660) without and with the cdrom group.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, VirtualDrive, loopDevicesUnavailable, makeDisc } from './harness.js';
@@ -25,16 +26,32 @@ afterEach(() => {
   drive = restore = undefined;
 });
 
-/** `discbridge doctor` as uid 65534 with these groups; only its lines about drives. */
-function doctorAs(groups: number[], drives: string): { status: number | null; lines: string[] } {
+/** `discbridge doctor` as uid 65534 with these groups; only its lines about drives (or about `about`). */
+function doctorAs(groups: number[], drives: string, output = '/tmp', about = '/dev/'): { status: number | null; lines: string[] } {
   const run = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, groups.length ? `--groups=${groups.join(',')}` : '--clear-groups',
     process.execPath, join(ROOT, 'dist/cli/discbridge.js'), 'doctor'], {
-    encoding: 'utf8', cwd: '/', env: { PATH: process.env.PATH, DISCBRIDGE_DRIVES: drives, DISCBRIDGE_RIPPER: 'makemkv'},
+    encoding: 'utf8', cwd: '/', env: { PATH: process.env.PATH, DISCBRIDGE_DRIVES: drives, DISCBRIDGE_RIPPER: 'makemkv', DISCBRIDGE_OUTPUT_DIR: output },
   });
-  return { status: run.status, lines: `${run.stdout}${run.stderr}`.split('\n').filter((line) => line.includes('/dev/')) };
+  return { status: run.status, lines: `${run.stdout}${run.stderr}`.split('\n').filter((line) => line.includes(about)) };
 }
 
 describe.skipIf(skip !== undefined)('discbridge doctor: what keeps the agent from its drives', () => {
+  it('says when the output folder is not writable, and how to give it to the user', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'discbridge-doctor-rips-'));
+    chmodSync(folder, 0o755);
+    try {
+      const { status, lines } = doctorAs([], '/dev/null', folder, folder);
+      expect(status).toBe(1);
+      expect(lines).toEqual([`PROBLEM  The output folder ${folder} is owned by 0:0 with mode 0755, and this process (uid ${NOBODY}) cannot write it, so no rip can be saved: ${CONTAINER
+        ? `on the host, give the folder mounted there to uid ${NOBODY} (sudo chown ${NOBODY}:${NOBODY} <folder>), or mount another`
+        : `give it to this user (sudo chown ${NOBODY} ${folder}), or set DISCBRIDGE_OUTPUT_DIR to a folder it owns`}`]);
+      chownSync(folder, NOBODY, NOBODY);
+      expect(doctorAs([], '/dev/null', folder, folder).lines).toEqual([]);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   it('says when no drive node matches, and what to pass to a container', () => {
     const { status, lines } = doctorAs([], '/dev/discbridge-no-such-drive*');
     expect(status).toBe(1);
@@ -54,7 +71,7 @@ describe.skipIf(skip !== undefined)('discbridge doctor: what keeps the agent fro
     chmodSync(device, 0o600);
     const closed = doctorAs([], device);
     expect(closed.status).toBe(1);
-    expect(closed.lines).toEqual([`PROBLEM  ${device} is owned by 0:root with mode 0600, and this process (uid ${NOBODY}, groups ${NOBODY}) cannot read it: ${fix('root', 0)}`]);
+    expect(closed.lines).toEqual([`PROBLEM  ${device} is owned by 0:root with mode 0600, and this process (uid ${NOBODY}, groups ${NOBODY}) cannot read it: its group may not read it either, so no group helps: on the host, make it root:cdrom 0660 as udev does for optical drives (a udev rule, or chgrp cdrom ${device} && chmod 0660 ${device})`]);
 
     // As udev makes a real /dev/sr0.
     chownSync(device, 0, CDROM_GID);

@@ -6,6 +6,7 @@ import { constants, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { access, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
+import { inContainer } from '../../tools/container.js';
 import { resolveBlockDevice } from './block-device.js';
 import { folderOf } from './block-device-source.js';
 
@@ -67,9 +68,12 @@ async function refusal(path: string, mode: number, container: boolean, what = 'r
     const info = await stat(path);
     const group = groupName(info.gid);
     const who = `this process (uid ${process.getuid?.() ?? '?'}, groups ${(process.getgroups?.() ?? []).join(',') || 'none'})`;
-    const fix = container
-      ? `add the group to the container's user (compose: group_add: ["${group ?? info.gid}"]; the number must be the host's gid ${info.gid})`
-      : `add the user to the group ${group ?? info.gid} (usermod -aG ${group ?? info.gid} <user>, then log in again)`;
+    const groupMay = (info.mode & (mode & constants.W_OK ? 0o060 : 0o040)) !== 0;
+    const fix = !groupMay
+      ? `its group may not ${what} it either, so no group helps: on the host, make it root:cdrom 0660 as udev does for optical drives (a udev rule, or chgrp cdrom ${path} && chmod 0660 ${path})`
+      : container
+        ? `add the group to the container's user (compose: group_add: ["${group ?? info.gid}"]; the number must be the host's gid ${info.gid})`
+        : `add the user to the group ${group ?? info.gid} (usermod -aG ${group ?? info.gid} <user>, then log in again)`;
     return `${path} is owned by ${info.uid}:${group ?? info.gid} with mode ${(info.mode & 0o777).toString(8).padStart(4, '0')}, and ${who} cannot ${what} it: ${fix}`;
   }
 }
@@ -89,9 +93,4 @@ function groupName(gid: number): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Docker writes /.dockerenv, podman /run/.containerenv. */
-export function inContainer(): boolean {
-  return existsSync('/.dockerenv') || existsSync('/run/.containerenv');
 }

@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import type { DiscType } from '../../../shared/index.js';
 import { ONE_X_BYTES_PER_SECOND } from '../../measure/disc-speeds.js';
 import { RateMeter } from '../../measure/progress-math.js';
+import { inContainer } from '../../tools/container.js';
 import { missingTool } from '../../tools/find-executable.js';
 import { runTool } from '../../tools/run-tool.js';
 import { RipError } from '../../tools/rip-error.js';
@@ -23,6 +24,8 @@ export interface MakeMkvOptions {
 }
 
 const INSTALL_HINT = 'install MakeMKV from makemkv.com (makemkvcon is part of it), or set DISCBRIDGE_MAKEMKVCON to its path';
+/** MakeMKV may not be redistributed, so no image carries it: the user mounts their own (README, "MakeMKV in the agent image"). */
+const CONTAINER_HINT = 'the image cannot carry MakeMKV (it is not redistributable): mount your MakeMKV folder into the container and set DISCBRIDGE_MAKEMKVCON to makemkvcon in it (README: "MakeMKV in the agent image")';
 // --minlength=0: discbridge selects titles by length itself, and `info` and `mkv` must number titles alike.
 const COMMON_ARGS = ['-r', '--progress=-same', '--minlength=0'];
 
@@ -34,7 +37,7 @@ export class MakeMkvRipper implements Ripper {
   constructor(private readonly options: MakeMkvOptions) {}
 
   checkInstalled(): Promise<string | undefined> {
-    return missingTool(this.toolName, this.options.binary, INSTALL_HINT);
+    return missingTool(this.toolName, this.options.binary, inContainer() ? CONTAINER_HINT : INSTALL_HINT);
   }
 
   async scan({ device, signal, onLog }: ScanRequest): Promise<DiscScan> {
