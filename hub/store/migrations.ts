@@ -147,4 +147,33 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX notification_outbox_due ON notification_outbox (state, next_attempt_at);
   `,
+  `
+  -- The transcode queue (hub/transcodes/transcode-queue.ts): one task per ripped title that needs transcoding,
+  -- leased to one station at a time. lease_id changes with every lease, so a result under an older lease is refused.
+  -- UNIQUE (agent_id, job_id, title_id): a replayed enqueue adds nothing.
+  CREATE TABLE transcode_tasks (
+    id               INTEGER PRIMARY KEY,
+    agent_id         TEXT NOT NULL,
+    job_id           INTEGER NOT NULL,
+    title_id         INTEGER NOT NULL,
+    profile          TEXT NOT NULL,
+    source           TEXT NOT NULL,
+    output           TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    priority         INTEGER NOT NULL DEFAULT 0,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    lease_id         TEXT,
+    leased_to        TEXT,
+    lease_expires_at INTEGER,
+    progress_percent REAL,
+    transcoded_by    TEXT,
+    last_failed_on   TEXT,
+    last_error       TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    finished_at      INTEGER,
+    UNIQUE (agent_id, job_id, title_id)
+  );
+  CREATE INDEX transcode_tasks_queued ON transcode_tasks (state, priority DESC, id);
+  `,
 ];

@@ -29,6 +29,13 @@ export const TitleState = z.enum([
 export type TitleState = z.infer<typeof TitleState>;
 
 /**
+ * A transcode task in the hub's queue: waiting; leased to a station that runs it; done once, by exactly one lease;
+ * failed after its last attempt; cancelled by a person.
+ */
+export const TranscodeTaskState = z.enum(['queued', 'transcoding', 'done', 'failed', 'cancelled']);
+export type TranscodeTaskState = z.infer<typeof TranscodeTaskState>;
+
+/**
  * Why a job or title ended badly, for machines (notifications, metrics): `error_message` says it for people.
  * stalled: the watchdog stopped work that made no progress; disc_removed: taken out mid-job; output_full: no room
  * left; tool_missing: a backend is not installed; unreadable: the disc could not be read (whole).

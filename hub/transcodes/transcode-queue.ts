@@ -1,0 +1,194 @@
+// The hub's transcode queue, in its SQLite file: one task per ripped title that needs transcoding, leased to one
+// station at a time. Every change is one statement guarded by the task's state and lease, so a task ends done
+// exactly once: a result under a lease that expired or was given away is refused, and so is a second result.
+import { randomUUID } from 'node:crypto';
+import type { TranscodeTaskState } from '../../shared/index.js';
+import type { Db } from '../store/database.js';
+
+/** A task fails for good after this many attempts (a worker's failure, or a lease that ran out). */
+export const MAX_ATTEMPTS = 3;
+
+export interface NewTask {
+  agentId: string;
+  jobId: number;
+  titleId: number;
+  profile: string;
+  /** The rip, relative to the library (or to the ripping station's output folder). */
+  source: string;
+  /** Where the result goes, relative to the same folder. */
+  output: string;
+}
+
+export interface TranscodeTask extends NewTask {
+  id: number;
+  state: TranscodeTaskState;
+  priority: number;
+  attempts: number;
+  leaseId?: string;
+  leasedTo?: string;
+  leaseExpiresAt?: number;
+  progressPercent?: number;
+  transcodedBy?: string;
+  lastFailedOn?: string;
+  lastError?: string;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt?: number;
+}
+
+interface TaskRow {
+  id: number; agent_id: string; job_id: number; title_id: number; profile: string; source: string; output: string;
+  state: TranscodeTaskState; priority: number; attempts: number; lease_id: string | null; leased_to: string | null;
+  lease_expires_at: number | null; progress_percent: number | null; transcoded_by: string | null; last_failed_on: string | null;
+  last_error: string | null; created_at: number; updated_at: number; finished_at: number | null;
+}
+
+function taskOf(row: TaskRow): TranscodeTask {
+  return {
+    id: row.id, agentId: row.agent_id, jobId: row.job_id, titleId: row.title_id, profile: row.profile, source: row.source, output: row.output,
+    state: row.state, priority: row.priority, attempts: row.attempts, createdAt: row.created_at, updatedAt: row.updated_at,
+    ...(row.lease_id !== null ? { leaseId: row.lease_id } : {}),
+    ...(row.leased_to !== null ? { leasedTo: row.leased_to } : {}),
+    ...(row.lease_expires_at !== null ? { leaseExpiresAt: row.lease_expires_at } : {}),
+    ...(row.progress_percent !== null ? { progressPercent: row.progress_percent } : {}),
+    ...(row.transcoded_by !== null ? { transcodedBy: row.transcoded_by } : {}),
+    ...(row.last_failed_on !== null ? { lastFailedOn: row.last_failed_on } : {}),
+    ...(row.last_error !== null ? { lastError: row.last_error } : {}),
+    ...(row.finished_at !== null ? { finishedAt: row.finished_at } : {}),
+  };
+}
+
+/** Why a person's action on a task was refused, in words for the REST answer (409). */
+export class TaskRefusal extends Error {}
+
+export class TranscodeQueue {
+  constructor(private readonly db: Db) {}
+
+  /** Adds the task, or returns the one already there for that title (a replayed enqueue adds nothing). */
+  enqueue(task: NewTask, now: number): TranscodeTask {
+    this.db.prepare(`
+      INSERT INTO transcode_tasks (agent_id, job_id, title_id, profile, source, output, state, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)
+      ON CONFLICT (agent_id, job_id, title_id) DO NOTHING
+    `).run(task.agentId, task.jobId, task.titleId, task.profile, task.source, task.output, now, now);
+    return taskOf(this.db.prepare('SELECT * FROM transcode_tasks WHERE agent_id = ? AND job_id = ? AND title_id = ?')
+      .get(task.agentId, task.jobId, task.titleId) as TaskRow);
+  }
+
+  get(id: number): TranscodeTask | undefined {
+    const row = this.db.prepare('SELECT * FROM transcode_tasks WHERE id = ?').get(id) as TaskRow | undefined;
+    return row ? taskOf(row) : undefined;
+  }
+
+  /** Tasks newest first, optionally in one state; at most `limit`. */
+  list(options: { state?: TranscodeTaskState; limit: number }): TranscodeTask[] {
+    const rows = options.state
+      ? this.db.prepare('SELECT * FROM transcode_tasks WHERE state = ? ORDER BY id DESC LIMIT ?').all(options.state, options.limit)
+      : this.db.prepare('SELECT * FROM transcode_tasks ORDER BY id DESC LIMIT ?').all(options.limit);
+    return (rows as TaskRow[]).map(taskOf);
+  }
+
+  /** The tasks of one job, in title order. */
+  tasksOfJob(agentId: string, jobId: number): TranscodeTask[] {
+    return (this.db.prepare('SELECT * FROM transcode_tasks WHERE agent_id = ? AND job_id = ? ORDER BY title_id').all(agentId, jobId) as TaskRow[]).map(taskOf);
+  }
+
+  /** Queued tasks in the order they are handed out: highest priority first, then oldest. */
+  queued(limit: number): TranscodeTask[] {
+    return (this.db.prepare("SELECT * FROM transcode_tasks WHERE state = 'queued' ORDER BY priority DESC, id LIMIT ?").all(limit) as TaskRow[]).map(taskOf);
+  }
+
+  /** Running tasks per station, for counting their used slots. */
+  runningByStation(): Map<string, number> {
+    const rows = this.db.prepare("SELECT leased_to, COUNT(*) AS n FROM transcode_tasks WHERE state = 'transcoding' GROUP BY leased_to").all() as { leased_to: string; n: number }[];
+    return new Map(rows.map((row) => [row.leased_to, row.n]));
+  }
+
+  /** Leases a queued task to `worker` until `now + leaseMs`; the new lease's id, or undefined if it is no longer queued. */
+  lease(id: number, worker: string, now: number, leaseMs: number): string | undefined {
+    const leaseId = randomUUID();
+    const changed = this.db.prepare(`
+      UPDATE transcode_tasks SET state = 'transcoding', lease_id = ?, leased_to = ?, lease_expires_at = ?, progress_percent = 0, updated_at = ?
+      WHERE id = ? AND state = 'queued'
+    `).run(leaseId, worker, now + leaseMs, now, id).changes;
+    return changed === 1 ? leaseId : undefined;
+  }
+
+  /**
+   * A report from the worker holding the lease: its progress, and the lease renewed until `now + leaseMs`. False when
+   * the lease is no longer this task's (expired and given away, cancelled): the worker should stop.
+   */
+  renew(id: number, leaseId: string, progressPercent: number | undefined, now: number, leaseMs: number): boolean {
+    return this.db.prepare(`
+      UPDATE transcode_tasks SET lease_expires_at = ?, progress_percent = COALESCE(?, progress_percent), updated_at = ?
+      WHERE id = ? AND lease_id = ? AND state = 'transcoding'
+    `).run(now + leaseMs, progressPercent ?? null, now, id, leaseId).changes === 1;
+  }
+
+  /** The result under a current lease: done, by that worker. False (and nothing changes) for any other lease. */
+  complete(id: number, leaseId: string, now: number): boolean {
+    return this.db.prepare(`
+      UPDATE transcode_tasks SET state = 'done', transcoded_by = leased_to, progress_percent = 100, lease_id = NULL, lease_expires_at = NULL,
+        updated_at = ?, finished_at = ?
+      WHERE id = ? AND lease_id = ? AND state = 'transcoding'
+    `).run(now, now, id, leaseId).changes === 1;
+  }
+
+  /**
+   * A failure under a current lease: the task goes back to the queue, to be tried on another station first, or fails
+   * for good after its last attempt. False for a lease that is no longer current.
+   */
+  fail(id: number, leaseId: string, reason: string, now: number): boolean {
+    return this.db.prepare(`
+      UPDATE transcode_tasks SET attempts = attempts + 1, last_error = ?, last_failed_on = leased_to,
+        state = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE 'queued' END,
+        finished_at = CASE WHEN attempts + 1 >= ? THEN ? ELSE NULL END,
+        lease_id = NULL, leased_to = NULL, lease_expires_at = NULL, updated_at = ?
+      WHERE id = ? AND lease_id = ? AND state = 'transcoding'
+    `).run(reason.slice(0, 1000), MAX_ATTEMPTS, MAX_ATTEMPTS, now, now, id, leaseId).changes === 1;
+  }
+
+  /** Leases whose worker went silent: each counts as a failed attempt on that worker. Returns the tasks affected. */
+  expireLeases(now: number): TranscodeTask[] {
+    const expired = (this.db.prepare("SELECT * FROM transcode_tasks WHERE state = 'transcoding' AND lease_expires_at < ?").all(now) as TaskRow[]).map(taskOf);
+    for (const task of expired) {
+      this.fail(task.id, task.leaseId as string, `${task.leasedTo} went silent: its lease ran out`, now);
+    }
+    return expired.map((task) => this.get(task.id) as TranscodeTask);
+  }
+
+  /** A failed or cancelled task back in the queue, with its attempts counted afresh. */
+  retry(id: number, now: number): TranscodeTask {
+    const changed = this.db.prepare(`
+      UPDATE transcode_tasks SET state = 'queued', attempts = 0, last_error = NULL, last_failed_on = NULL, progress_percent = NULL,
+        finished_at = NULL, updated_at = ?
+      WHERE id = ? AND state IN ('failed', 'cancelled')
+    `).run(now, id).changes;
+    return this.afterAction(id, changed, 'only a failed or cancelled task can be retried');
+  }
+
+  /** Cancels a queued or running task; a running one's lease is void, so its worker's result will be refused. */
+  cancel(id: number, now: number): TranscodeTask {
+    const changed = this.db.prepare(`
+      UPDATE transcode_tasks SET state = 'cancelled', lease_id = NULL, lease_expires_at = NULL, updated_at = ?, finished_at = ?
+      WHERE id = ? AND state IN ('queued', 'transcoding')
+    `).run(now, now, id).changes;
+    return this.afterAction(id, changed, 'only a queued or running task can be cancelled');
+  }
+
+  /** Puts a queued task at the head of the queue. */
+  prioritize(id: number, now: number): TranscodeTask {
+    const changed = this.db.prepare(`
+      UPDATE transcode_tasks SET priority = (SELECT COALESCE(MAX(priority), 0) + 1 FROM transcode_tasks), updated_at = ?
+      WHERE id = ? AND state = 'queued'
+    `).run(now, id).changes;
+    return this.afterAction(id, changed, 'only a queued task can be moved up');
+  }
+
+  private afterAction(id: number, changed: number, refusal: string): TranscodeTask {
+    const task = this.get(id);
+    if (!task) throw new TaskRefusal(`There is no transcode task ${id}`);
+    if (changed !== 1) throw new TaskRefusal(`Task ${id} is ${task.state}: ${refusal}`);
+    return task;
+  }
+}
