@@ -193,8 +193,10 @@ async function healthCommand(side: string, settings: Settings): Promise<number> 
     process.stderr.write('The agent serves /health only when DISCBRIDGE_HEALTH_PORT is set\n');
     return 2;
   }
+  // A hub on every address answers on loopback; one bound to a single address, only there.
+  const hubHost = ['0.0.0.0', '::', ''].includes(settings.host) ? '127.0.0.1' : settings.host.includes(':') ? `[${settings.host}]` : settings.host;
   const url = side === 'hub'
-    ? `${settings.tlsCert ? 'https' : 'http'}://127.0.0.1:${settings.port}/health`
+    ? `${settings.tlsCert && settings.tlsKey ? 'https' : 'http'}://${hubHost}:${settings.port}/health`
     : `http://127.0.0.1:${settings.healthPort}/health`;
   try {
     const { status, body } = await getLoopback(url, 5000);

@@ -23,14 +23,23 @@ export class HealthServer {
         response.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":"only GET /health is served here"}');
         return;
       }
-      const body = JSON.stringify({ status: 'ok', uptime_seconds: Math.round(process.uptime()), ...this.options.health() });
-      response.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(body);
+      try {
+        const body = JSON.stringify({ status: 'ok', uptime_seconds: Math.round(process.uptime()), ...this.options.health() });
+        response.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(body);
+      } catch (error) {
+        this.options.logger.error({ err: error }, `The agent could not tell its health: ${(error as Error).message}`);
+        response.writeHead(500, { 'Content-Type': 'application/json' }).end('{"status":"error"}');
+      }
     });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) => reject(new Error(
+      const refuse = (error: NodeJS.ErrnoException) => reject(new Error(
         error.code === 'EADDRINUSE' ? `DISCBRIDGE_HEALTH_PORT ${this.options.port} is already in use on 127.0.0.1: choose another port` : error.message,
-      )));
-      server.listen(this.options.port, '127.0.0.1', () => resolve());
+      ));
+      server.once('error', refuse);
+      server.listen(this.options.port, '127.0.0.1', () => {
+        server.off('error', refuse);
+        resolve();
+      });
     });
     this.server = server;
     this.options.logger.info({ port: this.port }, `Agent health on http://127.0.0.1:${this.port}/health`);

@@ -99,8 +99,9 @@ describe.skipIf(skip !== undefined)('the container images and the compose statio
       podmanStatus('network', 'rm', '--force', `${project.name}_default`);
       rmSync(project.dir, { recursive: true, force: true });
     }
-    // The build stage (about 950 MB) and the images this build replaced stay behind as dangling images otherwise.
-    if (!REUSE) podmanStatus('image', 'prune', '--force');
+    // The build stage (about 950 MB) and the images this build replaced stay behind as dangling images otherwise;
+    // the Containerfile labels its images, so no one else's go.
+    if (!REUSE) podmanStatus('image', 'prune', '--force', '--filter', 'label=io.discbridge.containerfile=1');
     restoreDrive?.();
     drive?.release();
     console.log(Object.entries(figures).map(([what, figure]) => `${what}: ${figure}`).join('\n'));
@@ -145,7 +146,7 @@ describe.skipIf(skip !== undefined)('the container images and the compose statio
       `DISCBRIDGE_TOKEN=${randomBytes(24).toString('hex')}`, 'DISCBRIDGE_MIN_TITLE_SECONDS=10', 'DISCBRIDGE_AGENT_NAME=Boxed station', '',
     ].join('\n'));
     const port = await freePort();
-    project = { dir, name: `discbridge-test-${process.pid}`, file: join(dir, 'compose.yaml'), port, rips, env: { DISCBRIDGE_DRIVE: device, DISCBRIDGE_PORT: String(port), DISCBRIDGE_RIPS: rips } };
+    project = { dir, name: `discbridge-test-${process.pid}`, file: join(dir, 'compose.yaml'), port, rips, env: { DRIVE: device, HUB_PORT: String(port), RIPS: rips } };
 
     const started = Date.now();
     await compose(project, 'up', '-d');

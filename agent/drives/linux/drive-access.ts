@@ -68,7 +68,8 @@ async function refusal(path: string, mode: number, container: boolean, what = 'r
     const info = await stat(path);
     const group = groupName(info.gid);
     const who = `this process (uid ${process.getuid?.() ?? '?'}, groups ${(process.getgroups?.() ?? []).join(',') || 'none'})`;
-    const groupMay = (info.mode & (mode & constants.W_OK ? 0o060 : 0o040)) !== 0;
+    const groupBits = mode & constants.W_OK ? 0o060 : 0o040;
+    const groupMay = (info.mode & groupBits) === groupBits;
     const fix = !groupMay
       ? `its group may not ${what} it either, so no group helps: on the host, make it root:cdrom 0660 as udev does for optical drives (a udev rule, or chgrp cdrom ${path} && chmod 0660 ${path})`
       : container

@@ -29,6 +29,17 @@ describe('the agent health server', () => {
     expect(await (await fetch(`http://127.0.0.1:${server.port}/health?x=1`)).json()).toMatchObject({ hub_connected: true, outbox: 0 });
   });
 
+  it('answers 500 when the agent cannot tell its health, and keeps serving', async () => {
+    let broken = true;
+    const server = await serve(() => {
+      if (broken) throw new Error('store closed');
+      return offline;
+    });
+    expect((await fetch(`http://127.0.0.1:${server.port}/health`)).status).toBe(500);
+    broken = false;
+    expect((await fetch(`http://127.0.0.1:${server.port}/health`)).status).toBe(200);
+  });
+
   it('serves nothing else', async () => {
     const server = await serve(() => offline);
     expect((await fetch(`http://127.0.0.1:${server.port}/`)).status).toBe(404);
