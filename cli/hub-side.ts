@@ -17,7 +17,7 @@ export async function startHub(settings: Settings, logger: Logger): Promise<Hub>
     heartbeatMs: settings.heartbeatMs, missedHeartbeats: settings.missedHeartbeats, viewRequiresLogin: settings.viewRequiresLogin,
     maxConnections: settings.maxConnections, maxConnectionsPerAddress: settings.maxConnectionsPerAddress, maxStationMessagesPerSecond: settings.maxStationMessages,
     tls: settings.tlsCert && settings.tlsKey ? { cert: settings.tlsCert, key: settings.tlsKey } : undefined,
-    consumers: hubConsumers(settings),
+    consumers: hubConsumers(settings), leaseMs: settings.leaseSeconds * 1000,
   }, logger.child({ side: 'hub' }));
   await hub.start();
   if (!settings.token) logger.info('Stations on other machines need a token: run "discbridge station add ID" on this machine');

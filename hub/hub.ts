@@ -13,6 +13,7 @@ import { AccessControl } from './auth/access.js';
 import { StationRegistry } from './auth/station-registry.js';
 import { StationCommands } from './commands/station-commands.js';
 import { ConnectionLimits } from './http/connection-limits.js';
+import { Transcodes } from './transcodes/transcodes.js';
 import { DashboardFeed } from './dashboard/dashboard-feed.js';
 import { DashboardRequests } from './dashboard/dashboard-requests.js';
 import { DashboardServer } from './dashboard/dashboard-server.js';
@@ -47,6 +48,8 @@ export interface HubConfig {
   dashboardStuckMs?: number;
   /** What else acts on the hub's events (notifications, metrics, MQTT), each built from the hub's context. */
   consumers?: readonly ConsumerFactory[];
+  /** How long a transcode lease lives after its worker's last report (DISCBRIDGE_LEASE_SECONDS). */
+  leaseMs: number;
 }
 
 const COMMAND_TIMEOUT_MS = 10_000;
@@ -60,6 +63,8 @@ export class Hub {
   private revocationTimer: NodeJS.Timeout | undefined;
   private limits: ConnectionLimits | undefined;
   private feed: DashboardFeed | undefined;
+  /** The transcode queue (hub/transcodes): public so the parts that fill it, and tests, reach it. */
+  transcodes: Transcodes | undefined;
   private consumers: HubConsumer[] = [];
   /** What happened at the hub, for every consumer: see hub/events/event-bus.ts. */
   readonly bus: EventBus;
@@ -111,7 +116,9 @@ export class Hub {
       access, logger: dashboardLogger,
     });
     const feed = new DashboardFeed(bus, dashboards);
-    const api = new RestApi({ store, agents, views, commands, dashboards, access, limits, logger: logger.child({ component: 'api' }) });
+    const transcodes = new Transcodes({ db, bus, leaseMs: config.leaseMs, logger: logger.child({ component: 'transcodes' }) });
+    this.transcodes = transcodes; // before anything that may fail, so that stop() always ends its timer
+    const api = new RestApi({ store, agents, views, commands, dashboards, access, limits, transcodes, logger: logger.child({ component: 'api' }) });
     const context: HubContext = {
       bus, store, db, access, version: config.version, logger,
       commands,
@@ -120,6 +127,7 @@ export class Hub {
     const consumers = (config.consumers ?? []).map((create) => create(context));
     dashboards.start();
     feed.start();
+    transcodes.start();
     for (const consumer of consumers) await consumer.start();
     this.consumers = consumers;
     agents.start();
@@ -183,6 +191,7 @@ export class Hub {
     this.store?.flush();
     for (const consumer of this.consumers.reverse()) await consumer.stop();
     this.consumers = [];
+    this.transcodes?.stop();
     this.feed?.stop();
     await this.dashboards?.stop();
     await new Promise<void>((resolve) => {

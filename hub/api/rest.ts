@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { originAllowed, type AccessControl } from '../auth/access.js';
-import { AgentId, JobState, LoginBody, RipBody, SelectTitlesBody, decodeMessage } from '../../shared/index.js';
+import { AgentId, JobState, LoginBody, RipBody, SelectTitlesBody, TranscodeTaskState, decodeMessage } from '../../shared/index.js';
 import { protocolJsonSchema } from '../../shared/protocol/json-schema.js';
 import type { StationCommands } from '../commands/station-commands.js';
 import type { DriveCommandName } from '../events/consumer.js';
@@ -12,7 +12,12 @@ import type { DashboardStatus } from '../dashboard/dashboard-server.js';
 import type { CommandAnswer } from '../events/consumer.js';
 import type { AgentServer } from '../link/agent-server.js';
 import type { StationStore } from '../store/station-store.js';
+import { NoSuchTask, TaskRefusal } from '../transcodes/transcode-queue.js';
+import type { Transcodes } from '../transcodes/transcodes.js';
 import type { Views } from './views.js';
+
+/** What a person may do to a task of the transcode queue. */
+type TaskAction = 'retry' | 'cancel' | 'prioritize';
 
 export interface RestApiOptions {
   store: StationStore;
@@ -22,6 +27,7 @@ export interface RestApiOptions {
   dashboards: { stats(): { clients: number; slow: number; dropped: number }; status(): DashboardStatus };
   access: AccessControl;
   limits: { open: number; refused: number };
+  transcodes: Transcodes;
   logger: Logger;
 }
 
@@ -69,6 +75,8 @@ export class RestApi {
         return this.driveCommand(agent, drive, 'rip', body.titles);
       } },
       { method: 'POST', pattern: /^\/api\/drives\/([^/]+)\/([^/]+)\/rescan$/, handler: ([agent, drive]) => this.driveCommand(agent, drive, 'rescan') },
+      { method: 'GET', pattern: /^\/api\/transcodes$/, handler: (_, url) => this.transcodes(url) },
+      { method: 'POST', pattern: /^\/api\/transcodes\/([^/]+)\/(retry|cancel|prioritize)$/, handler: ([id, action]) => this.taskAction(id, action as TaskAction) },
     ];
   }
 
@@ -186,6 +194,26 @@ export class RestApi {
     const lines = this.options.store.getJobLog(jobIdOf(id));
     if (!lines) throw new HttpError(404, 'No such job');
     return { lines };
+  }
+
+  /** GET /api/transcodes?state=queued&limit=N: the queue's tasks, newest first. */
+  private transcodes(url: URL) {
+    const limit = optionalInt(url, 'limit') ?? 100;
+    if (limit < 1 || limit > MAX_PAGE) throw new HttpError(400, `limit must be between 1 and ${MAX_PAGE}`);
+    const state = url.searchParams.get('state');
+    if (state !== null && !TranscodeTaskState.safeParse(state).success) throw new HttpError(400, `state must be one of ${TranscodeTaskState.options.join(', ')}`);
+    return { tasks: this.options.transcodes.list({ limit, ...(state !== null ? { state: state as TranscodeTaskState } : {}) }) };
+  }
+
+  private taskAction(id: string | undefined, action: TaskAction) {
+    const taskId = wholeNumber(id);
+    if (taskId === undefined) throw new HttpError(400, 'Task id must be a whole number');
+    try {
+      return this.options.transcodes[action](taskId);
+    } catch (error) {
+      if (error instanceof TaskRefusal) throw new HttpError(error instanceof NoSuchTask ? 404 : 409, error.message);
+      throw error;
+    }
   }
 
   private driveCommand(agentId: string | undefined, driveId: string | undefined, name: DriveCommandName, titles?: number[]) {

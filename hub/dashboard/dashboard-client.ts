@@ -82,7 +82,8 @@ export class DashboardClient {
 
   /** Whether this client gets a message: a protocol-2 client gets everything, a protocol-3 one its topics' messages. */
   follows(message: Routed, driveOfJob: (jobId: number) => string | undefined): boolean {
-    if (this.protocol === 2) return true;
+    // Protocol 2 keeps the stream it always had: every station event. The queue's tasks came with protocol 3.
+    if (this.protocol === 2) return message.type !== 'task_update';
     if (!this.subscribed) return topicCarries({ kind: 'all' }, message, driveOfJob);
     for (const topic of this.topics.values()) if (topicCarries(topic, message, driveOfJob)) return true;
     return false;

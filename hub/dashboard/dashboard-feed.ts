@@ -18,8 +18,12 @@ export class DashboardFeed {
     this.bus.on(OWNER, 'applied', (event) => {
       if (event.type === 'station_event') {
         this.dashboards.broadcast({ message: event.event, key: progressKey(event.event), progressOnly: event.progressOnly, stationRev: event.stationRev });
-      } else {
+      } else if (event.type === 'station_state') {
         this.dashboards.broadcast({ message: event.update, progressOnly: false, stationRev: event.stationRev });
+      } else {
+        const { update } = event;
+        // A running task's progress is latest-wins like a title's; its other changes always go.
+        this.dashboards.broadcast({ message: update, key: `task:${update.task_id}`, progressOnly: update.state === 'transcoding' && update.progress_percent !== 0 });
       }
     });
   }

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DASHBOARD_PROTOCOL, DASHBOARD_PROTOCOLS, type AgentUpdate, type DashboardMessage, type StationEvent } from '../../shared/index.js';
+import { DASHBOARD_PROTOCOL, DASHBOARD_PROTOCOLS, type AgentUpdate, type DashboardMessage, type StationEvent, type TaskUpdate } from '../../shared/index.js';
 import { originAllowed, type AccessControl } from '../auth/access.js';
 import { TokenBucket } from '../auth/rate-limit.js';
 import { refuseUpgrade } from '../http/auth.js';
@@ -32,7 +32,7 @@ export interface DashboardServerOptions extends ClientLimits {
 
 /** One message for every client: its protocol-2 form, and for protocol 3 its station's revision. */
 export interface Outgoing {
-  message: StationEvent | AgentUpdate;
+  message: StationEvent | AgentUpdate | TaskUpdate;
   /** The station's revision, which protocol-3 clients get as `rev`. */
   stationRev?: number | undefined;
   /** What it is about (a job, a title): with `progressOnly`, a held-back client gets only the newest such update. */

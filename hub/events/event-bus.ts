@@ -4,7 +4,7 @@
 // Listeners are keyed by their owner, so a consumer's stop() removes all of its own, and a failing listener is logged
 // and never keeps the event from the others (as Zigbee2MQTT's eventBus does).
 import type { Logger } from 'pino';
-import type { AgentUpdate, StationEvent } from '../../shared/index.js';
+import type { AgentUpdate, StationEvent, TaskUpdate } from '../../shared/index.js';
 
 export type HubEvent =
   /**
@@ -13,7 +13,9 @@ export type HubEvent =
    */
   | { type: 'station_event'; event: StationEvent; progressOnly: boolean; stationRev?: number }
   /** A station came online or went offline (or was turned away): live state, not stored, so told only as applied. */
-  | { type: 'station_state'; update: AgentUpdate; stationRev?: number };
+  | { type: 'station_state'; update: AgentUpdate; stationRev?: number }
+  /** A task of the transcode queue changed (hub/transcodes): the hub's own state, written before it is told. */
+  | { type: 'task_update'; update: TaskUpdate };
 
 export type BusPhase = 'applied' | 'committed';
 

@@ -29,6 +29,8 @@ export function happeningsOf(hubEvent: HubEvent): Happening[] {
       ? { kind: 'station_online', agentId: update.agent_id, version: update.version }
       : { kind: 'station_offline', agentId: update.agent_id, reason: update.error }];
   }
+  // Notifications, metrics and MQTT act on jobs and titles; a task of the transcode queue is none of theirs.
+  if (hubEvent.type === 'task_update') return [];
   const { event, progressOnly } = hubEvent;
   const agentId = event.agent_id;
   switch (event.type) {

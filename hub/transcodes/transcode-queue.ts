@@ -1,6 +1,6 @@
 // The hub's transcode queue, in its SQLite file: one task per ripped title that needs transcoding, leased to one
-// station at a time. Every change is one statement guarded by the task's state and lease, so a task ends done
-// exactly once: a result under a lease that expired or was given away is refused, and so is a second result.
+// station at a time. Every change is one statement guarded by the task's state, lease and the lease's end, so a task
+// ends done exactly once: a result under a lease that ran out or was given away is refused, and so is a second one.
 import { randomUUID } from 'node:crypto';
 import type { TranscodeTaskState } from '../../shared/index.js';
 import type { Db } from '../store/database.js';
@@ -61,18 +61,24 @@ function taskOf(row: TaskRow): TranscodeTask {
 /** Why a person's action on a task was refused, in words for the REST answer (409). */
 export class TaskRefusal extends Error {}
 
+/** The action named a task the queue does not have (404). */
+export class NoSuchTask extends TaskRefusal {}
+
+/** Kept of a failure's reason: what the REST record and the dashboard show. */
+const MAX_ERROR_LENGTH = 500;
+
 export class TranscodeQueue {
   constructor(private readonly db: Db) {}
 
   /** Adds the task, or returns the one already there for that title (a replayed enqueue adds nothing). */
-  enqueue(task: NewTask, now: number): TranscodeTask {
-    this.db.prepare(`
+  enqueue(task: NewTask, now: number): { task: TranscodeTask; added: boolean } {
+    const added = this.db.prepare(`
       INSERT INTO transcode_tasks (agent_id, job_id, title_id, profile, source, output, state, created_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)
       ON CONFLICT (agent_id, job_id, title_id) DO NOTHING
-    `).run(task.agentId, task.jobId, task.titleId, task.profile, task.source, task.output, now, now);
-    return taskOf(this.db.prepare('SELECT * FROM transcode_tasks WHERE agent_id = ? AND job_id = ? AND title_id = ?')
-      .get(task.agentId, task.jobId, task.titleId) as TaskRow);
+    `).run(task.agentId, task.jobId, task.titleId, task.profile, task.source, task.output, now, now).changes === 1;
+    const row = this.db.prepare('SELECT * FROM transcode_tasks WHERE agent_id = ? AND job_id = ? AND title_id = ?').get(task.agentId, task.jobId, task.titleId);
+    return { task: taskOf(row as TaskRow), added };
   }
 
   get(id: number): TranscodeTask | undefined {
@@ -121,8 +127,8 @@ export class TranscodeQueue {
   renew(id: number, leaseId: string, progressPercent: number | undefined, now: number, leaseMs: number): boolean {
     return this.db.prepare(`
       UPDATE transcode_tasks SET lease_expires_at = ?, progress_percent = COALESCE(?, progress_percent), updated_at = ?
-      WHERE id = ? AND lease_id = ? AND state = 'transcoding'
-    `).run(now + leaseMs, progressPercent ?? null, now, id, leaseId).changes === 1;
+      WHERE id = ? AND lease_id = ? AND state = 'transcoding' AND lease_expires_at >= ?
+    `).run(now + leaseMs, progressPercent ?? null, now, id, leaseId, now).changes === 1;
   }
 
   /** The result under a current lease: done, by that worker. False (and nothing changes) for any other lease. */
@@ -130,38 +136,52 @@ export class TranscodeQueue {
     return this.db.prepare(`
       UPDATE transcode_tasks SET state = 'done', transcoded_by = leased_to, progress_percent = 100, lease_id = NULL, lease_expires_at = NULL,
         updated_at = ?, finished_at = ?
-      WHERE id = ? AND lease_id = ? AND state = 'transcoding'
-    `).run(now, now, id, leaseId).changes === 1;
+      WHERE id = ? AND lease_id = ? AND state = 'transcoding' AND lease_expires_at >= ?
+    `).run(now, now, id, leaseId, now).changes === 1;
   }
 
   /**
-   * A failure under a current lease: the task goes back to the queue, to be tried on another station first, or fails
-   * for good after its last attempt. False for a lease that is no longer current.
+   * A failure under a current lease: the task goes back to the queue (remembering the station it failed on), or
+   * fails for good after its last attempt. False for a lease that is no longer current.
    */
   fail(id: number, leaseId: string, reason: string, now: number): boolean {
-    return this.db.prepare(`
-      UPDATE transcode_tasks SET attempts = attempts + 1, last_error = ?, last_failed_on = leased_to,
-        state = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE 'queued' END,
-        finished_at = CASE WHEN attempts + 1 >= ? THEN ? ELSE NULL END,
-        lease_id = NULL, leased_to = NULL, lease_expires_at = NULL, updated_at = ?
-      WHERE id = ? AND lease_id = ? AND state = 'transcoding'
-    `).run(reason.slice(0, 1000), MAX_ATTEMPTS, MAX_ATTEMPTS, now, now, id, leaseId).changes === 1;
+    return this.failLease(id, leaseId, reason, now, now);
   }
 
   /** Leases whose worker went silent: each counts as a failed attempt on that worker. Returns the tasks affected. */
   expireLeases(now: number): TranscodeTask[] {
     const expired = (this.db.prepare("SELECT * FROM transcode_tasks WHERE state = 'transcoding' AND lease_expires_at < ?").all(now) as TaskRow[]).map(taskOf);
-    for (const task of expired) {
-      this.fail(task.id, task.leaseId as string, `${task.leasedTo} went silent: its lease ran out`, now);
-    }
+    this.db.transaction(() => {
+      for (const task of expired) this.failLease(task.id, task.leaseId as string, `${task.leasedTo} went silent: its lease ran out`, now, 0);
+    })();
     return expired.map((task) => this.get(task.id) as TranscodeTask);
+  }
+
+  /**
+   * Every running lease runs from `now` again: after the hub itself was down, its workers had nowhere to report, and
+   * their silence must not count against them.
+   */
+  extendLeases(now: number, leaseMs: number): number {
+    return this.db.prepare("UPDATE transcode_tasks SET lease_expires_at = ? WHERE state = 'transcoding' AND lease_expires_at < ?")
+      .run(now + leaseMs, now + leaseMs).changes;
+  }
+
+  /** Ends a lease as failed if it is current and (unless expiring it) has not run out by `notExpiredAt`. */
+  private failLease(id: number, leaseId: string, reason: string, now: number, notExpiredAt: number): boolean {
+    return this.db.prepare(`
+      UPDATE transcode_tasks SET attempts = attempts + 1, last_error = ?, last_failed_on = leased_to, progress_percent = NULL,
+        state = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE 'queued' END,
+        finished_at = CASE WHEN attempts + 1 >= ? THEN ? ELSE NULL END,
+        lease_id = NULL, leased_to = NULL, lease_expires_at = NULL, updated_at = ?
+      WHERE id = ? AND lease_id = ? AND state = 'transcoding' AND lease_expires_at >= ?
+    `).run(reason.slice(0, MAX_ERROR_LENGTH), MAX_ATTEMPTS, MAX_ATTEMPTS, now, now, id, leaseId, notExpiredAt).changes === 1;
   }
 
   /** A failed or cancelled task back in the queue, with its attempts counted afresh. */
   retry(id: number, now: number): TranscodeTask {
     const changed = this.db.prepare(`
       UPDATE transcode_tasks SET state = 'queued', attempts = 0, last_error = NULL, last_failed_on = NULL, progress_percent = NULL,
-        finished_at = NULL, updated_at = ?
+        leased_to = NULL, finished_at = NULL, updated_at = ?
       WHERE id = ? AND state IN ('failed', 'cancelled')
     `).run(now, id).changes;
     return this.afterAction(id, changed, 'only a failed or cancelled task can be retried');
@@ -170,7 +190,7 @@ export class TranscodeQueue {
   /** Cancels a queued or running task; a running one's lease is void, so its worker's result will be refused. */
   cancel(id: number, now: number): TranscodeTask {
     const changed = this.db.prepare(`
-      UPDATE transcode_tasks SET state = 'cancelled', lease_id = NULL, lease_expires_at = NULL, updated_at = ?, finished_at = ?
+      UPDATE transcode_tasks SET state = 'cancelled', lease_id = NULL, leased_to = NULL, lease_expires_at = NULL, updated_at = ?, finished_at = ?
       WHERE id = ? AND state IN ('queued', 'transcoding')
     `).run(now, now, id).changes;
     return this.afterAction(id, changed, 'only a queued or running task can be cancelled');
@@ -187,7 +207,7 @@ export class TranscodeQueue {
 
   private afterAction(id: number, changed: number, refusal: string): TranscodeTask {
     const task = this.get(id);
-    if (!task) throw new TaskRefusal(`There is no transcode task ${id}`);
+    if (!task) throw new NoSuchTask(`There is no transcode task ${id}`);
     if (changed !== 1) throw new TaskRefusal(`Task ${id} is ${task.state}: ${refusal}`);
     return task;
   }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { AgentId, DriveId, HumanMessage, JobId, Label, Revision } from './fields.js';
 import { StationEvent, DriveEvent, JobLog, TitlesDiscovered, TitleUpdate, JobUpdate } from './events.js';
 import { TitleSelection } from './link.js';
-import { AgentRecord, DriveRecord, JobDetail, JobPage } from './records.js';
+import { AgentRecord, DriveRecord, JobDetail, JobPage, TranscodeTaskRecord } from './records.js';
 import { AgentState } from './states.js';
 import { MAX_TOPICS } from './topics.js';
 
@@ -100,8 +100,12 @@ export type SnapshotFields = z.infer<typeof SnapshotFields>;
 export const Snapshot = SnapshotFields.extend({ type: z.literal('snapshot') });
 export type Snapshot = z.infer<typeof Snapshot>;
 
+/** A task of the transcode queue changed: queued, leased, progress, done, failed, cancelled, moved up. */
+export const TaskUpdate = TranscodeTaskRecord.extend({ type: z.literal('task_update'), rev: Revision.optional() });
+export type TaskUpdate = z.infer<typeof TaskUpdate>;
+
 export const DashboardMessage = z.discriminatedUnion('type', [
-  DashboardHello, AgentUpdate, ErrorMessage, DriveEvent, TitlesDiscovered, TitleUpdate, JobUpdate, JobLog,
+  DashboardHello, AgentUpdate, ErrorMessage, DriveEvent, TitlesDiscovered, TitleUpdate, JobUpdate, JobLog, TaskUpdate,
   Subscribed, Unsubscribed, Pong, Snapshot, Reply,
 ]);
 export type DashboardMessage = z.infer<typeof DashboardMessage>;

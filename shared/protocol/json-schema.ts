@@ -4,11 +4,12 @@
 import { z } from 'zod';
 import { AgentMessage, HubMessage } from './link.js';
 import { DashboardMessage, DashboardRequest, SnapshotFields } from './dashboard.js';
-import { AgentRecord, DriveRecord, JobDetail, JobPage, JobRecord } from './records.js';
+import { AgentRecord, DriveRecord, JobDetail, JobPage, JobRecord, TranscodeTaskPage, TranscodeTaskRecord } from './records.js';
 import { DASHBOARD_PROTOCOLS, LINK_PROTOCOL } from './version.js';
 
 const PUBLISHED = {
   DashboardMessage, DashboardRequest, AgentMessage, HubMessage, SnapshotFields, AgentRecord, DriveRecord, JobRecord, JobDetail, JobPage,
+  TranscodeTaskRecord, TranscodeTaskPage,
 } satisfies Record<string, z.ZodType>;
 
 export function protocolJsonSchema(): Record<string, unknown> {

@@ -1,10 +1,10 @@
 // The REST API's records: the hub's current view of agents, drives, jobs and titles.
 // Job and title records reuse the event field sets, so a field has one name and one type everywhere.
 import { z } from 'zod';
-import { AgentId, DriveId, JobId, Label } from './fields.js';
+import { AgentId, DriveId, HumanMessage, JobId, Label, Percent, TitleId } from './fields.js';
 import { JobFields, TitleFields, DiscoveredTitle, LogLine, WaitingImages } from './events.js';
 import { TitleSelection } from './link.js';
-import { AgentState, DiscType } from './states.js';
+import { AgentState, DiscType, TranscodeTaskState } from './states.js';
 
 const IsoTime = z.iso.datetime();
 
@@ -60,6 +60,39 @@ export const JobPage = z.object({
   next_before: JobId.optional(),
 });
 export type JobPage = z.infer<typeof JobPage>;
+
+/** A task of the hub's transcode queue: one ripped title, transcoded by whichever station has a free slot. */
+export const TranscodeTaskRecord = z.object({
+  task_id: z.number().int().positive(),
+  /** The station that ripped the title, and the title's job there. */
+  agent_id: AgentId,
+  job_id: JobId,
+  title_id: TitleId,
+  /** DISCBRIDGE_TRANSCODE of the ripping station: h264, h265, h264-aac. */
+  profile: z.string().max(64),
+  /** The rip and the result, relative to the library the stations share, or to the ripping station's output folder. */
+  source: z.string().max(4096),
+  output: z.string().max(4096),
+  state: TranscodeTaskState,
+  /** Higher goes first; equal priorities go oldest first. */
+  priority: z.number().int(),
+  /** Attempts that failed so far (3 fail the task). */
+  attempts: z.number().int().nonnegative(),
+  /** The station running it, while it is transcoding, and until when its lease holds without a report. */
+  leased_to: AgentId.optional(),
+  lease_expires_at: IsoTime.optional(),
+  progress_percent: Percent.optional(),
+  /** The station that delivered the result, once done. */
+  transcoded_by: AgentId.optional(),
+  last_error: HumanMessage.optional(),
+  created_at: IsoTime,
+  updated_at: IsoTime,
+  finished_at: IsoTime.optional(),
+});
+export type TranscodeTaskRecord = z.infer<typeof TranscodeTaskRecord>;
+
+export const TranscodeTaskPage = z.object({ tasks: z.array(TranscodeTaskRecord) });
+export type TranscodeTaskPage = z.infer<typeof TranscodeTaskPage>;
 
 export const JobLogPage = z.object({ lines: z.array(LogLine) });
 export type JobLogPage = z.infer<typeof JobLogPage>;

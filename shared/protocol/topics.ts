@@ -1,9 +1,9 @@
 // Dashboard topics (protocol 3): what a client subscribes to, and the one rule of which messages each topic carries,
 // used by the hub to route and by clients to know what they follow.
 //   all                      everything (a protocol-3 client's default), but job logs
-//   station:<agent_id>       that station's drive, job and title events, and its agent_update
+//   station:<agent_id>       that station's drive, job and title events, its agent_update, and the tasks of its rips
 //   drive:<agent_id>:<drive> that drive's events and the jobs on it, and its station's agent_update
-//   jobs                     job and title events of every station
+//   jobs                     job and title events of every station, and the transcode queue's task updates
 //   logs:<job_id>            that job's log lines: the only way a protocol-3 client gets them
 import { AgentId, DriveId, JobId } from './fields.js';
 
@@ -68,7 +68,7 @@ export interface Routed {
  */
 export function topicCarries(topic: Topic, message: Routed, driveOfJob: (jobId: number) => string | undefined): boolean {
   const isLog = message.type === 'job_log';
-  const isJobEvent = message.type === 'job_update' || message.type === 'title_update' || message.type === 'titles_discovered';
+  const isJobEvent = message.type === 'job_update' || message.type === 'title_update' || message.type === 'titles_discovered' || message.type === 'task_update';
   switch (topic.kind) {
     case 'all':
       return !isLog;

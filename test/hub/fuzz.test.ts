@@ -59,7 +59,7 @@ const tally = { sessions: 0, closes: new Map<string, number>() };
 async function startHub(dir: string): Promise<Hub> {
   const started = new Hub({
     host: '127.0.0.1', port: 0, dataDir: dir, viewRequiresLogin: false, maxConnections: 5000, maxConnectionsPerAddress: 5000,
-    maxStationMessagesPerSecond: 2000, serverName: 'fuzz-hub', version: '0.0.0-fuzz', heartbeatMs: 2000, missedHeartbeats: 3,
+    maxStationMessagesPerSecond: 2000, serverName: 'fuzz-hub', version: '0.0.0-fuzz', heartbeatMs: 2000, missedHeartbeats: 3, leaseMs: 60_000,
   }, pino({ level: 'silent' }));
   await started.start();
   return started;

@@ -36,7 +36,7 @@ export interface TestHub {
 export async function startHub(dataDir = tempDir(), extra: Partial<HubConfig> = {}): Promise<TestHub> {
   const hub = new Hub({
     host: '127.0.0.1', port: 0, dataDir, sharedToken: TOKEN, serverName: 'test-hub', version: '0.1.0-test', heartbeatMs: 60_000,
-    missedHeartbeats: 2, viewRequiresLogin: false, maxConnections: 500, maxConnectionsPerAddress: 50, maxStationMessagesPerSecond: 2000,
+    missedHeartbeats: 2, viewRequiresLogin: false, maxConnections: 500, maxConnectionsPerAddress: 50, maxStationMessagesPerSecond: 2000, leaseMs: 60_000,
     ...extra,
   }, silentLogger);
   await hub.start();

@@ -156,7 +156,7 @@ class MqttConsumer implements HubConsumer {
       for (const drive of this.drives.values()) if (drive.agentId === update.agent_id) this.publishDiscovery(drive);
       return;
     }
-    this.onStationEvent(hubEvent.event, hubEvent.progressOnly);
+    if (hubEvent.type === 'station_event') this.onStationEvent(hubEvent.event, hubEvent.progressOnly);
   }
 
   private onStationEvent(event: StationEvent, progressOnly: boolean): void {

@@ -34,10 +34,11 @@ const title = (titleId: number, jobId = 1): NewTask => ({
 describe('the transcode queue', () => {
   it('adds a title once however often it is enqueued, and hands tasks out by priority, then age', () => {
     const { queue: q } = queue();
-    const first = q.enqueue(title(1), 1000);
-    expect(q.enqueue(title(1), 2000)).toEqual(first);
-    const second = q.enqueue(title(2), 1001);
-    const third = q.enqueue(title(3), 1002);
+    const { task: first, added } = q.enqueue(title(1), 1000);
+    expect(added).toBe(true);
+    expect(q.enqueue(title(1), 2000)).toEqual({ task: first, added: false });
+    const second = q.enqueue(title(2), 1001).task;
+    const third = q.enqueue(title(3), 1002).task;
     expect(q.queued(10).map((t) => t.id)).toEqual([first.id, second.id, third.id]);
     q.prioritize(third.id, 1003);
     expect(q.queued(10).map((t) => t.id)).toEqual([third.id, first.id, second.id]);
@@ -46,7 +47,7 @@ describe('the transcode queue', () => {
 
   it('leases a task to one worker only, and accepts its result once, from that lease only', () => {
     const { queue: q } = queue();
-    const { id } = q.enqueue(title(1), 0);
+    const { id } = q.enqueue(title(1), 0).task;
     const lease = q.lease(id, 'worker-b', 10, LEASE_MS) as string;
     expect(lease).toBeDefined();
     expect(q.lease(id, 'worker-c', 11, LEASE_MS)).toBeUndefined();
@@ -62,7 +63,7 @@ describe('the transcode queue', () => {
 
   it('gives a task whose worker went silent to the queue again, and refuses that worker\'s late result', () => {
     const { queue: q } = queue();
-    const { id } = q.enqueue(title(1), 0);
+    const { id } = q.enqueue(title(1), 0).task;
     const silent = q.lease(id, 'worker-b', 0, LEASE_MS) as string;
     expect(q.expireLeases(LEASE_MS)).toEqual([]); // not past its end yet
     expect(q.expireLeases(LEASE_MS + 1)).toEqual([expect.objectContaining({ id, state: 'queued', attempts: 1, lastFailedOn: 'worker-b' })]);
@@ -73,13 +74,27 @@ describe('the transcode queue', () => {
     expect(q.get(id)).toMatchObject({ state: 'done', transcodedBy: 'worker-c' });
   });
 
+  it('refuses a result under a lease that ran out even before the sweep saw it, and gives leases their time again after a hub restart', () => {
+    const { queue: q } = queue();
+    const { id } = q.enqueue(title(1), 0).task;
+    const lease = q.lease(id, 'worker-b', 0, LEASE_MS) as string;
+    expect(q.renew(id, lease, 30, LEASE_MS + 1, LEASE_MS)).toBe(false);
+    expect(q.complete(id, lease, LEASE_MS + 1)).toBe(false);
+    expect(q.fail(id, lease, 'too late', LEASE_MS + 1)).toBe(false);
+    // The hub was down past the lease's end: on start the lease runs from then, and the result still counts.
+    expect(q.extendLeases(10 * LEASE_MS, LEASE_MS)).toBe(1);
+    expect(q.expireLeases(10 * LEASE_MS + 1)).toEqual([]);
+    expect(q.complete(id, lease, 10 * LEASE_MS + 2)).toBe(true);
+  });
+
   it(`fails a task for good after ${MAX_ATTEMPTS} failed attempts; a person's retry counts afresh`, () => {
     const { queue: q } = queue();
-    const { id } = q.enqueue(title(1), 0);
+    const { id } = q.enqueue(title(1), 0).task;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const lease = q.lease(id, `worker-${attempt}`, attempt, LEASE_MS) as string;
       expect(q.fail(id, lease, 'ffmpeg is not installed on this station', attempt)).toBe(true);
       expect(q.get(id)).toMatchObject({ attempts: attempt, state: attempt < MAX_ATTEMPTS ? 'queued' : 'failed', lastFailedOn: `worker-${attempt}` });
+      expect(q.get(id)).not.toHaveProperty('progressPercent');
     }
     expect(q.lease(id, 'worker-4', 10, LEASE_MS)).toBeUndefined();
     expect(q.retry(id, 11)).toMatchObject({ state: 'queued', attempts: 0 });
@@ -88,7 +103,7 @@ describe('the transcode queue', () => {
 
   it('cancels a running task: its worker\'s reports and result are refused from then on', () => {
     const { queue: q } = queue();
-    const { id } = q.enqueue(title(1), 0);
+    const { id } = q.enqueue(title(1), 0).task;
     const lease = q.lease(id, 'worker-b', 0, LEASE_MS) as string;
     expect(q.cancel(id, 5)).toMatchObject({ state: 'cancelled' });
     expect(q.renew(id, lease, 60, 6, LEASE_MS)).toBe(false);
@@ -100,8 +115,8 @@ describe('the transcode queue', () => {
 
   it('keeps every task, lease and attempt across a reopened database', () => {
     const { queue: q, file } = queue();
-    const running = q.enqueue(title(1), 0);
-    const waiting = q.enqueue(title(2), 0);
+    const running = q.enqueue(title(1), 0).task;
+    const waiting = q.enqueue(title(2), 0).task;
     const lease = q.lease(running.id, 'worker-b', 0, LEASE_MS) as string;
     open.pop()?.close();
     const db = openDatabase(file);
@@ -120,7 +135,7 @@ describe('the transcode queue', () => {
     );
     fc.assert(fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
       const { queue: q } = queue();
-      const ids = [1, 2, 3].map((n) => q.enqueue(title(n, 7), 0).id);
+      const ids = [1, 2, 3].map((n) => q.enqueue(title(n, 7), 0).task.id);
       /** Each worker's newest lease per task, as it believes. */
       const held = new Map<string, string>();
       const completions = new Map<number, number>();
