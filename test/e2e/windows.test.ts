@@ -89,6 +89,9 @@ describe.skipIf(skipReason !== undefined)('a Windows station under Wine', () => 
   it('comes online, images a data disc, tells a swap as removed + inserted with the new label, rips it with MakeMKV, and names a disc labelled CON safely', async () => {
     startAgent();
     await dashboard.waitFor(online, 60_000);
+    // Under load Wine may show D: only after the agent's first look; a drive that appears with a disc in it holds a
+    // disc "already in the drive", which by design waits for "rip now". So the disc goes in once D: is watched.
+    await waitFor(async () => (await station.get<{ drive_id: string }[]>('/api/drives')).some((d) => d.drive_id === 'D:'), 30_000, 'the agent to watch D:');
     await windows.insert(dataDisc);
     const data = await dashboard.waitFor(finished, 60_000);
     expect(data.state).toBe('completed');
