@@ -161,7 +161,7 @@ async function startAgent(settings: Settings, logger: Logger, local: boolean): P
   }
   const hasDdrescue = (await findExecutable(settings.ddrescue)) !== undefined;
   if (!hasDdrescue) logger.info({ ddrescue: settings.ddrescue }, 'GNU ddrescue is not installed (Debian: gddrescue): a damaged data disc fails at its first read error');
-  for (const problem of await drivesProblems(settings)) logger.error(`Station check: ${problem}`);
+  for (const problem of await stationProblems(settings)) logger.error(`Station check: ${problem}`);
   const agent = new Agent({
     agentId, tls: { ...(settings.tlsCa ? { ca: settings.tlsCa } : {}), ...(settings.tlsPin ? { pin: settings.tlsPin } : {}) }, name: settings.agentName, version: VERSION, hubUrl, token,
     dataDir: resolve(dataDir, 'agent'), outputDir: resolve(settings.outputDir), minTitleSeconds: settings.minTitleSeconds, settleMs: settings.debounceMs, heartbeatMs: settings.heartbeatMs,
@@ -213,7 +213,7 @@ async function healthCommand(side: string, settings: Settings): Promise<number> 
  * What keeps the agent from its drives or its output folder, as sentences (Linux block devices; Windows drive
  * letters need no such check).
  */
-async function drivesProblems(settings: Settings): Promise<string[]> {
+async function stationProblems(settings: Settings): Promise<string[]> {
   const drives = onWindows ? [] : await driveAccessProblems(settings.drives, { needsScsiGeneric: settings.ripper === 'makemkv' });
   const output = await outputFolderProblem(resolve(settings.outputDir));
   return output ? [...drives, output] : drives;
@@ -221,7 +221,7 @@ async function drivesProblems(settings: Settings): Promise<string[]> {
 
 /** `discbridge doctor`: the drives and the tools, each problem with how to fix it; exit 1 when there is one. */
 async function doctorCommand(settings: Settings): Promise<number> {
-  const problems = await drivesProblems(settings);
+  const problems = await stationProblems(settings);
   const kinds = createDiscKinds(settings, true, { version: VERSION, agentId: settings.agentId });
   for (const { kind, missing } of await kinds.missingTools()) problems.push(`${missing} (${kind} discs)`);
   for (const problem of problems) process.stdout.write(`PROBLEM  ${problem}\n`);

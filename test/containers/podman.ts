@@ -2,7 +2,7 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { ROOT } from '../e2e/harness.js';
+import { ROOT, pinoRecords } from '../e2e/harness.js';
 
 export const PODMAN_ENV = { ...process.env, CONTAINERS_CONF: join(ROOT, 'test/containers/containers.conf') };
 
@@ -31,12 +31,5 @@ export async function compose(project: { dir: string; name: string; file: string
 
 /** The agent's pino records from a container's log. */
 export function containerRecords(container: string): Record<string, unknown>[] {
-  return podmanStatus('logs', container).output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
-export function podmanMissing(): string | undefined {
-  for (const tool of ['podman', 'podman-compose', 'mmdebstrap']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed (.ci/run installs it)`;
-  }
-  return undefined;
+  return pinoRecords(podmanStatus('logs', container).output);
 }

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DashboardMessage, JobUpdate } from '../../shared/index.js';
-import { ARTIFACTS, DashboardClient, ROOT, VirtualDrive, freePort, loopDevicesUnavailable, makeDisc, probeDuration, waitFor } from '../e2e/harness.js';
-import { PODMAN_ENV, compose, containerRecords, podman, podmanMissing, podmanStatus } from './podman.js';
+import { ARTIFACTS, DashboardClient, ROOT, VirtualDrive, freePort, loopDevicesUnavailable, makeDisc, probeDuration, toolsUnavailable, waitFor } from '../e2e/harness.js';
+import { PODMAN_ENV, compose, containerRecords, podman, podmanStatus } from './podman.js';
 
-const skip = loopDevicesUnavailable() ?? podmanMissing();
+const skip = loopDevicesUnavailable() ?? toolsUnavailable('podman', 'podman-compose', 'mmdebstrap');
 /** The images' user (scripts/images/Containerfile). */
 const IMAGE_UID = 990;
 const CDROM_GID = 24;

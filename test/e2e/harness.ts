@@ -136,6 +136,11 @@ function processAlive(pid: number): boolean {
 
 // ---- Processes
 
+/** The pino records in a log's text (JSON lines), skipping what is not one (a tool's own output, a stack). */
+export function pinoRecords(log: string): Record<string, unknown>[] {
+  return log.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 export class DiscbridgeProcess {
   readonly exited: Promise<number | null>;
   private constructor(readonly child: ChildProcess, readonly logFile: string) {
@@ -160,7 +165,7 @@ export class DiscbridgeProcess {
 
   /** Log lines as parsed pino records. */
   records(): Record<string, unknown>[] {
-    return this.log().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    return pinoRecords(this.log());
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
