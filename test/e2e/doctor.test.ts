@@ -45,8 +45,16 @@ describe.skipIf(skip !== undefined)('discbridge doctor: what keeps the agent fro
       expect(lines).toEqual([`PROBLEM  The output folder ${folder} is owned by 0:0 with mode 0755, and this process (uid ${NOBODY}) cannot write it, so no rip can be saved: ${CONTAINER
         ? `on the host, give the folder mounted there to uid ${NOBODY} (sudo chown ${NOBODY}:${NOBODY} <folder>), or mount another`
         : `give it to this user (sudo chown ${NOBODY} ${folder}), or set DISCBRIDGE_OUTPUT_DIR to a folder it owns`}`]);
+      // A folder not there yet is judged by the one it would be made in, and the doctor makes nothing.
+      const later = join(folder, 'rips');
+      expect(doctorAs([], '/dev/null', later, later).lines).toEqual([`PROBLEM  The output folder ${later} does not exist yet, and ${folder}, where it would be made, is owned by 0:0 with mode 0755, and this process (uid ${NOBODY}) cannot write it, so no rip can be saved: ${CONTAINER
+        ? `on the host, give the folder mounted there to uid ${NOBODY} (sudo chown ${NOBODY}:${NOBODY} <folder>), or mount another`
+        : `give it to this user (sudo chown ${NOBODY} ${folder}), or set DISCBRIDGE_OUTPUT_DIR to a folder it owns`}`]);
+      expect(existsSync(later)).toBe(false);
       chownSync(folder, NOBODY, NOBODY);
       expect(doctorAs([], '/dev/null', folder, folder).lines).toEqual([]);
+      expect(doctorAs([], '/dev/null', later, later).lines).toEqual([]);
+      expect(existsSync(later)).toBe(false);
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
