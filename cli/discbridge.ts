@@ -23,7 +23,7 @@ import { linuxServiceCommand } from './linux-service.js';
 import { SystemdNotifier } from './systemd-notify.js';
 import { windowsServiceCommand } from './windows-service.js';
 import { scanCommand } from './scan.js';
-import { SettingError, loadSettings, settingsHelp, type Settings } from './settings.js';
+import { SettingError, loadSettings, localHubOrigin, settingsHelp, type Settings } from './settings.js';
 import { VERSION } from './version.js';
 
 const USAGE = `discbridge ${VERSION}: rip stations and a hub for optical discs
@@ -148,7 +148,7 @@ async function startAgent(settings: Settings, logger: Logger, local: boolean): P
   let hubUrl = settings.hubUrl;
   if (local) {
     token ??= (await hubSide()).localStationToken(dataDir, settings.agentId, settings.agentName);
-    hubUrl = `${settings.tlsCert ? 'wss' : 'ws'}://127.0.0.1:${settings.port}`;
+    hubUrl = localHubOrigin(settings, 'ws');
   }
   if (!token) throw new SettingError('DISCBRIDGE_TOKEN is required for an agent: run "discbridge station add ID" on the hub and use the token it prints');
   const agentId = stationOf(token, settings.agentId);
@@ -193,11 +193,7 @@ async function healthCommand(side: string, settings: Settings): Promise<number> 
     process.stderr.write('The agent serves /health only when DISCBRIDGE_HEALTH_PORT is set\n');
     return 2;
   }
-  // A hub on every address answers on loopback; one bound to a single address, only there.
-  const hubHost = ['0.0.0.0', '::', ''].includes(settings.host) ? '127.0.0.1' : settings.host.includes(':') ? `[${settings.host}]` : settings.host;
-  const url = side === 'hub'
-    ? `${settings.tlsCert && settings.tlsKey ? 'https' : 'http'}://${hubHost}:${settings.port}/health`
-    : `http://127.0.0.1:${settings.healthPort}/health`;
+  const url = side === 'hub' ? `${localHubOrigin(settings, 'http')}/health` : `http://127.0.0.1:${settings.healthPort}/health`;
   try {
     const { status, body } = await getLoopback(url, 5000);
     process.stdout.write(`${body}\n`);

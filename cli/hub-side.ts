@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { sendTestNotification } from '../hub/consumers/notifications/notifications.js';
 import { Hub } from '../hub/hub.js';
 import { hubConsumers } from './hub-consumers.js';
-import type { Settings } from './settings.js';
+import { hubTls, type Settings } from './settings.js';
 import { VERSION } from './version.js';
 
 export { localStationToken, passwordCommand, stationCommand } from './stations.js';
@@ -16,7 +16,7 @@ export async function startHub(settings: Settings, logger: Logger): Promise<Hub>
     host: settings.host, port: settings.port, dataDir, sharedToken: settings.token, serverName: 'discbridge', version: VERSION,
     heartbeatMs: settings.heartbeatMs, missedHeartbeats: settings.missedHeartbeats, viewRequiresLogin: settings.viewRequiresLogin,
     maxConnections: settings.maxConnections, maxConnectionsPerAddress: settings.maxConnectionsPerAddress, maxStationMessagesPerSecond: settings.maxStationMessages,
-    tls: settings.tlsCert && settings.tlsKey ? { cert: settings.tlsCert, key: settings.tlsKey } : undefined,
+    tls: hubTls(settings),
     consumers: hubConsumers(settings), leaseMs: settings.leaseSeconds * 1000,
   }, logger.child({ side: 'hub' }));
   await hub.start();

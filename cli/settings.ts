@@ -217,6 +217,20 @@ function readConfigFile(path: string, required: boolean): Record<string, unknown
   }
 }
 
+/** The hub's certificate and key: it serves https and wss only with both. */
+export function hubTls(settings: Settings): { cert: string; key: string } | undefined {
+  return settings.tlsCert && settings.tlsKey ? { cert: settings.tlsCert, key: settings.tlsKey } : undefined;
+}
+
+/**
+ * Where this machine's own hub answers, for the agent `discbridge start` runs beside it and for `discbridge health`:
+ * over TLS exactly when the hub serves it, and on loopback unless the hub listens on one address only.
+ */
+export function localHubOrigin(settings: Settings, scheme: 'http' | 'ws'): string {
+  const host = ['0.0.0.0', '::', ''].includes(settings.host) ? '127.0.0.1' : settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+  return `${scheme}${hubTls(settings) ? 's' : ''}://${host}:${settings.port}`;
+}
+
 /** The settings table as --help prints it. */
 export function settingsHelp(): string {
   return Object.values(SETTINGS as Record<string, Setting<unknown>>)

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SETTINGS, SettingError, loadSettings, settingsHelp } from '../../cli/settings.js';
+import { SETTINGS, SettingError, loadSettings, localHubOrigin, settingsHelp } from '../../cli/settings.js';
 import { TOOL_OWNER_VARIABLE } from '../../agent/jobs/recovery.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'discbridge-settings-test-'));
@@ -210,6 +210,23 @@ describe('config file errors', () => {
     const error = settingError(() => loadSettings({ DISCBRIDGE_CONFIG: path }));
     expect(error.message).toContain('DISCBRIDGE_CONFIG');
     expect(error.message).toContain(path);
+  });
+});
+
+describe('localHubOrigin: where this machine\'s own agent and health check reach its hub', () => {
+  const origin = (vars: Record<string, string>, scheme: 'http' | 'ws') => localHubOrigin(loadSettings(env(vars)), scheme);
+
+  it('is loopback for a hub on every address, and the one address a hub is bound to', () => {
+    expect(origin({ DISCBRIDGE_PORT: '8123' }, 'ws')).toBe('ws://127.0.0.1:8123');
+    expect(origin({ DISCBRIDGE_HOST: '::' }, 'http')).toBe('http://127.0.0.1:8000');
+    expect(origin({ DISCBRIDGE_HOST: '192.168.1.20' }, 'http')).toBe('http://192.168.1.20:8000');
+    expect(origin({ DISCBRIDGE_HOST: 'fd00::20' }, 'ws')).toBe('ws://[fd00::20]:8000');
+  });
+
+  it('uses TLS exactly when the hub serves it: a certificate and its key', () => {
+    expect(origin({ DISCBRIDGE_TLS_CERT: '/etc/hub.pem', DISCBRIDGE_TLS_KEY: '/etc/hub.key' }, 'ws')).toBe('wss://127.0.0.1:8000');
+    expect(origin({ DISCBRIDGE_TLS_CERT: '/etc/hub.pem', DISCBRIDGE_TLS_KEY: '/etc/hub.key' }, 'http')).toBe('https://127.0.0.1:8000');
+    expect(origin({ DISCBRIDGE_TLS_CERT: '/etc/hub.pem' }, 'ws')).toBe('ws://127.0.0.1:8000');
   });
 });
 
