@@ -2,14 +2,16 @@
 // the plan of the disc's kind, and reports everything to the hub. Like every component here, the constructor only
 // sets fields; start() and stop() do the work.
 import type { Logger } from 'pino';
-import { LINK_PROTOCOL, type AgentHello, type CommandResult, type HubCommand, type StationEvent } from '../shared/index.js';
+import { AGENT_LINK_PROTOCOL, type AgentHello, type CommandResult, type HubCommand, type LinkEvent } from '../shared/index.js';
 import type { DiscIdentity, DriveSource } from './drives/drive-source.js';
+import { TranscodeWorker } from './farm/transcode-worker.js';
 import { JobRunner } from './jobs/job-runner.js';
 import { EjectDisc } from './jobs/phases/eject-disc.js';
 import { TOOL_OWNER_VARIABLE, killOrphanTools, recoverInterruptedJobs } from './jobs/recovery.js';
 import type { DiscKinds } from './kinds/disc-kind.js';
 import { HubLink, type LinkTls } from './link/hub-link.js';
 import { AgentStore } from './store/agent-store.js';
+import type { Transcoder } from './transcoders/transcoder.js';
 
 export interface AgentConfig {
   agentId: string;
@@ -37,17 +39,28 @@ export interface AgentConfig {
   keepPartialFiles: boolean;
   /** Open the tray when a job has completed, on drives that have one. */
   ejectWhenDone: boolean;
+  /** Transcode tasks of the hub's queue this station runs at once (0: none). */
+  transcodeSlots: number;
+  /** This station's mount point of the shared library, if it has one. */
+  libraryDir?: string | undefined;
+  /** A worker (`discbridge worker`) has no drives by design; a station without one is told to look for them. */
+  worker?: boolean;
 }
 
 export interface AgentParts {
   drives: DriveSource;
   kinds: DiscKinds;
+  /** Runs the transcode tasks the hub leases this station. */
+  transcoder: Transcoder;
 }
 
 export interface AgentHealth {
   hub_connected: boolean;
   drives: { drive_id: string; has_disc: boolean; busy: boolean }[];
   jobs_running: number;
+  /** Transcode tasks of the hub's queue running here now, and at most. */
+  transcodes_running: number;
+  transcode_slots: number;
   /** Events kept until the hub confirms them: growing while hub_connected is false, none lost. */
   outbox: number;
 }
@@ -67,14 +80,17 @@ const MAX_WAITING_NAMES = 100;
 export class Agent {
   private store: AgentStore | undefined;
   private link: HubLink | undefined;
+  private worker: TranscodeWorker | undefined;
   private readonly driveStates = new Map<string, DriveState>();
   private readonly seenCommands = new Set<string>();
   private readonly drives: DriveSource;
   private readonly kinds: DiscKinds;
+  private readonly transcoder: Transcoder;
 
   constructor(private readonly config: AgentConfig, parts: AgentParts, private readonly logger: Logger) {
     this.drives = parts.drives;
     this.kinds = parts.kinds;
+    this.transcoder = parts.transcoder;
   }
 
   async start(): Promise<void> {
@@ -96,6 +112,20 @@ export class Agent {
       hello: () => this.hello(), logger: logger.child({ component: 'link' }),
     });
     this.link.on('command', (command) => void this.onCommand(command));
+    const link = this.link;
+    const worker = new TranscodeWorker({
+      agentId: config.agentId, slots: config.transcodeSlots, libraryDir: config.libraryDir, outputDir: config.outputDir, transcoder: this.transcoder,
+      store, report: (report) => link.report(report), stallMs: config.stallSeconds * 1000, logger: logger.child({ component: 'farm' }),
+    });
+    await worker.start();
+    this.worker = worker;
+    link.on('taskOffer', (offer) => worker.offer(offer));
+    link.on('taskVerdict', (verdict) => void worker.verdict(verdict));
+    link.on('connected', () => worker.connected());
+    if (config.transcodeSlots > 0) {
+      const missing = await this.transcoder.checkInstalled();
+      if (missing) logger.error(`${missing}. This station takes transcode tasks (DISCBRIDGE_TRANSCODE_SLOTS=${config.transcodeSlots}) and fails each one until it is installed; set DISCBRIDGE_TRANSCODE_SLOTS=0 to take none.`);
+    }
     await recoverInterruptedJobs({
       store, agentId: config.agentId, outputDir: config.outputDir, keepPartialFiles: config.keepPartialFiles,
       emit: (event) => this.emit(event), logger: logger.child({ component: 'recovery' }),
@@ -110,7 +140,7 @@ export class Agent {
     this.link.start();
 
     logger.info({ agent: config.agentId, drives: this.drives.list().map((d) => d.id), kinds: this.kinds.all.map((k) => k.name), output: config.outputDir }, 'Agent started');
-    if (this.drives.list().length === 0) logger.warn('No drive matches DISCBRIDGE_DRIVES yet; watching for one to appear');
+    if (this.drives.list().length === 0 && !config.worker) logger.warn('No drive matches DISCBRIDGE_DRIVES yet; watching for one to appear');
   }
 
   async stop(): Promise<void> {
@@ -118,6 +148,7 @@ export class Agent {
     const running = [...this.driveStates.values()].flatMap((state) => (state.job ? [state.job] : []));
     for (const job of running) job.stop({ state: 'interrupted', message: 'The station was shut down during the job' });
     await Promise.all(running.map((job) => job.run()));
+    await this.worker?.stop();
     await this.link?.stop();
     this.store?.stop();
     this.logger.info('Agent stopped');
@@ -129,6 +160,8 @@ export class Agent {
       hub_connected: this.link?.isConnected ?? false,
       drives: this.drives.list().map(({ id, hasDisc }) => ({ drive_id: id, has_disc: hasDisc, busy: this.driveStates.get(id)?.job !== undefined })),
       jobs_running: [...this.driveStates.values()].filter((state) => state.job).length,
+      transcodes_running: this.worker?.runningCount ?? 0,
+      transcode_slots: this.config.transcodeSlots,
       outbox: this.store?.outboxSize() ?? 0,
     };
   }
@@ -139,7 +172,10 @@ export class Agent {
       agent_id: this.config.agentId,
       name: this.config.name,
       version: this.config.version,
-      protocol: { ...LINK_PROTOCOL },
+      protocol: { ...AGENT_LINK_PROTOCOL },
+      transcode_slots: this.config.transcodeSlots,
+      library: this.config.libraryDir !== undefined,
+      tasks: this.worker?.held() ?? [],
       drives: this.drives.list().map(({ id, hasDisc }) => {
         const state = this.driveStates.get(id);
         return {
@@ -153,7 +189,7 @@ export class Agent {
     };
   }
 
-  private emit(event: StationEvent, progressOnly = false): void {
+  private emit(event: LinkEvent, progressOnly = false): void {
     this.link?.send(event, progressOnly);
   }
 
@@ -248,9 +284,11 @@ export class Agent {
     state.job = job;
     void job.run().then(async (final) => {
       if (state.job === job) delete state.job;
-      this.logger.info({ drive, job: job.spec.jobId, state: final }, 'Drive is free');
+      this.logger.info({ drive, job: job.spec.jobId, state: final }, final === 'transcoding' ? 'Drive is free; the titles wait in the hub\'s transcode queue' : 'Drive is free');
       if (state.replacing === job) return;
-      await this.drives.jobEnded(drive, { state: final, message: job.errorMessage }).catch((error: unknown) => {
+      // A job handed to the transcode queue is done with its disc: for the drive it completed.
+      const outcome = { state: final === 'transcoding' ? 'completed' as const : final, message: job.errorMessage };
+      await this.drives.jobEnded(drive, outcome).catch((error: unknown) => {
         this.logger.warn({ drive, err: error }, 'The drive could not act on the end of its job');
       });
     });

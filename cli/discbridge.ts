@@ -10,7 +10,7 @@ import { BlockDeviceSource } from '../agent/drives/linux/block-device-source.js'
 import { driveAccessProblems } from '../agent/drives/linux/drive-access.js';
 import { DriveLetterSource } from '../agent/drives/windows/drive-letter-source.js';
 import { loadWin32Drives } from '../agent/drives/windows/kernel32.js';
-import { createDiscKinds, createRipper } from '../agent/kinds/create-kinds.js';
+import { createDiscKinds, createRipper, createTranscoder } from '../agent/kinds/create-kinds.js';
 import { findExecutable } from '../agent/tools/find-executable.js';
 import { endToolsWithThisProcess } from '../agent/tools/windows/job-object.js';
 import { outputFolderProblem } from '../agent/jobs/output-folder.js';
@@ -32,6 +32,8 @@ Usage:
   discbridge start     run a whole station: the hub and an agent for this machine's drives
   discbridge hub       run only the hub (REST, dashboard socket, agent socket)
   discbridge agent     run only an agent, reporting to DISCBRIDGE_HUB_URL
+  discbridge worker    run a station without drives that transcodes the hub's queue (DISCBRIDGE_TRANSCODE_SLOTS at
+                       once; DISCBRIDGE_LIBRARY_DIR where it mounts the shared library)
   discbridge scan DEVICE [--json]
                        print what the configured ripper sees on a disc, without ripping it
   discbridge station add ID [--name NAME]
@@ -80,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (!['start', 'hub', 'agent', 'scan', 'station', 'password', 'notify', 'service', 'doctor', 'health'].includes(command)) {
+  if (!['start', 'hub', 'agent', 'worker', 'scan', 'station', 'password', 'notify', 'service', 'doctor', 'health'].includes(command)) {
     process.stderr.write(`Unknown command "${command}". Run discbridge --help.\n`);
     return 2;
   }
@@ -120,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
   const components: Component[] = [];
   try {
     if (command === 'start' || command === 'hub') components.push(await (await hubSide()).startHub(settings, logger));
-    if (command === 'start' || command === 'agent') components.push(await startAgent(settings, logger, command === 'start'));
+    if (command === 'start' || command === 'agent' || command === 'worker') components.push(await startAgent(settings, logger, command));
   } catch (error) {
     logger.fatal({ err: error }, `Could not start: ${(error as Error).message}`);
     for (const component of components.reverse()) await component.stop();
@@ -142,7 +144,10 @@ async function main(argv: string[]): Promise<number> {
 }
 
 
-async function startAgent(settings: Settings, logger: Logger, local: boolean): Promise<Component> {
+async function startAgent(settings: Settings, logger: Logger, command: 'start' | 'agent' | 'worker'): Promise<Component> {
+  const local = command === 'start';
+  const worker = command === 'worker';
+  if (worker && settings.transcodeSlots === 0) throw new SettingError('A worker with DISCBRIDGE_TRANSCODE_SLOTS=0 has nothing to do: give it at least 1');
   const dataDir = resolve(settings.dataDir);
   let token = settings.token;
   let hubUrl = settings.hubUrl;
@@ -161,16 +166,19 @@ async function startAgent(settings: Settings, logger: Logger, local: boolean): P
   }
   const hasDdrescue = (await findExecutable(settings.ddrescue)) !== undefined;
   if (!hasDdrescue) logger.info({ ddrescue: settings.ddrescue }, 'GNU ddrescue is not installed (Debian: gddrescue): a damaged data disc fails at its first read error');
-  for (const problem of await stationProblems(settings)) logger.error(`Station check: ${problem}`);
+  if (!worker) for (const problem of await stationProblems(settings)) logger.error(`Station check: ${problem}`);
   const agent = new Agent({
     agentId, tls: { ...(settings.tlsCa ? { ca: settings.tlsCa } : {}), ...(settings.tlsPin ? { pin: settings.tlsPin } : {}) }, name: settings.agentName, version: VERSION, hubUrl, token,
     dataDir: resolve(dataDir, 'agent'), outputDir: resolve(settings.outputDir), minTitleSeconds: settings.minTitleSeconds, settleMs: settings.debounceMs, heartbeatMs: settings.heartbeatMs,
     stallSeconds: settings.stallSeconds, keepPartialFiles: settings.keepPartial, autoRip: settings.autoRip, maxJobs: settings.maxJobs,
-    ejectWhenDone: settings.ejectWhenDone,
+    ejectWhenDone: settings.ejectWhenDone, transcodeSlots: settings.transcodeSlots, worker,
+    ...(settings.libraryDir ? { libraryDir: resolve(settings.libraryDir) } : {}),
   }, {
-    drives: driveSources(settings, logger.child({ side: 'agent', component: 'drives' })),
+    // A worker has no drives: it only transcodes.
+    drives: worker ? new DriveSources([]) : driveSources(settings, logger.child({ side: 'agent', component: 'drives' })),
     kinds: createDiscKinds(settings, hasDdrescue, { version: VERSION, agentId }),
-  }, logger.child({ side: 'agent' }));
+    transcoder: createTranscoder(settings),
+  }, logger.child({ side: worker ? 'worker' : 'agent' }));
   await agent.start();
   if (settings.healthPort === undefined) return agent;
   const health = new HealthServer({ port: settings.healthPort, health: () => agent.health(), logger: logger.child({ side: 'agent', component: 'health' }) });

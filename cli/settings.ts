@@ -156,6 +156,8 @@ export const SETTINGS = {
   maxJobs: { env: 'DISCBRIDGE_MAX_JOBS', key: 'max_jobs', roles: ['agent'], describe: 'Jobs that may rip at once on this station; over it a disc gets "busy", never a silent queue (0: one per drive)', defaultText: '0', default: () => 0, parse: int(0, 64) },
   keepPartial: { env: 'DISCBRIDGE_KEEP_PARTIAL', key: 'keep_partial', roles: ['agent'], describe: 'Keep the partial files of jobs cut short by a crash (default: remove them at the next start)', defaultText: 'false', default: () => false, parse: bool },
   stallSeconds: { env: 'DISCBRIDGE_STALL_SECONDS', key: 'stall_seconds', roles: ['agent'], describe: 'A scan, rip or transcode that makes no progress for this long is stopped and fails', defaultText: '300', default: () => 300, parse: int(5, 86_400) },
+  transcodeSlots: { env: 'DISCBRIDGE_TRANSCODE_SLOTS', key: 'transcode_slots', roles: ['agent'], describe: 'Transcode tasks of the hub\'s queue this station runs at once (its own rips and other stations\'); 0: none', defaultText: '1', default: () => 1, parse: int(0, 64) },
+  libraryDir: { env: 'DISCBRIDGE_LIBRARY_DIR', key: 'library_dir', roles: ['agent'], describe: 'This station\'s mount point of the library every station shares (a NAS): rips in it can be transcoded by any station that mounts it', defaultText: 'none', default: () => undefined, parse: text() },
   leaseSeconds: { env: 'DISCBRIDGE_LEASE_SECONDS', key: 'lease_seconds', roles: ['hub'], describe: 'A transcode task leased to a station goes back to the queue after this long without a report from it', defaultText: '60', default: () => 60, parse: int(5, 86_400) },
   heartbeatMs: { env: 'DISCBRIDGE_HEARTBEAT_MS', key: 'heartbeat_ms', roles: ['hub', 'agent'], describe: 'Ping interval on every socket; an agent reconnects when its hub has been silent for two intervals', defaultText: '5000', default: () => 5000, parse: int(200, 300_000) },
   missedHeartbeats: { env: 'DISCBRIDGE_MISSED_HEARTBEATS', key: 'missed_heartbeats', roles: ['hub'], describe: 'Pings a station or dashboard may leave unanswered before the hub drops it (a station then shows offline)', defaultText: '2', default: () => 2, parse: int(1, 100) },
@@ -164,7 +166,7 @@ export const SETTINGS = {
   logLevel: { env: 'DISCBRIDGE_LOG_LEVEL', key: 'log_level', roles: ['hub', 'agent'], describe: 'Log detail', defaultText: 'info', default: () => 'info' as const, parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace') },
 } satisfies Record<string, Setting<unknown>>;
 
-type Optional = 'config' | 'healthPort' | 'logFile' | 'token' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsPin' | 'importDir' | 'musicbrainzUrl' | 'notifySecret' | 'metricsToken' | 'mqttUrl';
+type Optional = 'config' | 'healthPort' | 'libraryDir' | 'logFile' | 'token' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsPin' | 'importDir' | 'musicbrainzUrl' | 'notifySecret' | 'metricsToken' | 'mqttUrl';
 export type Settings = { [K in keyof typeof SETTINGS]: ReturnType<(typeof SETTINGS)[K]['parse']> | (K extends Optional ? undefined : never) };
 
 /** Reads every setting from the environment and the config file, or throws a SettingError naming the bad one. */

@@ -6,7 +6,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { DASHBOARD_PATH, LINK_PATH } from '../shared/index.js';
+import { DASHBOARD_PATH, LINK_PATH, type StationEvent } from '../shared/index.js';
 import { RestApi } from './api/rest.js';
 import { Views } from './api/views.js';
 import { AccessControl } from './auth/access.js';
@@ -89,24 +89,40 @@ export class Hub {
       for (const event of events) bus.publish('committed', { type: 'station_event', event, progressOnly: false });
     });
     store.start();
+    // Published as soon as applied, so the station's revision now is the event's own.
+    const publishApplied = (event: StationEvent, progressOnly: boolean) =>
+      bus.publish('applied', { type: 'station_event', event, progressOnly, stationRev: store.stationRevision(event.agent_id) });
     const registry = new StationRegistry(db, config.sharedToken);
     const access = new AccessControl(db, { viewRequiresLogin: config.viewRequiresLogin, secure: config.tls !== undefined });
     const limits = new ConnectionLimits(config.maxConnections, config.maxConnectionsPerAddress);
     const agents = new AgentServer({
       registry, maxMessagesPerSecond: config.maxStationMessagesPerSecond, serverName: config.serverName, version: config.version, heartbeatMs: config.heartbeatMs,
       missedHeartbeats: config.missedHeartbeats, helloTimeoutMs: 10_000, store, logger: logger.child({ component: 'link' }),
-      // Published as soon as applied, so the station's revision now is the event's own.
-      onEvent: (event, progressOnly) => bus.publish('applied', { type: 'station_event', event, progressOnly, stationRev: store.stationRevision(event.agent_id) }),
+      onEvent: publishApplied,
       onAgentState: (hello, online, refusal) => {
         const update = {
           type: 'agent_update', agent_id: hello.agent_id, state: online ? 'online' : 'offline', name: hello.name, version: hello.version,
           ...(refusal ? { error: refusal } : {}), rev: store.nextRevision(hello.agent_id),
         } as const;
         bus.publish('applied', { type: 'station_state', update, stationRev: store.stationRevision(hello.agent_id) });
+        if (online) transcodes.stationOnline(hello);
+        else if (!refusal) transcodes.stationOffline(hello.agent_id);
+      },
+      onTranscodeRequest: (request) => transcodes.requested(request),
+      onTaskReport: (agentId, report) => transcodes.report(agentId, report),
+    });
+    const transcodes = new Transcodes({
+      db, bus, leaseMs: config.leaseMs, logger: logger.child({ component: 'transcodes' }), link: agents,
+      jobs: {
+        change: (event) => { const applied = store.applyHubEvent(event); if (applied) publishApplied(applied, false); },
+        progress: (event) => { const applied = store.applyHubProgress(event); if (applied) publishApplied(applied, true); },
+        jobState: (jobId) => store.liveJobState(jobId),
+        transcodingJobs: () => store.transcodingJobs(),
       },
     });
+    this.transcodes = transcodes; // before anything that may fail, so that stop() always ends its timer
     const views = new Views(store, agents);
-    const commands = new StationCommands(store, agents, COMMAND_TIMEOUT_MS);
+    const commands = new StationCommands(store, agents, transcodes, COMMAND_TIMEOUT_MS);
     const dashboardLogger = logger.child({ component: 'dashboard' });
     const dashboards = new DashboardServer({
       serverName: config.serverName, version: config.version, heartbeatMs: config.heartbeatMs, missedHeartbeats: config.missedHeartbeats,
@@ -116,8 +132,6 @@ export class Hub {
       access, logger: dashboardLogger,
     });
     const feed = new DashboardFeed(bus, dashboards);
-    const transcodes = new Transcodes({ db, bus, leaseMs: config.leaseMs, logger: logger.child({ component: 'transcodes' }) });
-    this.transcodes = transcodes; // before anything that may fail, so that stop() always ends its timer
     const api = new RestApi({ store, agents, views, commands, dashboards, access, limits, transcodes, logger: logger.child({ component: 'api' }) });
     const context: HubContext = {
       bus, store, db, access, version: config.version, logger,

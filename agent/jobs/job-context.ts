@@ -3,7 +3,7 @@
 import { mkdir, readdir, rmdir, statfs } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import {
-  FINISHED_JOB_STATES, type DiscType, type ErrorCode, type JobState, type JobUpdate, type StationEvent, type TitleUpdate,
+  FINISHED_JOB_STATES, type DiscType, type ErrorCode, type JobState, type JobUpdate, type LinkEvent, type TitleUpdate,
 } from '../../shared/index.js';
 import type { DiscTitle } from '../rippers/ripper.js';
 import { syncFolder } from '../tools/partial-file.js';
@@ -38,7 +38,7 @@ export interface JobEnvironment {
   /** Work whose progress has not moved for this long is stopped. */
   stallMs: number;
   /** `progressOnly` marks updates that only move percentages, speed or ETA (latest wins on the way to the hub). */
-  emit: (event: StationEvent, progressOnly: boolean) => void;
+  emit: (event: LinkEvent, progressOnly: boolean) => void;
   /** Opens the drive's tray. */
   eject: () => Promise<void>;
   logger: Logger;
@@ -55,7 +55,7 @@ type JobFieldsUpdate = Omit<JobUpdate, 'type' | 'agent_id' | 'job_id' | 'state'>
 type TitleFieldsUpdate = Omit<TitleUpdate, 'type' | 'agent_id' | 'job_id' | 'title_id'>;
 
 /** Under this much free space a failed write is taken for a full disk. */
-const FULL_DISK_BYTES = 64 * 1024 * 1024;
+export const FULL_DISK_BYTES = 64 * 1024 * 1024;
 
 export class JobContext {
   state: JobState = 'identifying';
@@ -70,6 +70,8 @@ export class JobContext {
   readonly results: Partial<Pick<JobUpdate, 'sha256'>> = {};
   /** The reason of a job that ended without completing. */
   errorMessage: string | undefined;
+  /** Its titles went to the hub's transcode queue: the station's part is done, and the hub ends the job. */
+  handedOff = false;
   readonly log: Logger;
   readonly jobLog: JobLog;
   readonly progress: ProgressReporter;
@@ -197,7 +199,7 @@ export class JobContext {
     this.emit({ type: 'title_update', agent_id: this.spec.agentId, job_id: this.spec.jobId, title_id: title.titleId, ...fields }, progressOnly);
   }
 
-  emit(event: StationEvent, progressOnly = false): void {
+  emit(event: LinkEvent, progressOnly = false): void {
     this.environment.emit(event, progressOnly);
   }
 }

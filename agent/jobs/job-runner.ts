@@ -47,7 +47,10 @@ export class JobRunner {
     return undefined;
   }
 
-  /** Starts the job; the promise settles with its final state and never rejects. */
+  /**
+   * Starts the job; the promise settles with its final state and never rejects. `transcoding`: the station's part
+   * ended with the titles handed to the hub's transcode queue, and the hub ends the job.
+   */
   run(): Promise<JobState> {
     this.result ??= this.execute().catch((error: unknown) => {
       this.job.log.error({ err: error }, 'Job failed unexpectedly');
@@ -84,17 +87,34 @@ export class JobRunner {
       }
     }
     if (job.stopReason) return this.finishStopped(job.stopReason);
-    return this.complete();
+    return job.handedOff ? this.handedOff() : this.complete();
+  }
+
+  /**
+   * The titles wait in the hub's transcode queue: the job stays `transcoding` there and the hub ends it. The disc's
+   * part is done, so what a finished disc does next (the tray opens) happens now.
+   */
+  private async handedOff(): Promise<JobState> {
+    const { job } = this;
+    job.jobLog.flush();
+    await this.afterCompleted();
+    return 'transcoding';
   }
 
   private async complete(): Promise<JobState> {
-    const { job, plan } = this;
+    const { job } = this;
     // The log first: whoever sees the final state may read the log at once.
     const where = job.folder ? ` in ${relative(job.environment.outputDir, job.folder) || '.'}` : '';
     job.jobLog.write('info', `Done: ${job.files.size} file(s)${where}`);
     job.jobLog.flush();
     job.finish('completed', { progress_percent: 100, eta_seconds: 0, ...job.results });
     job.log.info({ folder: job.folder, ...job.results }, 'Job completed');
+    await this.afterCompleted();
+    return 'completed';
+  }
+
+  private async afterCompleted(): Promise<void> {
+    const { job, plan } = this;
     for (const phase of plan.afterCompleted) {
       try {
         await phase.run(job);
@@ -106,7 +126,6 @@ export class JobRunner {
         job.jobLog.flush();
       }
     }
-    return 'completed';
   }
 
   private async finishStopped(reason: StopReason): Promise<JobState> {

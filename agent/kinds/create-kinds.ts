@@ -1,16 +1,17 @@
 // Builds the disc kinds and their backends from the settings: DISCBRIDGE_RIPPER picks the video ripper,
-// DISCBRIDGE_TRANSCODE the transcode step, data discs get the imager (with ddrescue when it is installed), audio CDs
+// DISCBRIDGE_TRANSCODE the profile ripped titles are handed to the transcode queue with (and the transcoder that runs
+// the queue's tasks here), data discs get the imager (with ddrescue when it is installed), audio CDs
 // the libcdio tools and flac, and a MusicBrainz lookup when DISCBRIDGE_MUSICBRAINZ_URL is set.
 import { CdInfo } from '../cd-audio/cd-info.js';
 import { CdParanoia } from '../cd-audio/cd-paranoia.js';
 import { FlacEncoder } from '../cd-audio/flac.js';
 import { Ddrescue } from '../imagers/ddrescue/ddrescue.js';
 import { DiscImager } from '../imagers/disc-imager.js';
-import type { TranscodeStep } from '../jobs/phases/transcode-titles.js';
+import type { HandOffStep } from '../jobs/phases/hand-off-titles.js';
 import { HandBrakeRipper } from '../rippers/handbrake/handbrake-ripper.js';
 import { MakeMkvRipper } from '../rippers/makemkv/makemkv-ripper.js';
 import type { Ripper } from '../rippers/ripper.js';
-import { BUILTIN_PROFILES } from '../transcoders/transcoder.js';
+import { BUILTIN_PROFILES, type Transcoder } from '../transcoders/transcoder.js';
 import { FfmpegTranscoder } from '../transcoders/ffmpeg/ffmpeg-transcoder.js';
 import { MusicBrainzProvider, musicBrainzUserAgent } from '../metadata/musicbrainz.js';
 import { AudioDiscs } from './audio.js';
@@ -27,6 +28,7 @@ export interface BackendSettings {
   ffprobe: string;
   transcode: 'none' | keyof typeof BUILTIN_PROFILES;
   keepRip: boolean;
+  libraryDir?: string | undefined;
   ddrescue: string;
   cdInfo: string;
   cdParanoia: string;
@@ -53,11 +55,15 @@ export function createRipper(settings: BackendSettings): Ripper {
   }
 }
 
-export function createTranscodeStep(settings: BackendSettings): TranscodeStep | undefined {
+export function createHandOffStep(settings: BackendSettings): HandOffStep | undefined {
   if (settings.transcode === 'none') return undefined;
-  const profile = BUILTIN_PROFILES[settings.transcode];
-  if (!profile) throw new Error(`Unknown transcode profile ${settings.transcode}`);
-  return { transcoder: new FfmpegTranscoder({ ffmpeg: settings.ffmpeg, ffprobe: settings.ffprobe }), profile, keepRip: settings.keepRip };
+  if (!BUILTIN_PROFILES[settings.transcode]) throw new Error(`Unknown transcode profile ${settings.transcode}`);
+  return { profile: settings.transcode, keepRip: settings.keepRip, libraryDir: settings.libraryDir };
+}
+
+/** What runs the transcode tasks the hub leases this station. */
+export function createTranscoder(settings: BackendSettings): Transcoder {
+  return new FfmpegTranscoder({ ffmpeg: settings.ffmpeg, ffprobe: settings.ffprobe });
 }
 
 /** @param hasDdrescue whether ddrescue was found: without it a damaged data disc fails at its first read error */
@@ -67,7 +73,7 @@ export function createDiscKinds(settings: BackendSettings, hasDdrescue: boolean,
     ? new MusicBrainzProvider({ baseUrl: settings.musicbrainzUrl, userAgent: musicBrainzUserAgent(station.version, `station ${station.agentId}`) })
     : undefined;
   return new DiscKinds([
-    new VideoDiscs(createRipper(settings), createTranscodeStep(settings)),
+    new VideoDiscs(createRipper(settings), createHandOffStep(settings)),
     new DataDiscs(imager),
     new AudioDiscs({
       cdInfo: new CdInfo({ binary: settings.cdInfo }), paranoia: new CdParanoia({ binary: settings.cdParanoia }),

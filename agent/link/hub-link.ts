@@ -11,7 +11,8 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import {
   HubMessage, LINK_PATH, LinkCloseCode, decodeMessage,
-  type AgentHello, type AgentMessage, type CommandResult, type HubCommand, type StationEvent, type Welcome,
+  type AgentHello, type AgentMessage, type CommandResult, type HubCommand, type LinkEvent, type TaskOffer, type TaskReport,
+  type TaskVerdict, type Welcome,
 } from '../../shared/index.js';
 import type { AgentStore } from '../store/agent-store.js';
 import { Backoff } from './backoff.js';
@@ -36,6 +37,8 @@ export interface HubLinkOptions {
 
 export interface HubLinkEvents {
   command: [HubCommand];
+  taskOffer: [TaskOffer];
+  taskVerdict: [TaskVerdict];
   connected: [];
 }
 
@@ -82,13 +85,20 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
    * Records a station event in the outbox and sends it if the hub is there. `progressOnly` marks an update that
    * only moves percentages, speed or ETA: the newest one per job and title is all that needs to arrive.
    */
-  send(event: StationEvent, progressOnly = false): void {
+  send(event: LinkEvent, progressOnly = false): void {
     const message = this.options.store.record(event, progressOnly);
     if (this.live) this.socket?.send(JSON.stringify(message satisfies AgentMessage));
   }
 
   reply(result: CommandResult): void {
     if (this.live) this.socket?.send(JSON.stringify(result satisfies AgentMessage));
+  }
+
+  /** Sends a report on a transcode task; false when the hub is not there (the task's journal says it again later). */
+  report(report: TaskReport): boolean {
+    if (!this.live) return false;
+    this.socket?.send(JSON.stringify(report satisfies AgentMessage));
+    return true;
   }
 
   private connect(): void {
@@ -132,6 +142,12 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
           break;
         case 'command':
           this.emit('command', message);
+          break;
+        case 'task_offer':
+          this.emit('taskOffer', message);
+          break;
+        case 'task_verdict':
+          this.emit('taskVerdict', message);
           break;
       }
     });

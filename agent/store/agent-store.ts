@@ -1,12 +1,13 @@
 // The agent's own SQLite file: the durable outbox of events for the hub, the latest progress per job and title,
-// a journal of the jobs it runs (so a restart can tell which were cut short), and its counters.
+// a journal of the jobs it runs (so a restart can tell which were cut short), the transcode tasks it holds, and its
+// counters.
 // Every event is written here before it is sent; the hub's acknowledgement is what removes it.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   FINISHED_JOB_STATES, discoveredTitleState, isFinished,
-  type AgentEvent, type AgentProgress, type JobState, type StationEvent, type TitleState,
+  type AgentEvent, type AgentProgress, type JobState, type LinkEvent, type TaskOffer, type TitleState,
 } from '../../shared/index.js';
 import { openSqliteFile, type SqliteFile } from './sqlite-file.js';
 
@@ -28,7 +29,24 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS progress (key TEXT PRIMARY KEY, job_id INTEGER NOT NULL, after_seq INTEGER NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS jobs (job_id INTEGER PRIMARY KEY, drive TEXT, state TEXT NOT NULL, output_dir TEXT);
   CREATE TABLE IF NOT EXISTS titles (job_id INTEGER NOT NULL, title_id INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (job_id, title_id));
+  CREATE TABLE IF NOT EXISTS handed_off (job_id INTEGER PRIMARY KEY);
+  CREATE TABLE IF NOT EXISTS tasks (task_id INTEGER PRIMARY KEY, lease_id TEXT NOT NULL, state TEXT NOT NULL, offer TEXT NOT NULL, error TEXT, size INTEGER);
 `;
+
+/**
+ * A transcode task this station holds, as its journal keeps it: running (ffmpeg at work), finished (the checked
+ * result waits under its partial name for the hub's yes), accepted (the hub said yes: put it in place), delivered (in
+ * place: to tell the hub), failed (to tell the hub). A row goes once the hub has heard the end.
+ */
+export type HeldTaskState = 'running' | 'finished' | 'accepted' | 'delivered' | 'failed';
+
+export interface HeldTask {
+  offer: TaskOffer;
+  state: HeldTaskState;
+  error?: string;
+  /** finished, accepted: the result's size. */
+  size?: number;
+}
 
 export class AgentStore {
   private db: SqliteFile | undefined;
@@ -96,7 +114,7 @@ export class AgentStore {
    * Stores an event and returns the message that carries it. A state change gets the next sequence number and a
    * row in the outbox; a progress update replaces the previous one for its job or title.
    */
-  record(event: StationEvent, progressOnly: boolean, at = Date.now()): AgentEvent | AgentProgress {
+  record(event: LinkEvent, progressOnly: boolean, at = Date.now()): AgentEvent | AgentProgress {
     return this.handle.transaction(() => {
       this.journal(event);
       if (progressOnly && (event.type === 'job_update' || event.type === 'title_update')) {
@@ -121,7 +139,7 @@ export class AgentStore {
   eventsAfter(seq: number, limit: number): AgentEvent[] {
     const rows = this.handle.prepare('SELECT seq, at, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?').all(seq, limit) as
       { seq: number; at: number; body: string }[];
-    return rows.map((row) => ({ kind: 'event', seq: row.seq, at: row.at, event: JSON.parse(row.body) as StationEvent }));
+    return rows.map((row) => ({ kind: 'event', seq: row.seq, at: row.at, event: JSON.parse(row.body) as LinkEvent }));
   }
 
   /** The newest progress of every job and title still running. */
@@ -139,10 +157,14 @@ export class AgentStore {
     return (this.handle.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
   }
 
-  /** Jobs the journal says were still running: after a restart, the ones that were cut short. */
+  /**
+   * Jobs the journal says were still running: after a restart, the ones that were cut short. A job handed to the
+   * transcode queue is not among them: its station's part ended, and the hub ends the rest.
+   */
   unfinishedJobs(): UnfinishedJob[] {
     const jobs = this.handle.prepare(
-      `SELECT job_id, drive, output_dir FROM jobs WHERE state NOT IN (${[...FINISHED_JOB_STATES].map(() => '?').join(',')}) ORDER BY job_id`,
+      `SELECT job_id, drive, output_dir FROM jobs WHERE state NOT IN (${[...FINISHED_JOB_STATES].map(() => '?').join(',')})
+         AND job_id NOT IN (SELECT job_id FROM handed_off) ORDER BY job_id`,
     ).all(...FINISHED_JOB_STATES) as { job_id: number; drive: string; output_dir: string | null }[];
     const titles = this.handle.prepare('SELECT title_id, state FROM titles WHERE job_id = ? ORDER BY title_id');
     return jobs.map((job) => ({
@@ -155,9 +177,34 @@ export class AgentStore {
     }));
   }
 
+  /** The transcode tasks this station holds, oldest first. */
+  heldTasks(): HeldTask[] {
+    const rows = this.handle.prepare('SELECT state, offer, error, size FROM tasks ORDER BY task_id').all() as
+      { state: HeldTaskState; offer: string; error: string | null; size: number | null }[];
+    return rows.map((row) => ({
+      offer: JSON.parse(row.offer) as TaskOffer, state: row.state, ...(row.error !== null ? { error: row.error } : {}), ...(row.size !== null ? { size: row.size } : {}),
+    }));
+  }
+
+  /** Records a task taken, or how it stands now. */
+  holdTask(task: HeldTask): void {
+    this.handle.prepare(
+      `INSERT INTO tasks (task_id, lease_id, state, offer, error, size) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (task_id) DO UPDATE SET lease_id = excluded.lease_id, state = excluded.state, offer = excluded.offer, error = excluded.error, size = excluded.size`,
+    ).run(task.offer.task_id, task.offer.lease_id, task.state, JSON.stringify(task.offer), task.error ?? null, task.size ?? null);
+  }
+
+  /** Forgets a task under this lease (the hub has heard its end); a newer lease of the same task stays. */
+  dropTask(taskId: number, leaseId: string): void {
+    this.handle.prepare('DELETE FROM tasks WHERE task_id = ? AND lease_id = ?').run(taskId, leaseId);
+  }
+
   /** Keeps the job journal in step with what the agent reports. */
-  private journal(event: StationEvent): void {
+  private journal(event: LinkEvent): void {
     switch (event.type) {
+      case 'transcode_request':
+        this.handle.prepare('INSERT OR IGNORE INTO handed_off (job_id) VALUES (?)').run(event.job_id);
+        break;
       case 'job_update':
         this.handle.prepare(
           `INSERT INTO jobs (job_id, drive, state, output_dir) VALUES (?, ?, ?, ?)

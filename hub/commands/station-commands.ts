@@ -6,13 +6,19 @@ import { answerCommand } from '../link/command-answer.js';
 import type { AgentServer } from '../link/agent-server.js';
 import type { StationStore } from '../store/station-store.js';
 
+/** The transcode farm's part: a job whose titles wait in its queue is the hub's to cancel, not its station's. */
+export interface FarmJobCancel {
+  cancelJob(jobId: number): boolean;
+}
+
 export class StationCommands implements DriveCommands {
-  constructor(private readonly store: StationStore, private readonly agents: AgentServer, private readonly timeoutMs: number) {}
+  constructor(private readonly store: StationStore, private readonly agents: AgentServer, private readonly farm: FarmJobCancel, private readonly timeoutMs: number) {}
 
   async cancel(jobId: number): Promise<CommandAnswer> {
     const ref = this.store.jobRef(jobId);
     if (!ref) return refused(404, 'No such job');
     if (FINISHED_JOB_STATES.has(ref.state)) return refused(409, `Job has already ${ref.state === 'cancelled' ? 'been cancelled' : ref.state}`);
+    if (ref.state === 'transcoding' && this.farm.cancelJob(jobId)) return { ok: true };
     return this.send(ref.agent_id, { name: 'cancel', job_id: ref.agent_job_id });
   }
 

@@ -6,8 +6,9 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  AgentMessage, LINK_PROTOCOL, LinkCloseCode, decodeMessage,
-  type AgentEvent, type AgentHello, type CommandResult, type HubMessage, type StationCommand, type StationEvent,
+  AgentMessage, FARM_LINK_PROTOCOL, LINK_PROTOCOL, LinkCloseCode, decodeMessage,
+  type AgentEvent, type AgentHello, type CommandResult, type HubMessage, type StationCommand, type StationEvent, type TaskReport,
+  type TranscodeRequest,
 } from '../../shared/index.js';
 import type { StationIdentity, StationRegistry } from '../auth/station-registry.js';
 import { TokenBucket } from '../auth/rate-limit.js';
@@ -31,11 +32,17 @@ export interface AgentServerOptions {
   onEvent: (event: StationEvent, progressOnly: boolean) => void;
   /** A station connected or went away; `refusal` says why it was turned away, if it was. */
   onAgentState: (hello: AgentHello, online: boolean, refusal?: string) => void;
+  /** A station handed a job's titles to the transcode queue (`job_id` is the hub's); told once per hand-off. */
+  onTranscodeRequest: (request: TranscodeRequest) => void;
+  /** A worker's report on a transcode task it holds. */
+  onTaskReport: (agentId: string, report: TaskReport) => void;
 }
 
 interface Connection {
   socket: WebSocket;
   hello: AgentHello;
+  /** The link version agreed with this station. */
+  protocol: number;
   /** How this connection's sequence and job numbers map to the hub's. */
   numbering: Numbering;
 }
@@ -87,6 +94,21 @@ export class AgentServer {
 
   isOnline(agentId: string): boolean {
     return this.connections.has(agentId);
+  }
+
+  /** Connected stations that take transcode tasks: a link that knows them, and slots. */
+  farmStations(): { agentId: string; slots: number; library: boolean }[] {
+    return [...this.connections.values()]
+      .filter((connection) => connection.protocol >= FARM_LINK_PROTOCOL && (connection.hello.transcode_slots ?? 0) > 0)
+      .map(({ hello }) => ({ agentId: hello.agent_id, slots: hello.transcode_slots ?? 0, library: hello.library === true }));
+  }
+
+  /** Sends a message to a connected station; false when it is not connected. */
+  sendToStation(agentId: string, message: HubMessage): boolean {
+    const connection = this.connections.get(agentId);
+    if (!connection || connection.socket.readyState !== connection.socket.OPEN) return false;
+    connection.socket.send(JSON.stringify(message));
+    return true;
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -206,6 +228,9 @@ export class AgentServer {
         case 'command_result':
           if (this.pending.get(message.id)?.agentId === agentId) this.settlePending(message.id, message);
           return;
+        case 'task_report':
+          this.options.onTaskReport(agentId, message);
+          return;
       }
     });
 
@@ -232,8 +257,16 @@ export class AgentServer {
       if (envelope.event.agent_id !== agentId) {
         log.warn({ agent: agentId, claimed: envelope.event.agent_id }, 'A station sent an event under another station id; using its own');
       }
+      const seq = envelope.seq + seqOffset;
+      if (envelope.event.type === 'transcode_request') {
+        if (!this.options.store.acceptSeq(agentId, seq)) continue;
+        const jobId = this.options.store.hubJobIdOf(agentId, envelope.event.job_id + jobOffset);
+        if (jobId === undefined) log.warn({ agent: agentId, job: envelope.event.job_id }, 'A station handed over the titles of a job the hub does not know; ignoring them');
+        else this.options.onTranscodeRequest({ ...envelope.event, agent_id: agentId, job_id: jobId });
+        continue;
+      }
       const event = 'job_id' in envelope.event ? { ...envelope.event, job_id: envelope.event.job_id + jobOffset } : envelope.event;
-      const applied = this.options.store.apply(agentId, { seq: envelope.seq + seqOffset, at: envelope.at, event });
+      const applied = this.options.store.apply(agentId, { seq, at: envelope.at, event });
       if (applied) this.options.onEvent(applied, false);
     }
   }
@@ -254,7 +287,7 @@ export class AgentServer {
       closeFirmly(previous.socket, LinkCloseCode.Replaced, 'Replaced by a newer connection');
     }
     const numbering = this.options.store.registerAgent(hello, Date.now());
-    const connection = { socket, hello, numbering };
+    const connection = { socket, hello, protocol, numbering };
     this.connections.set(hello.agent_id, connection);
     const { store } = this.options;
     const welcome: HubMessage = {

@@ -176,4 +176,16 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX transcode_tasks_queued ON transcode_tasks (state, priority DESC, id);
   `,
+  `
+  -- The transcode farm, second step. root: whether source and output are relative to the shared library or to the
+  -- ripping station's output folder; duration_seconds for progress; keep_rip, the ripping station's choice.
+  -- lease_id now outlives a lease that ran out, until the next lease: a worker back from a cut link may still
+  -- deliver under it while nobody else has the task. delivered_at: when the worker said the done task's result is in
+  -- place (the title completes then). titles.transcoded_by: the station that transcoded the title.
+  ALTER TABLE transcode_tasks ADD COLUMN root TEXT NOT NULL DEFAULT 'library';
+  ALTER TABLE transcode_tasks ADD COLUMN delivered_at INTEGER;
+  ALTER TABLE transcode_tasks ADD COLUMN duration_seconds INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE transcode_tasks ADD COLUMN keep_rip INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE titles ADD COLUMN transcoded_by TEXT;
+  `,
 ];

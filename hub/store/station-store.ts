@@ -9,8 +9,8 @@
 // kept in memory for unfinished jobs and every drive; the rows written are those records.
 import {
   FINISHED_JOB_STATES, applyDiscoveryToJob, applyDriveEvent, applyJobUpdate, applyTitlesDiscovered, applyTitleUpdate, isFinished,
-  linkDriveToJob, newDrive, newJob, newTitle,
-  type AgentEvent, type AgentHello, type AgentProgress, type LogLine, type DriveRecord, type JobDetail, type JobRecord, type JobState,
+  holdsDrive, linkDriveToJob, newDrive, newJob, newTitle,
+  type AgentEvent, type AgentHello, type AgentProgress, type JobLog, type JobUpdate, type LogLine, type TitleUpdate, type DriveRecord, type JobDetail, type JobRecord, type JobState,
   type KeptDrive, type KeptJob, type KeptTitle, type StationEvent, type TitleRecord,
 } from '../../shared/index.js';
 import type { Logger } from 'pino';
@@ -286,7 +286,7 @@ export class StationStore {
   }
 
   private committed(seqs: ReadonlyMap<string, number>, events: readonly StationEvent[]): void {
-    if (seqs.size === 0) return;
+    if (seqs.size === 0 && events.length === 0) return;
     for (const [agent, seq] of seqs) this.committedSeqs.set(agent, Math.max(seq, this.committedSeqs.get(agent) ?? 0));
     for (const listener of this.commitListeners) listener(seqs, events);
   }
@@ -360,6 +360,11 @@ export class StationStore {
    * or undefined when this sequence number was applied before.
    */
   apply(agentId: string, envelope: Omit<AgentEvent, 'kind'>): StationEvent | undefined {
+    // A hand-off to the transcode queue changes no station state here: the agent socket gives it to the queue.
+    if (envelope.event.type === 'transcode_request') {
+      this.acceptSeq(agentId, envelope.seq);
+      return undefined;
+    }
     if (envelope.seq <= this.lastSeq(agentId)) return undefined;
     this.lastSeqs.set(agentId, envelope.seq);
     this.pendingSeqs.set(agentId, envelope.seq);
@@ -389,18 +394,70 @@ export class StationStore {
         this.changedJob(applyDiscoveryToJob(this.jobOf(jobId), event));
         break;
       }
-      case 'job_update': {
-        const jobId = this.hubJobId(agentId, event.job_id, at, event);
+      case 'job_update':
+      case 'job_log':
+      case 'title_update': {
+        const jobId = this.hubJobId(agentId, event.job_id, at, event.type === 'job_update' ? event : undefined);
         publicEvent = { ...event, job_id: jobId };
-        const job = applyJobUpdate(this.jobOf(jobId), publicEvent as typeof event, when);
-        this.changedJob(job);
-        this.linkDrive(job);
-        if (isFinished(job.state)) this.forgetJob(agentId, event.job_id, jobId);
+        this.applyToJob(publicEvent, when, event.job_id);
         break;
       }
-      case 'job_log': {
-        const jobId = this.hubJobId(agentId, event.job_id, at);
-        publicEvent = { ...event, job_id: jobId };
+    }
+    this.recordEvent(agentId, seq, at, publicEvent);
+    return publicEvent;
+  }
+
+  /**
+   * Marks a sequence number of this agent applied for a message that changes no station state (a hand-off to the
+   * transcode queue, which keeps its own): false when it was applied before. It commits with the next flush.
+   */
+  acceptSeq(agentId: string, seq: number): boolean {
+    if (seq <= this.lastSeq(agentId)) return false;
+    this.lastSeqs.set(agentId, seq);
+    this.pendingSeqs.set(agentId, seq);
+    return true;
+  }
+
+  /**
+   * A change the hub itself makes to a station's job (the transcode farm ending its titles, and then the job): applied
+   * like the station's own events, told as committed once written. Its event row takes the revision, negated, as its
+   * sequence number, which no station number can be. Undefined when the job is unknown or already finished.
+   */
+  applyHubEvent(event: JobUpdate | TitleUpdate | JobLog, at = Date.now()): StationEvent | undefined {
+    // A finished job comes back to life only by an update that says it runs again (a person retried its transcode).
+    if (!this.liveJobs.has(event.job_id) && !(event.type === 'job_update' && !isFinished(event.state) && this.revive(event.job_id))) return undefined;
+    this.countStateChange(event.agent_id);
+    const publicEvent = { ...event, rev: this.rev };
+    this.applyToJob(publicEvent, new Date(at).toISOString());
+    this.recordEvent(event.agent_id, -this.rev, at, publicEvent);
+    return publicEvent;
+  }
+
+  /** The hub's own progress update of a running job or title (the farm's worker reporting): latest wins, like a station's. */
+  applyHubProgress(event: JobUpdate | TitleUpdate, at = Date.now()): StationEvent | undefined {
+    return this.applyProgressEvent({ ...event, rev: this.rev }, at);
+  }
+
+  /** The hub's number of a station's job, if it knows the job. */
+  hubJobIdOf(agentId: string, agentJobId: number): number | undefined {
+    const live = this.jobIds.get(jobKey(agentId, agentJobId));
+    if (live !== undefined) return live;
+    this.flush();
+    return (this.statement('SELECT job_id FROM jobs WHERE agent_id = ? AND agent_job_id = ?').get(agentId, agentJobId) as { job_id: number } | undefined)?.job_id;
+  }
+
+  /** What a job's update, title update or log lines (hub job ids) do to the job, its titles and its drive. */
+  private applyToJob(event: (JobUpdate | TitleUpdate | JobLog) & { job_id: number }, when: string, agentJobId?: number): void {
+    const jobId = event.job_id;
+    switch (event.type) {
+      case 'job_update': {
+        const job = applyJobUpdate(this.jobOf(jobId), event, when);
+        this.changedJob(job);
+        this.linkDrive(job);
+        if (isFinished(job.state)) this.forgetJob(job.agent_id, agentJobId ?? this.agentJobIdOf(jobId), jobId);
+        break;
+      }
+      case 'job_log':
         this.pending.push(() => {
           const insert = this.statement(
             'INSERT INTO job_logs (job_id, line, at, level, text) VALUES (?, (SELECT COALESCE(MAX(line), 0) + 1 FROM job_logs WHERE job_id = ?), ?, ?, ?)',
@@ -408,10 +465,7 @@ export class StationStore {
           for (const line of event.lines) insert.run(jobId, jobId, line.at, line.level, line.text);
         });
         break;
-      }
       case 'title_update': {
-        const jobId = this.hubJobId(agentId, event.job_id, at);
-        publicEvent = { ...event, job_id: jobId };
         const titles = this.titlesOf(jobId);
         const known = titles.get(event.title_id);
         const title = known ? applyTitleUpdate(known, event) : newTitle(event);
@@ -420,6 +474,9 @@ export class StationStore {
         break;
       }
     }
+  }
+
+  private recordEvent(agentId: string, seq: number, at: number, publicEvent: StationEvent): void {
     this.uncommitted.push(publicEvent);
     this.pending.push(() => {
       this.statement('INSERT OR IGNORE INTO events (agent_id, seq, at, type, job_id, body) VALUES (?, ?, ?, ?, ?, ?)').run(
@@ -427,7 +484,33 @@ export class StationStore {
       );
     });
     this.queueRevisionWrite();
-    return publicEvent;
+  }
+
+  /** Keeps a finished job live again, from its rows; false when there is no such job. */
+  private revive(jobId: number): boolean {
+    this.flush();
+    const row = this.statement('SELECT * FROM jobs WHERE job_id = ?').get(jobId) as Record<string, unknown> | undefined;
+    if (!row) return false;
+    this.liveJobs.set(jobId, toJobRecord(row));
+    this.liveTitles.set(jobId, this.titlesOf(jobId));
+    this.jobIds.set(jobKey(row.agent_id as string, row.agent_job_id as number), jobId);
+    return true;
+  }
+
+  /** Jobs waiting on the transcode farm. */
+  transcodingJobs(): { agent_id: string; job_id: number }[] {
+    return [...this.liveJobs.values()].filter((job) => job.state === 'transcoding').map(({ agent_id, job_id }) => ({ agent_id, job_id }));
+  }
+
+  /** A running job's state, from memory; undefined for a finished or unknown one. */
+  liveJobState(jobId: number): JobState | undefined {
+    return this.liveJobs.get(jobId)?.state;
+  }
+
+  /** The station's own number of a job the hub keeps live (rarely needed: only when the hub ends a job itself). */
+  private agentJobIdOf(jobId: number): number {
+    for (const [key, id] of this.jobIds) if (id === jobId) return Number(key.slice(key.lastIndexOf('\u0000') + 1));
+    return -1;
   }
 
   /**
@@ -439,11 +522,16 @@ export class StationStore {
     const agentJobId = progress.event.job_id;
     const jobId = this.jobIds.get(jobKey(agentId, agentJobId));
     if (jobId === undefined) return undefined;
-    const event = { ...progress.event, agent_id: agentId, job_id: jobId, rev: this.rev };
+    return this.applyProgressEvent({ ...progress.event, agent_id: agentId, job_id: jobId, rev: this.rev }, progress.at);
+  }
+
+  /** A progress update (hub job ids) of a job or title still in the state it names; undefined when stale. */
+  private applyProgressEvent(event: JobUpdate | TitleUpdate, at: number): StationEvent | undefined {
+    const jobId = event.job_id;
     if (event.type === 'job_update') {
       const job = this.liveJobs.get(jobId);
       if (job?.state !== event.state) return undefined;
-      this.changedJob(applyJobUpdate(job, event, new Date(progress.at).toISOString()));
+      this.changedJob(applyJobUpdate(job, event, new Date(at).toISOString()));
     } else {
       const title = this.liveTitles.get(jobId)?.get(event.title_id);
       if (title?.state !== event.state) return undefined;
@@ -488,7 +576,7 @@ export class StationStore {
     const drive = this.drives.get(driveKey(job.agent_id, job.drive_id));
     if (!drive) return;
     const before = [drive.job_id, drive.last_job_id];
-    linkDriveToJob(drive, job, (other) => other !== job.job_id && !this.liveJobs.has(other));
+    linkDriveToJob(drive, job, (other) => other !== job.job_id && !holdsDrive(this.liveJobs.get(other)?.state ?? 'completed'));
     if (drive.job_id !== before[0] || drive.last_job_id !== before[1]) this.changedDrive(drive);
   }
 
@@ -573,23 +661,24 @@ export class StationStore {
   private writeTitle(jobId: number, row: KeptTitle): void {
     this.statement(
       `INSERT INTO titles (job_id, title_id, name, duration_seconds, chapters, expected_size_bytes, selected, state, match_progress,
-         actual_size_bytes, output_filename, error, error_code, source_file, streams)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         actual_size_bytes, output_filename, error, error_code, source_file, streams, transcoded_by)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (job_id, title_id) DO UPDATE SET name = excluded.name, duration_seconds = excluded.duration_seconds,
          chapters = excluded.chapters, expected_size_bytes = excluded.expected_size_bytes, selected = excluded.selected,
          state = excluded.state, match_progress = excluded.match_progress, actual_size_bytes = excluded.actual_size_bytes,
          output_filename = excluded.output_filename, error = excluded.error, error_code = excluded.error_code,
-         source_file = excluded.source_file, streams = excluded.streams`,
+         source_file = excluded.source_file, streams = excluded.streams, transcoded_by = excluded.transcoded_by`,
     ).run(
       jobId, row.title_id, row.name ?? null, row.duration_seconds ?? null, row.chapters, row.expected_size_bytes ?? null, row.selected ? 1 : 0,
       row.state, row.match_progress ?? null, row.actual_size_bytes ?? null, row.output_filename ?? null, row.error ?? null,
-      row.error_code ?? null, row.source_file ?? null, row.streams ? JSON.stringify(row.streams) : null,
+      row.error_code ?? null, row.source_file ?? null, row.streams ? JSON.stringify(row.streams) : null, row.transcoded_by ?? null,
     );
   }
 
+  /** The job that has this drive now (not one waiting on the transcode farm: see holdsDrive). */
   private runningJobOn(agentId: string, driveId: string): number | undefined {
     const row = this.statement(
-      `SELECT job_id FROM jobs WHERE agent_id = ? AND drive_id = ? AND state NOT IN ${FINISHED_SQL}
+      `SELECT job_id FROM jobs WHERE agent_id = ? AND drive_id = ? AND state NOT IN ${FINISHED_SQL} AND state <> 'transcoding'
        ORDER BY job_id DESC LIMIT 1`,
     ).get(agentId, driveId) as { job_id: number } | undefined;
     return row?.job_id;

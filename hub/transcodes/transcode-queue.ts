@@ -1,8 +1,10 @@
 // The hub's transcode queue, in its SQLite file: one task per ripped title that needs transcoding, leased to one
 // station at a time. Every change is one statement guarded by the task's state, lease and the lease's end, so a task
-// ends done exactly once: a result under a lease that ran out or was given away is refused, and so is a second one.
+// ends done exactly once: a result under a lease that was given away (or cancelled) is refused, and so is a second
+// one. A lease that ran out puts the task back in the queue but stays its newest until the next lease: a worker back
+// from a cut link may still deliver under it while nobody else has taken the task.
 import { randomUUID } from 'node:crypto';
-import type { TranscodeTaskState } from '../../shared/index.js';
+import type { TaskRoot, TranscodeTaskState } from '../../shared/index.js';
 import type { Db } from '../store/database.js';
 
 /** A task fails for good after this many attempts (a worker's failure, or a lease that ran out). */
@@ -17,6 +19,9 @@ export interface NewTask {
   source: string;
   /** Where the result goes, relative to the same folder. */
   output: string;
+  root: TaskRoot;
+  durationSeconds: number;
+  keepRip: boolean;
 }
 
 export interface TranscodeTask extends NewTask {
@@ -34,18 +39,22 @@ export interface TranscodeTask extends NewTask {
   createdAt: number;
   updatedAt: number;
   finishedAt?: number;
+  /** A done task whose result its worker has put in place. */
+  deliveredAt?: number;
 }
 
 interface TaskRow {
   id: number; agent_id: string; job_id: number; title_id: number; profile: string; source: string; output: string;
+  root: TaskRoot; duration_seconds: number; keep_rip: number;
   state: TranscodeTaskState; priority: number; attempts: number; lease_id: string | null; leased_to: string | null;
   lease_expires_at: number | null; progress_percent: number | null; transcoded_by: string | null; last_failed_on: string | null;
-  last_error: string | null; created_at: number; updated_at: number; finished_at: number | null;
+  last_error: string | null; created_at: number; updated_at: number; finished_at: number | null; delivered_at: number | null;
 }
 
 function taskOf(row: TaskRow): TranscodeTask {
   return {
     id: row.id, agentId: row.agent_id, jobId: row.job_id, titleId: row.title_id, profile: row.profile, source: row.source, output: row.output,
+    root: row.root, durationSeconds: row.duration_seconds, keepRip: row.keep_rip === 1,
     state: row.state, priority: row.priority, attempts: row.attempts, createdAt: row.created_at, updatedAt: row.updated_at,
     ...(row.lease_id !== null ? { leaseId: row.lease_id } : {}),
     ...(row.leased_to !== null ? { leasedTo: row.leased_to } : {}),
@@ -55,6 +64,7 @@ function taskOf(row: TaskRow): TranscodeTask {
     ...(row.last_failed_on !== null ? { lastFailedOn: row.last_failed_on } : {}),
     ...(row.last_error !== null ? { lastError: row.last_error } : {}),
     ...(row.finished_at !== null ? { finishedAt: row.finished_at } : {}),
+    ...(row.delivered_at !== null ? { deliveredAt: row.delivered_at } : {}),
   };
 }
 
@@ -73,10 +83,10 @@ export class TranscodeQueue {
   /** Adds the task, or returns the one already there for that title (a replayed enqueue adds nothing). */
   enqueue(task: NewTask, now: number): { task: TranscodeTask; added: boolean } {
     const added = this.db.prepare(`
-      INSERT INTO transcode_tasks (agent_id, job_id, title_id, profile, source, output, state, created_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)
+      INSERT INTO transcode_tasks (agent_id, job_id, title_id, profile, source, output, root, duration_seconds, keep_rip, state, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)
       ON CONFLICT (agent_id, job_id, title_id) DO NOTHING
-    `).run(task.agentId, task.jobId, task.titleId, task.profile, task.source, task.output, now, now).changes === 1;
+    `).run(task.agentId, task.jobId, task.titleId, task.profile, task.source, task.output, task.root, task.durationSeconds, task.keepRip ? 1 : 0, now, now).changes === 1;
     const row = this.db.prepare('SELECT * FROM transcode_tasks WHERE agent_id = ? AND job_id = ? AND title_id = ?').get(task.agentId, task.jobId, task.titleId);
     return { task: taskOf(row as TaskRow), added };
   }
@@ -121,23 +131,43 @@ export class TranscodeQueue {
   }
 
   /**
-   * A report from the worker holding the lease: its progress, and the lease renewed until `now + leaseMs`. False when
-   * the lease is no longer this task's (expired and given away, cancelled): the worker should stop.
+   * A report from the worker holding the lease: its progress, and the lease renewed until `now + leaseMs`. A lease
+   * that ran out while nobody took the task is taken up again (its worker was cut off, not gone). False when the
+   * lease is no longer this task's (given away, cancelled): the worker should stop.
    */
-  renew(id: number, leaseId: string, progressPercent: number | undefined, now: number, leaseMs: number): boolean {
+  renew(id: number, leaseId: string, worker: string, progressPercent: number | undefined, now: number, leaseMs: number): boolean {
     return this.db.prepare(`
-      UPDATE transcode_tasks SET lease_expires_at = ?, progress_percent = COALESCE(?, progress_percent), updated_at = ?
-      WHERE id = ? AND lease_id = ? AND state = 'transcoding' AND lease_expires_at >= ?
-    `).run(now + leaseMs, progressPercent ?? null, now, id, leaseId, now).changes === 1;
+      UPDATE transcode_tasks SET state = 'transcoding', lease_expires_at = ?, progress_percent = COALESCE(?, progress_percent), updated_at = ?
+      WHERE id = ? AND lease_id = ? AND leased_to = ? AND (state = 'queued' OR (state = 'transcoding' AND lease_expires_at >= ?))
+    `).run(now + leaseMs, progressPercent ?? null, now, id, leaseId, worker, now).changes === 1;
   }
 
-  /** The result under a current lease: done, by that worker. False (and nothing changes) for any other lease. */
-  complete(id: number, leaseId: string, now: number): boolean {
+  /**
+   * The result under the task's newest lease: done, by `worker`. Taken while the lease runs, or after it ran out as
+   * long as nobody has been given the task since. False (and nothing changes) for any other lease, and a second time.
+   */
+  complete(id: number, leaseId: string, worker: string, now: number): boolean {
     return this.db.prepare(`
-      UPDATE transcode_tasks SET state = 'done', transcoded_by = leased_to, progress_percent = 100, lease_id = NULL, lease_expires_at = NULL,
+      UPDATE transcode_tasks SET state = 'done', transcoded_by = leased_to, progress_percent = 100, lease_expires_at = NULL,
         updated_at = ?, finished_at = ?
-      WHERE id = ? AND lease_id = ? AND state = 'transcoding' AND lease_expires_at >= ?
-    `).run(now, now, id, leaseId, now).changes === 1;
+      WHERE id = ? AND lease_id = ? AND leased_to = ? AND (state = 'queued' OR (state = 'transcoding' AND lease_expires_at >= ?))
+    `).run(now, now, id, leaseId, worker, now).changes === 1;
+  }
+
+  /** The done task's result is in place, said by the worker whose lease it was done under; false for any other, and a second time. */
+  delivered(id: number, leaseId: string, worker: string, now: number): boolean {
+    return this.db.prepare(`
+      UPDATE transcode_tasks SET delivered_at = ?, updated_at = ?
+      WHERE id = ? AND lease_id = ? AND transcoded_by = ? AND state = 'done' AND delivered_at IS NULL
+    `).run(now, now, id, leaseId, worker).changes === 1;
+  }
+
+  /** A lease handed out that its station never took (the offer was lost with the link): queued again, no attempt counted. */
+  release(id: number, leaseId: string, now: number): boolean {
+    return this.db.prepare(`
+      UPDATE transcode_tasks SET state = 'queued', lease_id = NULL, leased_to = NULL, lease_expires_at = NULL, progress_percent = NULL, updated_at = ?
+      WHERE id = ? AND lease_id = ? AND state = 'transcoding'
+    `).run(now, id, leaseId).changes === 1;
   }
 
   /**
@@ -172,7 +202,7 @@ export class TranscodeQueue {
       UPDATE transcode_tasks SET attempts = attempts + 1, last_error = ?, last_failed_on = leased_to, progress_percent = NULL,
         state = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE 'queued' END,
         finished_at = CASE WHEN attempts + 1 >= ? THEN ? ELSE NULL END,
-        lease_id = NULL, leased_to = NULL, lease_expires_at = NULL, updated_at = ?
+        lease_expires_at = NULL, updated_at = ?
       WHERE id = ? AND lease_id = ? AND state = 'transcoding' AND lease_expires_at >= ?
     `).run(reason.slice(0, MAX_ERROR_LENGTH), MAX_ATTEMPTS, MAX_ATTEMPTS, now, now, id, leaseId, notExpiredAt).changes === 1;
   }

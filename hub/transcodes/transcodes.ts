@@ -1,16 +1,50 @@
-// The transcode farm at the hub: the queue (transcode-queue.ts) as a hub component. It hands out nothing itself yet
-// (leasing to stations comes with their task messages); it gives running leases their full time again when the hub
-// starts, expires those whose worker went silent, answers the REST actions of people (retry, cancel, prioritize),
-// and tells every change it makes to the bus as a task_update.
+// The transcode farm at the hub: the queue (transcode-queue.ts) as a hub component. It fills the queue from the
+// stations' hand-offs, leases each task to a station with a free slot (the one that ripped it first), turns the
+// workers' reports into the updates of the job the task belongs to, ends that job when its last task ends, expires
+// leases whose worker went silent, answers people's actions (retry, cancel, prioritize), and tells every change of a
+// task to the bus as a task_update. The hub owns the task: the ripping station's part of the job ended at hand-off.
+import { basename } from 'node:path';
 import type { Logger } from 'pino';
-import type { TaskUpdate, TranscodeTaskRecord, TranscodeTaskState } from '../../shared/index.js';
+import type {
+  AgentHello, HubMessage, JobLog, JobState, JobUpdate, TaskReport, TaskUpdate, TitleUpdate, TranscodeRequest, TranscodeTaskRecord,
+  TranscodeTaskState,
+} from '../../shared/index.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Db } from '../store/database.js';
-import { TranscodeQueue, type NewTask, type TranscodeTask } from './transcode-queue.js';
+import { jobOutcome, jobProgress, titleStateOf } from './job-outcome.js';
+import { MAX_ATTEMPTS, TranscodeQueue, type NewTask, type TranscodeTask } from './transcode-queue.js';
+
+/** A connected station that takes transcode tasks. */
+export interface FarmStation {
+  agentId: string;
+  /** Transcodes it runs at once. */
+  slots: number;
+  /** It has the shared library mounted. */
+  library: boolean;
+}
+
+/** The stations' side, as the agent socket offers it. */
+export interface FarmLink {
+  farmStations(): FarmStation[];
+  /** False when the station is not connected. */
+  sendToStation(agentId: string, message: HubMessage): boolean;
+}
+
+/** The jobs' side, as the station store keeps them: changes the hub itself makes to a station's job (hub job ids). */
+export interface FarmJobs {
+  change(event: JobUpdate | TitleUpdate | JobLog): void;
+  progress(event: JobUpdate | TitleUpdate): void;
+  /** The job's state now, if the hub knows the job. */
+  jobState(jobId: number): JobState | undefined;
+  /** Jobs waiting on the farm (state `transcoding`), to put right after a restart. */
+  transcodingJobs(): { agent_id: string; job_id: number }[];
+}
 
 export interface TranscodesOptions {
   db: Db;
   bus: EventBus;
+  link: FarmLink;
+  jobs: FarmJobs;
   /** A lease lives this long after the worker's last report (DISCBRIDGE_LEASE_SECONDS). */
   leaseMs: number;
   logger: Logger;
@@ -20,6 +54,9 @@ export interface TranscodesOptions {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** How long a task waits before it goes back to the station it just failed on. */
+const RETRY_SAME_STATION_MS = 3000;
 
 /** A task as REST and the dashboard socket show it. */
 export function taskRecord(task: TranscodeTask): TranscodeTaskRecord {
@@ -40,6 +77,18 @@ export class Transcodes {
   private queue: TranscodeQueue | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
+  /**
+   * The latest report of each running task: its progress and speed (media seconds a second, for the job's time
+   * left). Kept here, not written: the lease is written only when half of it has passed, so a running task costs
+   * the hub's disk one write per half lease, not one per report.
+   */
+  private readonly live = new Map<number, { percent?: number; speed?: number }>();
+  /** Leases their worker has reported under (the newest few thousand): taken up, not lost on the way. */
+  private readonly reported = new Set<string>();
+  /** Stations that declined a task, and until when they are given none. */
+  private readonly resting = new Map<string, number>();
+  /** Tasks only their own station can reach that were already said to wait for it, so it is said once. */
+  private readonly toldWaiting = new Set<number>();
 
   constructor(private readonly options: TranscodesOptions) {
     this.now = options.now ?? Date.now;
@@ -49,7 +98,8 @@ export class Transcodes {
     this.queue = new TranscodeQueue(this.options.db);
     const extended = this.queue.extendLeases(this.now(), this.options.leaseMs);
     if (extended > 0) this.options.logger.info({ tasks: extended }, `${extended} transcode task(s) were running when the hub stopped: their stations have ${this.options.leaseMs / 1000} s to report`);
-    this.sweepTimer = setInterval(() => this.expireLeases(), this.options.sweepMs ?? 1000);
+    for (const job of this.options.jobs.transcodingJobs()) this.settleJob(job.agent_id, job.job_id, true);
+    this.sweepTimer = setInterval(() => this.tick(), this.options.sweepMs ?? 1000);
     this.sweepTimer.unref();
   }
 
@@ -65,16 +115,115 @@ export class Transcodes {
     return queued;
   }
 
+  /** A station handed a job's ripped titles to the queue (`job_id` is the hub's). */
+  requested(request: TranscodeRequest): void {
+    for (const title of request.titles) {
+      this.enqueue({
+        agentId: request.agent_id, jobId: request.job_id, titleId: title.title_id, profile: request.profile, source: title.source,
+        output: title.output, root: request.root, durationSeconds: title.duration_seconds, keepRip: request.keep_rip,
+      });
+    }
+    this.dispatch();
+  }
+
+  /**
+   * A station connected: a lease the hub gave it that it does not hold was lost on the way (an offer sent as the link
+   * dropped), so that task is queued again without counting an attempt. Then it may take work.
+   */
+  stationOnline(hello: AgentHello): void {
+    const held = new Set((hello.tasks ?? []).map((task) => task.lease_id));
+    for (const task of this.tasks.list({ state: 'transcoding', limit: 10_000 })) {
+      if (task.leasedTo !== hello.agent_id || held.has(task.leaseId as string)) continue;
+      if (this.tasks.release(task.id, task.leaseId as string, this.now())) {
+        this.options.logger.warn({ task: task.id, station: hello.agent_id }, `Transcode task ${task.id} was leased to ${hello.agent_id}, which came back without it; queued again`);
+        this.publish(this.tasks.get(task.id) as TranscodeTask);
+      }
+    }
+    this.dispatch();
+  }
+
+  /**
+   * A station went away: a lease offered to it that it never took up (no report yet) was most likely lost with the
+   * link, so that task is queued again at once. A lease it reported under stays until it runs out: a worker cut off
+   * from the hub goes on transcoding and may deliver when it is back.
+   */
+  stationOffline(agentId: string): void {
+    for (const task of this.tasks.list({ state: 'transcoding', limit: 10_000 })) {
+      if (task.leasedTo !== agentId || this.reported.has(task.leaseId as string)) continue;
+      if (this.tasks.release(task.id, task.leaseId as string, this.now())) {
+        this.options.logger.info({ task: task.id, station: agentId }, `${agentId} went away before taking transcode task ${task.id}; queued again`);
+        this.publish(this.tasks.get(task.id) as TranscodeTask);
+      }
+    }
+    this.dispatch();
+  }
+
+  /** A worker's report under its lease; the answer, when one is due, goes back to it. */
+  report(agentId: string, report: TaskReport): void {
+    const task = this.tasks.get(report.task_id);
+    const verdict = (accepted: boolean, reason?: string) => this.options.link.sendToStation(agentId, {
+      kind: 'task_verdict', task_id: report.task_id, lease_id: report.lease_id, accepted, ...(reason ? { reason: reason.slice(0, 500) } : {}),
+    });
+    if (!task) return void verdict(false, `There is no transcode task ${report.task_id}`);
+    this.reported.add(report.lease_id);
+    if (this.reported.size > 10_000) this.reported.delete(this.reported.values().next().value as string);
+    switch (report.status) {
+      case 'running':
+        return this.running(agentId, task, report, verdict);
+      case 'finished':
+        return this.finished(agentId, task, report, verdict);
+      case 'delivered':
+        return this.delivered(agentId, task, report, verdict);
+      case 'failed':
+        return this.failed(agentId, task, report, verdict);
+      case 'declined':
+        return this.declined(agentId, task, report);
+    }
+  }
+
   list(options: { state?: TranscodeTaskState; limit: number }): TranscodeTaskRecord[] {
-    return this.tasks.list(options).map(taskRecord);
+    return this.tasks.list(options).map((task) => taskRecord(this.withLive(task)));
+  }
+
+  /** A running task with its latest reported progress, which is kept in memory between lease writes. */
+  private withLive(task: TranscodeTask): TranscodeTask {
+    const percent = this.live.get(task.id)?.percent;
+    return task.state === 'transcoding' && percent !== undefined ? { ...task, progressPercent: percent } : task;
+  }
+
+  private speedsOfRunning(): Map<number, number> {
+    return new Map([...this.live].flatMap(([id, { speed }]) => (speed === undefined ? [] : [[id, speed] as [number, number]])));
   }
 
   retry(id: number): TranscodeTaskRecord {
-    return this.acted(this.tasks.retry(id, this.now()), 'retried');
+    const task = this.tasks.retry(id, this.now());
+    this.toldWaiting.delete(id);
+    // A job that ended with this task failed waits on the farm again.
+    if (this.options.jobs.jobState(task.jobId) !== 'transcoding') this.jobChange(task, { type: 'job_update', state: 'transcoding', progress_percent: 0 });
+    this.titleChange(task, { state: 'transcoding', match_progress: 0 });
+    const record = this.acted(task, 'retried');
+    this.dispatch();
+    return record;
   }
 
   cancel(id: number): TranscodeTaskRecord {
-    return this.acted(this.tasks.cancel(id, this.now()), 'cancelled');
+    const before = this.tasks.get(id);
+    const task = this.tasks.cancel(id, this.now());
+    this.live.delete(id);
+    if (before?.state === 'transcoding' && before.leasedTo && before.leaseId) {
+      this.options.link.sendToStation(before.leasedTo, { kind: 'task_verdict', task_id: id, lease_id: before.leaseId, accepted: false, reason: 'The transcode was cancelled' });
+    }
+    this.titleChange(task, { state: 'cancelled', error: 'The transcode was cancelled' });
+    const record = this.acted(task, 'cancelled');
+    this.settleJob(task.agentId, task.jobId);
+    return record;
+  }
+
+  /** Cancels every open task of a job (a person cancelled the job): false when it has none, and the station decides. */
+  cancelJob(jobId: number): boolean {
+    const open = this.tasks.list({ limit: 10_000 }).filter((task) => task.jobId === jobId && (task.state === 'queued' || task.state === 'transcoding'));
+    for (const task of open) this.cancel(task.id);
+    return open.length > 0;
   }
 
   prioritize(id: number): TranscodeTaskRecord {
@@ -87,7 +236,191 @@ export class Transcodes {
     return this.queue;
   }
 
-  private expireLeases(): void {
+  /**
+   * Leases queued tasks to stations with a free slot, highest priority first. A task in the library may go to any
+   * station that mounts it, the one that ripped it first, and one it failed on last only when no other can take it; a
+   * task in a station's own output folder only to that station.
+   */
+  dispatch(): void {
+    const now = this.now();
+    for (const [station, until] of this.resting) if (until <= now) this.resting.delete(station);
+    const stations = this.options.link.farmStations().filter((station) => !this.resting.has(station.agentId));
+    if (stations.length === 0) return;
+    const used = this.tasks.runningByStation();
+    const free = (station: FarmStation) => station.slots - (used.get(station.agentId) ?? 0);
+    for (const task of this.tasks.queued(200)) {
+      // The station a task just failed on gets it again only after a pause: its missing tool or full disk is likely
+      // still so, and another station may come.
+      const resting = task.lastFailedOn !== undefined && this.now() - task.updatedAt < RETRY_SAME_STATION_MS ? task.lastFailedOn : undefined;
+      const reach = stations.filter((station) => free(station) > 0 && station.agentId !== resting && (task.root === 'library' ? station.library : station.agentId === task.agentId));
+      if (reach.length === 0) {
+        this.tellWaiting(task, stations);
+        if (stations.every((station) => free(station) <= 0)) return;
+        continue;
+      }
+      const rank = (station: FarmStation) => [station.agentId === task.lastFailedOn ? 1 : 0, station.agentId === task.agentId ? 0 : 1, -free(station)];
+      const [pick] = reach.sort((a, b) => compareRanks(rank(a), rank(b)));
+      const station = pick as FarmStation;
+      const leaseId = this.tasks.lease(task.id, station.agentId, this.now(), this.options.leaseMs);
+      if (!leaseId) continue;
+      const sent = this.options.link.sendToStation(station.agentId, {
+        kind: 'task_offer', task_id: task.id, lease_id: leaseId, agent_id: task.agentId, profile: task.profile, keep_rip: task.keepRip,
+        root: task.root, source: task.source, output: task.output, duration_seconds: task.durationSeconds, lease_seconds: Math.ceil(this.options.leaseMs / 1000),
+      });
+      if (!sent) {
+        this.tasks.release(task.id, leaseId, this.now());
+        continue;
+      }
+      used.set(station.agentId, (used.get(station.agentId) ?? 0) + 1);
+      this.live.delete(task.id);
+      const leased = this.tasks.get(task.id) as TranscodeTask;
+      this.options.logger.info({ task: task.id, job: task.jobId, title: task.titleId, station: station.agentId, attempt: task.attempts + 1 },
+        `Transcode task ${task.id} leased to ${station.agentId}`);
+      this.jobLog(leased, 'info', `Title ${task.titleId}: transcoding on ${station.agentId} with the ${task.profile} profile${task.attempts > 0 ? ` (attempt ${task.attempts + 1} of ${MAX_ATTEMPTS})` : ''}`);
+      this.publish(leased);
+    }
+  }
+
+  private running(agentId: string, task: TranscodeTask, report: TaskReport, verdict: (accepted: boolean, reason?: string) => void): void {
+    const now = this.now();
+    const held = task.leaseId === report.lease_id && task.leasedTo === agentId && task.state === 'transcoding' && (task.leaseExpiresAt ?? 0) >= now;
+    const fresh = held && (task.leaseExpiresAt ?? 0) - now > this.options.leaseMs / 2;
+    // A lease past its half (or one that ran out while nobody took the task) is written anew, under the same guard.
+    if (!fresh && !this.tasks.renew(task.id, report.lease_id, agentId, report.progress_percent, now, this.options.leaseMs)) {
+      return void verdict(false, this.lostLease(task, report.lease_id));
+    }
+    const speed = report.current_speed === undefined ? undefined : Number.parseFloat(report.current_speed);
+    const latest = { ...this.live.get(task.id) };
+    if (report.progress_percent !== undefined) latest.percent = report.progress_percent;
+    if (speed !== undefined && speed > 0) latest.speed = speed;
+    this.live.set(task.id, latest);
+    const current = this.withLive(fresh ? task : this.tasks.get(task.id) as TranscodeTask);
+    this.options.jobs.progress({
+      type: 'title_update', agent_id: task.agentId, job_id: task.jobId, title_id: task.titleId, state: 'transcoding',
+      ...(report.progress_percent !== undefined ? { match_progress: report.progress_percent } : {}),
+    });
+    this.options.jobs.progress({
+      type: 'job_update', agent_id: task.agentId, job_id: task.jobId, state: 'transcoding', current_title: task.titleId,
+      ...jobProgress(this.tasks.tasksOfJob(task.agentId, task.jobId).map((t) => this.withLive(t)), this.speedsOfRunning()),
+    });
+    this.publish(current);
+  }
+
+  private finished(agentId: string, task: TranscodeTask, report: TaskReport, verdict: (accepted: boolean, reason?: string) => void): void {
+    if (!this.tasks.complete(task.id, report.lease_id, agentId, this.now())) {
+      // The same word again (the answer was lost with the link): the same answer.
+      if (task.state === 'done' && task.leaseId === report.lease_id && task.transcodedBy === agentId) return void verdict(true);
+      const reason = this.lostLease(task, report.lease_id);
+      this.options.logger.warn({ task: task.id, station: agentId }, `Discarded the result of transcode task ${task.id} from ${agentId}: ${reason}`);
+      return void verdict(false, reason);
+    }
+    this.live.delete(task.id);
+    this.options.logger.info({ task: task.id, job: task.jobId, title: task.titleId, station: agentId, bytes: report.size_bytes }, `Transcode task ${task.id} done by ${agentId}`);
+    this.publish(this.tasks.get(task.id) as TranscodeTask);
+    verdict(true);
+    this.dispatch();
+  }
+
+  /** The done task's result is in place: now its title is completed (its file is there), and maybe its job. */
+  private delivered(agentId: string, task: TranscodeTask, report: TaskReport, verdict: (accepted: boolean) => void): void {
+    const first = this.tasks.delivered(task.id, report.lease_id, agentId, this.now());
+    verdict(true);
+    if (!first) return;
+    const delivered = this.tasks.get(task.id) as TranscodeTask;
+    this.titleChange(delivered, {
+      state: 'completed', match_progress: 100, output_filename: basename(task.output), transcoded_by: agentId,
+      ...(report.size_bytes !== undefined ? { actual_size_bytes: report.size_bytes } : {}),
+    });
+    this.jobLog(delivered, 'info', `Title ${task.titleId} transcoded by ${agentId}: ${basename(task.output)}`);
+    this.publish(delivered);
+    this.settleJob(task.agentId, task.jobId);
+  }
+
+  private failed(agentId: string, task: TranscodeTask, report: TaskReport, verdict: (accepted: boolean) => void): void {
+    const reason = report.error ?? 'The transcode failed';
+    const recorded = task.leasedTo === agentId && this.tasks.fail(task.id, report.lease_id, `${agentId}: ${reason}`, this.now());
+    // Heard either way: a failure under a lease that is no longer current changes nothing.
+    verdict(true);
+    if (!recorded) return;
+    this.live.delete(task.id);
+    this.afterFailure(this.tasks.get(task.id) as TranscodeTask, agentId, reason);
+    this.dispatch();
+  }
+
+  /** Not taken at all: queued again, no attempt counted, and the station is given nothing for a moment. */
+  private declined(agentId: string, task: TranscodeTask, report: TaskReport): void {
+    if (task.leasedTo !== agentId || !this.tasks.release(task.id, report.lease_id, this.now())) return;
+    this.resting.set(agentId, this.now() + RETRY_SAME_STATION_MS);
+    this.options.logger.info({ task: task.id, station: agentId }, `${agentId} declined transcode task ${task.id}: ${report.error ?? 'no reason given'}`);
+    this.publish(this.tasks.get(task.id) as TranscodeTask);
+    this.dispatch();
+  }
+
+  private afterFailure(task: TranscodeTask, station: string, reason: string): void {
+    const final = task.state === 'failed';
+    this.options.logger.warn({ task: task.id, job: task.jobId, title: task.titleId, station, attempts: task.attempts },
+      final ? `Transcode task ${task.id} failed for good on its last attempt: ${reason}` : `Transcode task ${task.id} failed on ${station} (attempt ${task.attempts} of ${MAX_ATTEMPTS}) and is queued again: ${reason}`);
+    this.jobLog(task, final ? 'error' : 'warn', final
+      ? `Title ${task.titleId}: the transcode failed on its last attempt: ${reason}`
+      : `Title ${task.titleId}: the transcode failed on ${station} (attempt ${task.attempts} of ${MAX_ATTEMPTS}); queued again: ${reason}`);
+    this.publish(task);
+    if (final) {
+      this.titleChange(task, { state: 'failed', error: (task.lastError ?? reason).slice(0, 500) });
+      this.settleJob(task.agentId, task.jobId);
+    }
+  }
+
+  /** Why a lease no longer counts, in words for the worker's log. */
+  private lostLease(task: TranscodeTask, leaseId: string): string {
+    if (task.state === 'cancelled') return 'The transcode was cancelled';
+    if (task.leaseId !== leaseId) return 'The lease ran out and the task was given to another station';
+    if (task.state === 'done') return 'The task is done already';
+    return `The task is ${task.state}`;
+  }
+
+  /**
+   * Ends a job waiting on the farm once none of its tasks waits or runs. `restart`: after the hub stopped, titles
+   * whose task ended are put right first (the task's end committed, the title's update not yet).
+   */
+  private settleJob(agentId: string, jobId: number, restart = false): void {
+    if (this.options.jobs.jobState(jobId) !== 'transcoding') return;
+    const tasks = this.tasks.tasksOfJob(agentId, jobId);
+    if (restart) {
+      for (const task of tasks) {
+        const state = titleStateOf(task);
+        if (state) this.titleChange(task, { state, ...(task.state === 'done' ? { output_filename: basename(task.output), ...(task.transcodedBy ? { transcoded_by: task.transcodedBy } : {}) } : {}) });
+      }
+    }
+    const outcome = jobOutcome(tasks);
+    if (!outcome) return;
+    this.jobLog(tasks[0] as TranscodeTask, outcome.state === 'completed' ? 'info' : 'warn', outcome.state === 'completed'
+      ? `Done: ${tasks.length} title(s) transcoded`
+      : `${outcome.state === 'failed' ? 'Failed' : 'Stopped'}: ${outcome.error_message}`);
+    this.jobChange(tasks[0] as TranscodeTask, { type: 'job_update', ...outcome, ...(outcome.state === 'completed' ? { eta_seconds: 0 } : {}) });
+    this.options.logger.info({ job: jobId, station: agentId, state: outcome.state }, `Job ${jobId} ${outcome.state} after its transcodes`);
+  }
+
+  private titleChange(task: TranscodeTask, fields: Omit<TitleUpdate, 'type' | 'agent_id' | 'job_id' | 'title_id'>): void {
+    this.options.jobs.change({ type: 'title_update', agent_id: task.agentId, job_id: task.jobId, title_id: task.titleId, ...fields });
+  }
+
+  private jobChange(task: TranscodeTask, fields: Omit<JobUpdate, 'agent_id' | 'job_id'>): void {
+    this.options.jobs.change({ ...fields, agent_id: task.agentId, job_id: task.jobId });
+  }
+
+  private jobLog(task: TranscodeTask, level: 'info' | 'warn' | 'error', text: string): void {
+    this.options.jobs.change({ type: 'job_log', agent_id: task.agentId, job_id: task.jobId, lines: [{ at: this.now(), level, text: text.slice(0, 500) }] });
+  }
+
+  /** Said once per task: it waits for the only station that can reach its files. */
+  private tellWaiting(task: TranscodeTask, stations: readonly FarmStation[]): void {
+    if (task.root !== 'output' || this.toldWaiting.has(task.id) || stations.some((station) => station.agentId === task.agentId)) return;
+    this.toldWaiting.add(task.id);
+    this.options.logger.warn({ task: task.id, station: task.agentId },
+      `Transcode task ${task.id} waits for ${task.agentId}: its rip is in that station's output folder, outside any shared library (DISCBRIDGE_LIBRARY_DIR), and that station takes no transcodes now`);
+  }
+
+  private tick(): void {
     let expired: TranscodeTask[];
     try {
       expired = this.tasks.expireLeases(this.now());
@@ -96,12 +429,10 @@ export class Transcodes {
       return;
     }
     for (const task of expired) {
-      this.options.logger.warn({ task: task.id, job: task.jobId, title: task.titleId, state: task.state, attempts: task.attempts },
-        task.state === 'failed'
-          ? `Transcode task ${task.id} failed for good: ${task.lastError} on its last attempt`
-          : `Transcode task ${task.id} is queued again: ${task.lastError}`);
-      this.publish(task);
+      this.live.delete(task.id);
+      this.afterFailure(task, task.lastFailedOn ?? 'its station', task.lastError ?? 'its lease ran out');
     }
+    this.dispatch();
   }
 
   private acted(task: TranscodeTask, what: string): TranscodeTaskRecord {
@@ -115,4 +446,9 @@ export class Transcodes {
     this.options.bus.publish('applied', { type: 'task_update', update });
     return record;
   }
+}
+
+function compareRanks(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i++) if ((a[i] as number) !== (b[i] as number)) return (a[i] as number) - (b[i] as number);
+  return 0;
 }

@@ -111,6 +111,8 @@ export const TitleFields = z.object({
   output_filename: z.string().max(1024).optional(),
   error: HumanMessage.optional(),
   error_code: ErrorCode.optional(),
+  /** The station that transcoded the title (the transcode farm), by its agent id. */
+  transcoded_by: AgentId.optional(),
 });
 
 export const TitleUpdate = z.object({ type: z.literal('title_update'), ...TitleFields.shape, rev: Revision.optional() });

@@ -1,9 +1,12 @@
 // The agent↔hub link: station events and commands wrapped in one small envelope, told apart by `kind`.
 // The agent speaks first with `hello`; the hub answers `welcome` or closes with a LinkCloseCode and a reason.
 import { z } from 'zod';
-import { AgentId, DriveId, EpochMs, HumanMessage, JobId, Label, Seq } from './fields.js';
+import { AgentId, Bytes, DriveId, EpochMs, HumanMessage, JobId, Label, Percent, Seconds, Seq, SpeedMultiple, TitleId } from './fields.js';
 import { JobUpdate, StationEvent, TitleUpdate, WaitingImages } from './events.js';
-import { DiscType } from './states.js';
+import { DiscType, ErrorCode } from './states.js';
+
+export const TaskId = z.number().int().positive();
+export const LeaseId = z.string().min(1).max(64);
 
 export const ProtocolRange = z.object({ min: z.number().int().positive(), max: z.number().int().positive() });
 
@@ -33,15 +36,57 @@ export const AgentHello = z.object({
   instance: z.string().min(1).max(64).optional(),
   /** Events in the agent's outbox not yet acknowledged when it said hello: how far behind the hub it is. */
   outbox_events: z.number().int().nonnegative().optional(),
+  /** Transcodes the station runs at once (DISCBRIDGE_TRANSCODE_SLOTS); absent or 0: it is leased none. */
+  transcode_slots: z.number().int().nonnegative().max(64).optional(),
+  /** Whether the station has the shared library mounted (DISCBRIDGE_LIBRARY_DIR): only then may it take tasks in it. */
+  library: z.boolean().optional(),
+  /** The transcode leases the station holds: any other lease the hub thinks it holds was lost on the way. */
+  tasks: z.array(z.object({ task_id: TaskId, lease_id: LeaseId })).max(64).optional(),
 });
 export type AgentHello = z.infer<typeof AgentHello>;
+
+/**
+ * Where a task's paths are relative to: the shared library (every station that mounts it can reach them) or the
+ * ripping station's own output folder (only that station can).
+ */
+export const TaskRoot = z.enum(['library', 'output']);
+export type TaskRoot = z.infer<typeof TaskRoot>;
+
+/** A path relative to a task's root, '/'-separated: never absolute, never climbing out. */
+const RelativePath = z.string().min(1).max(1024).refine((path) => !path.startsWith('/') && !/^[A-Za-z]:/.test(path) && !path.split(/[/\\]/).includes('..'), 'a path inside the folder');
+
+/**
+ * A job's ripped titles handed to the hub's transcode queue: sequenced like every station event, so each title
+ * becomes one task however often it is replayed. The job then stays `transcoding` until the hub ends it.
+ */
+export const TranscodeRequest = z.object({
+  type: z.literal('transcode_request'),
+  agent_id: AgentId,
+  job_id: JobId,
+  /** The ripping station's DISCBRIDGE_TRANSCODE profile. */
+  profile: z.string().min(1).max(64),
+  /** Keep the rip once its transcode is in place (the ripping station's DISCBRIDGE_KEEP_RIP). */
+  keep_rip: z.boolean(),
+  root: TaskRoot,
+  titles: z.array(z.object({
+    title_id: TitleId,
+    source: RelativePath,
+    output: RelativePath,
+    duration_seconds: Seconds,
+  })).min(1).max(1000),
+});
+export type TranscodeRequest = z.infer<typeof TranscodeRequest>;
+
+/** What an agent's outbox carries: the station events, and its hand-offs to the transcode queue. */
+export const LinkEvent = z.discriminatedUnion('type', [...StationEvent.options, TranscodeRequest]);
+export type LinkEvent = z.infer<typeof LinkEvent>;
 
 const SequencedEvent = {
   /** Dense per agent: 1, 2, 3…, kept in the agent's outbox until the hub acknowledges it. */
   seq: z.number().int().positive(),
   /** The agent's clock when it happened (epoch ms). */
   at: EpochMs,
-  event: StationEvent,
+  event: LinkEvent,
 };
 
 /** A state-changing station event: written to the agent's outbox before it is sent, replayed until acknowledged. */
@@ -75,7 +120,31 @@ export const CommandResult = z.object({
 });
 export type CommandResult = z.infer<typeof CommandResult>;
 
-export const AgentMessage = z.discriminatedUnion('kind', [AgentHello, AgentEvent, AgentEventBatch, AgentProgress, CommandResult]);
+/**
+ * A worker's word on a task it holds, under its lease. `running` reports progress (and keeps the lease alive);
+ * `finished` asks to deliver a checked result, which the worker puts in place only once the hub says yes, and then
+ * says `delivered` (the title completes only then, so a completed title's file is there); `failed` gives the task
+ * back. Not sequenced: the worker keeps each task in its own journal and says it again after a
+ * reconnect until the hub answers, and the hub's answer to a repeated word is the same.
+ */
+export const TaskReport = z.object({
+  kind: z.literal('task_report'),
+  task_id: TaskId,
+  lease_id: LeaseId,
+  /** declined: not taken at all (the station is shutting down, or has no free slot): queued again, no attempt counted. */
+  status: z.enum(['running', 'finished', 'delivered', 'failed', 'declined']),
+  progress_percent: Percent.optional(),
+  current_speed: SpeedMultiple.optional(),
+  eta_seconds: Seconds.optional(),
+  /** `finished`, `delivered`: the size of the checked result. */
+  size_bytes: Bytes.optional(),
+  /** `failed`: why, for people, and for machines. */
+  error: HumanMessage.optional(),
+  error_code: ErrorCode.optional(),
+});
+export type TaskReport = z.infer<typeof TaskReport>;
+
+export const AgentMessage = z.discriminatedUnion('kind', [AgentHello, AgentEvent, AgentEventBatch, AgentProgress, CommandResult, TaskReport]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
 export const Welcome = z.object({
@@ -117,7 +186,38 @@ export const HubCommand = z.object({
 });
 export type HubCommand = z.infer<typeof HubCommand>;
 
-export const HubMessage = z.discriminatedUnion('kind', [Welcome, HubCommand, Ack]);
+/** A transcode task leased to the station until it stops reporting for `lease_seconds`. */
+export const TaskOffer = z.object({
+  kind: z.literal('task_offer'),
+  task_id: TaskId,
+  lease_id: LeaseId,
+  /** The station that ripped the title: with root `output`, the paths are in its output folder (the station itself). */
+  agent_id: AgentId,
+  profile: z.string().min(1).max(64),
+  keep_rip: z.boolean(),
+  root: TaskRoot,
+  source: RelativePath,
+  output: RelativePath,
+  duration_seconds: Seconds,
+  lease_seconds: z.number().int().positive(),
+});
+export type TaskOffer = z.infer<typeof TaskOffer>;
+
+/**
+ * The hub's answer under a lease: `accepted` to a finished or failed report (the result may go in place; the failure
+ * is recorded); not accepted when the lease is no longer the task's (it ran out and was given away, or the task was
+ * cancelled): the worker stops and discards what it made.
+ */
+export const TaskVerdict = z.object({
+  kind: z.literal('task_verdict'),
+  task_id: TaskId,
+  lease_id: LeaseId,
+  accepted: z.boolean(),
+  reason: HumanMessage.optional(),
+});
+export type TaskVerdict = z.infer<typeof TaskVerdict>;
+
+export const HubMessage = z.discriminatedUnion('kind', [Welcome, HubCommand, Ack, TaskOffer, TaskVerdict]);
 export type HubMessage = z.infer<typeof HubMessage>;
 
 /** WebSocket close codes of the link (4000–4999 is the range RFC 6455 leaves to applications). */

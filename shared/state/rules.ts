@@ -109,11 +109,20 @@ export function applyDriveEvent<D extends KeptDrive>(drive: D, event: DriveEvent
 }
 
 /**
- * A drive's job pointers after its job's update: the running job while it runs; when it ends with the disc still in,
- * the last job. A job takes the drive when it is free, already its own, or its pointer names a job that is over.
+ * Whether a job in this state has its drive. One waiting on the transcode farm (`transcoding`) has left it: its rips
+ * are saved, and the drive takes the next disc.
+ */
+export function holdsDrive(state: JobState): boolean {
+  return !isFinished(state) && state !== 'transcoding';
+}
+
+/**
+ * A drive's job pointers after its job's update: the job while it has the drive; when it leaves it (it ended, or its
+ * titles went to the transcode farm) with the disc still in, the last job. A job takes the drive when it is free,
+ * already its own, or its pointer names a job that has left it (`isOver`).
  */
 export function linkDriveToJob<D extends KeptDrive>(drive: D, job: { job_id: number; state: JobState }, isOver: (jobId: number) => boolean): D {
-  if (isFinished(job.state)) {
+  if (!holdsDrive(job.state)) {
     if (drive.job_id === job.job_id) {
       delete drive.job_id;
       if (drive.has_disc) drive.last_job_id = job.job_id;

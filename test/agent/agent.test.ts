@@ -9,11 +9,19 @@ import { DriveRecord, type DashboardMessage, type JobUpdate } from '../../shared
 import { Agent } from '../../agent/agent.js';
 import { DiscKinds } from '../../agent/kinds/disc-kind.js';
 import { VideoDiscs } from '../../agent/kinds/video.js';
+import type { Transcoder } from '../../agent/transcoders/transcoder.js';
 import { TOKEN, connectDashboard, getJson, silentLogger, startHub, type Peer, type TestHub } from '../hub/helpers.js';
 import { FakeDriveSource } from './fakes/fake-drive-source.js';
 import { FakeRipper, title, type FakeRipperOptions } from './fakes/fake-ripper.js';
 
 const DVD = { volumeLabel: 'MOVIE', discType: 'dvd' } as const;
+
+/** These stations have no transcode slots, so the hub leases them nothing and this is never asked to work. */
+const unusedTranscoder: Transcoder = {
+  toolName: 'none',
+  checkInstalled: async () => undefined,
+  transcode: async () => { throw new Error('this station takes no transcode tasks'); },
+};
 
 interface Setup {
   hub: TestHub;
@@ -42,10 +50,11 @@ async function station(options: { ripper?: Partial<FakeRipperOptions>; ejectWhen
   const agent = new Agent({
     agentId: 'station-1', name: 'Station 1', version: 'test', hubUrl: `ws://127.0.0.1:${hub.port}`, token: TOKEN, tls: {},
     dataDir: join(dir, 'agent'), outputDir: join(dir, 'rips'), minTitleSeconds: 120, settleMs: options.settleMs ?? 0, heartbeatMs: 60_000, stallSeconds: 300,
-    autoRip: true, maxJobs: options.maxJobs ?? 0, keepPartialFiles: false, ejectWhenDone: options.ejectWhenDone ?? false,
+    autoRip: true, maxJobs: options.maxJobs ?? 0, keepPartialFiles: false, ejectWhenDone: options.ejectWhenDone ?? false, transcodeSlots: 0,
   }, {
     drives,
     kinds: new DiscKinds([new VideoDiscs(ripper, undefined)]),
+    transcoder: unusedTranscoder,
   }, silentLogger);
   await agent.start();
   const dashboard = await connectDashboard(hub.port);

@@ -147,10 +147,12 @@ export class DiscbridgeProcess {
     this.exited = new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code)));
   }
 
-  static spawn(command: 'start' | 'hub' | 'agent', env: Record<string, string>, logFile: string): DiscbridgeProcess {
+  /** `cpus`: pinned to these cores (taskset), its tools too: a benchmark's stand-in for a machine of its own. */
+  static spawn(command: 'start' | 'hub' | 'agent' | 'worker', env: Record<string, string>, logFile: string, cpus?: string): DiscbridgeProcess {
     mkdirSync(resolve(logFile, '..'), { recursive: true });
     const log = createWriteStream(logFile, { flags: 'a' }); // a restarted process appends to its own log
-    const child = spawn(process.execPath, [CLI, command], {
+    const [program, args] = cpus === undefined ? [process.execPath, [CLI, command]] : ['taskset', ['-c', cpus, process.execPath, CLI, command]];
+    const child = spawn(program, args, {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -183,6 +185,8 @@ export interface StationOptions {
   name: string;
   /** Port the agent connects to instead of the hub's own (a TcpProxy in front of the hub). */
   agentHubPort?: () => number;
+  /** Cores the hub and the station's own agent are pinned to (taskset), for benchmarks. */
+  cpus?: string;
 }
 
 /** One agent of a station: its id, its drives and its own folders (data under `dir/agent`, files under `outputDir`). */
@@ -197,15 +201,20 @@ export interface StationAgent {
   readonly env: Record<string, string>;
   /** Its log file's name in the station's log folder. */
   readonly logName: string;
+  /** A rip station (`discbridge agent`), or a station without drives that only transcodes (`discbridge worker`). */
+  readonly command: 'agent' | 'worker';
+  /** Cores it is pinned to (taskset), for benchmarks. */
+  readonly cpus?: string | undefined;
   process: DiscbridgeProcess | undefined;
 }
 
 function stationAgent(
   agentId: string, name: string, drives: VirtualDrive | readonly VirtualDrive[], dir: string, logName: string, env: Record<string, string> = {},
+  command: 'agent' | 'worker' = 'agent', cpus?: string,
 ): StationAgent {
   const list = drives instanceof VirtualDrive ? [drives] : [...drives];
-  if (list.length === 0) throw new Error(`Agent ${agentId} needs at least one drive`);
-  return { agentId, name, drives: list, drive: list[0] as VirtualDrive, dir, outputDir: join(dir, 'rips'), env, logName, process: undefined };
+  if (list.length === 0 && command === 'agent') throw new Error(`Agent ${agentId} needs at least one drive`);
+  return { agentId, name, drives: list, drive: list[0] as VirtualDrive, dir, outputDir: join(dir, 'rips'), env, logName, command, cpus, process: undefined };
 }
 
 export class Station {
@@ -220,7 +229,7 @@ export class Station {
   /** `drives`: one drive, or several watched by the same agent (all passed in DISCBRIDGE_DRIVES). */
   constructor(drives: VirtualDrive | readonly VirtualDrive[], private readonly options: StationOptions) {
     this.dir = mkdtempSync(join(tmpdir(), `discbridge-e2e-${options.name}-`));
-    this.agents = [stationAgent(`e2e-${options.name}`, `E2E ${options.name}`, drives, this.dir, 'agent.log')];
+    this.agents = [stationAgent(`e2e-${options.name}`, `E2E ${options.name}`, drives, this.dir, 'agent.log', {}, 'agent', options.cpus)];
     rmSync(this.logDir, { recursive: true, force: true });
   }
 
@@ -259,7 +268,7 @@ export class Station {
 
   async startHub(): Promise<void> {
     this.port ||= await freePort();
-    this.hub = DiscbridgeProcess.spawn('hub', this.hubEnv(), join(this.logDir, 'hub.log'));
+    this.hub = DiscbridgeProcess.spawn('hub', this.hubEnv(), join(this.logDir, 'hub.log'), this.options.cpus);
     await this.waitForHub();
   }
 
@@ -276,10 +285,12 @@ export class Station {
    * Another agent process on the same hub, as a second rip station: its own id (`e2e-<station>-<name>`), drives, data
    * and output folders, log `agent-<name>.log`. stop() stops it, releases its drives and removes its folders.
    */
-  async startExtraAgent(options: { name: string; drives: VirtualDrive | readonly VirtualDrive[]; agentEnv?: Record<string, string> }): Promise<StationAgent> {
+  async startExtraAgent(options: {
+    name: string; drives: VirtualDrive | readonly VirtualDrive[]; agentEnv?: Record<string, string>; command?: 'agent' | 'worker'; cpus?: string;
+  }): Promise<StationAgent> {
     const agentId = `e2e-${this.options.name}-${options.name}`;
     const dir = mkdtempSync(join(tmpdir(), `discbridge-e2e-${this.options.name}-${options.name}-`));
-    const agent = stationAgent(agentId, `E2E ${this.options.name} ${options.name}`, options.drives, dir, `agent-${options.name}.log`, options.agentEnv);
+    const agent = stationAgent(agentId, `E2E ${this.options.name} ${options.name}`, options.drives, dir, `agent-${options.name}.log`, options.agentEnv, options.command, options.cpus);
     this.agents.push(agent); // before it starts, so that stop() cleans up after a failed start too
     await this.spawnAgent(agent);
     return agent;
@@ -295,7 +306,7 @@ export class Station {
   }
 
   private async spawnAgent(agent: StationAgent): Promise<void> {
-    agent.process = DiscbridgeProcess.spawn('agent', this.agentEnv(agent), join(this.logDir, agent.logName));
+    agent.process = DiscbridgeProcess.spawn(agent.command, this.agentEnv(agent), join(this.logDir, agent.logName), agent.cpus);
     await this.waitForAgent(agent.agentId);
   }
 
@@ -378,7 +389,8 @@ export class Station {
     const hubDb = new Database(this.hubDatabase, { readonly: true });
     const agentDb = new Database(this.agentDatabase(agent), { readonly: true });
     try {
-      const hub = (hubDb.prepare('SELECT seq FROM events WHERE agent_id = ? ORDER BY seq').all(agent.agentId) as { seq: number }[]).map((r) => r.seq);
+      // The hub's own changes to a station's jobs (the transcode farm's) have negative numbers: not the station's.
+      const hub = (hubDb.prepare('SELECT seq FROM events WHERE agent_id = ? AND seq > 0 ORDER BY seq').all(agent.agentId) as { seq: number }[]).map((r) => r.seq);
       const agentLast = (agentDb.prepare(`SELECT value FROM counters WHERE name = 'seq'`).get() as { value: number } | undefined)?.value ?? 0;
       return { hub, agentLast };
     } finally {

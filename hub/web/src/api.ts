@@ -3,7 +3,7 @@
 // (X-Discbridge-Revisions); signing in and out. Commands go over the socket (commands.ts), the first render's
 // snapshot too.
 import { z } from 'zod';
-import { AgentId, ApiError, JobDetail, JobLogPage, JobPage, LoginBody, Revision, SessionInfo, type JobState } from '../../../shared/index.js';
+import { AgentId, ApiError, JobDetail, JobLogPage, JobPage, LoginBody, Revision, SessionInfo, TranscodeTaskPage, type JobState } from '../../../shared/index.js';
 import type { Revisions } from './state.js';
 
 /** A failed request, with the sentence to show a person. */
@@ -102,6 +102,8 @@ export const api = {
   jobs: (filter: JobFilter) => get(`/api/jobs${query(filter)}`, JobPage),
   job: (jobId: number) => get(`/api/jobs/${jobId}`, JobDetail),
   jobLog: (jobId: number) => get(`/api/jobs/${jobId}/log`, JobLogPage),
+  transcodes: () => getPlain('/api/transcodes?limit=100', TranscodeTaskPage),
+  taskAction: (taskId: number, action: 'retry' | 'cancel' | 'prioritize') => post(`/api/transcodes/${taskId}/${action}`),
 
   /** Whether the hub answers at all (open to everyone, tiny). */
   alive: async (): Promise<boolean> => {

@@ -17,6 +17,8 @@ import { confirmDialog, jobPanel, toasts } from './view/dialogs.js';
 import { h } from './view/dom.js';
 import { headerView } from './view/header.js';
 import { historyView, type HistoryControls } from './view/history.js';
+import { QueueModel } from './queue.js';
+import { queueView, type TaskAction } from './view/queue.js';
 import { signIn } from './view/sign-in.js';
 import { stationsView } from './view/stations.js';
 
@@ -116,6 +118,8 @@ async function refreshSession(): Promise<void> {
 const header = headerView(ctx, [signInView.button]);
 const stations = stationsView(ctx);
 const history = historyView(ctx, historyControls);
+const queue = new QueueModel();
+const queueSection = queueView(ctx, queue, (taskId, action) => void taskAction(taskId, action));
 const panel = jobPanel(ctx);
 const confirm = confirmDialog();
 const toast = toasts();
@@ -128,6 +132,7 @@ app.replaceChildren(
   banner,
   h('main', { attrs: { id: 'main' } },
     h('section', { class: 'stations-section', attrs: { 'aria-label': 'Stations and drives' } }, stations.el),
+    queueSection.el,
     history.el,
   ),
   confirm.el, panel.el, signInView.dialog, toast.el,
@@ -149,6 +154,11 @@ function render(): void {
   else if (dirty.drives.size > 0) stations.render(dirty.drives);
   if (dirty.structure || dirty.drives.size > 0) header.render();
   if (dirty.history || dirty.structure || state.historyIds.some((id) => dirty.jobs.has(id))) history.render();
+  // Its rows name their discs from the jobs the page knows.
+  if (queue.dirty || dirty.structure || dirty.jobs.size > 0) {
+    queue.dirty = false;
+    queueSection.render();
+  }
   if (panel.jobId !== undefined) {
     if (dirty.structure || dirty.jobs.has(panel.jobId)) panel.render();
     if (dirty.logs.has(panel.jobId)) panel.renderLog();
@@ -215,6 +225,7 @@ async function resync(): Promise<void> {
       if (!state.hasSnapshot) performance.mark(SNAPSHOT_MARK);
       if (state.applySnapshot(snapshot, Date.now()).resync) resyncAgain = true;
       loadHistoryDetails();
+      void loadQueue();
     } while (resyncAgain);
   } catch (error) {
     // The hub is unreachable or answered nonsense: the old view stays; try again while the socket is up
@@ -226,6 +237,16 @@ async function resync(): Promise<void> {
     resyncing = false;
     showConnection();
     schedule();
+  }
+}
+
+/** The transcode queue as it is now; its changes come as task_update messages from then on. */
+async function loadQueue(): Promise<void> {
+  try {
+    queue.load((await api.transcodes()).tasks);
+    schedule();
+  } catch (error) {
+    console.warn('Could not load the transcode queue:', error);
   }
 }
 
@@ -293,6 +314,11 @@ const connection = new Connection(socketUrl(location), {
     lastMessageAt = Date.now();
     if (message.type === 'subscribed') subscribed = true;
     if (requests.take(message) || !subscribed) return;
+    if (message.type === 'task_update') {
+      queue.apply(message);
+      schedule();
+      return;
+    }
     const result = state.apply(message, Date.now());
     if (result.resync) void resync();
     if (message.type === 'job_update' && isFinished(message.state)) {
@@ -382,6 +408,38 @@ async function ripNow(drive: DriveView, job: JobView | undefined): Promise<void>
   const ok = await command(`rip:${key}`, key, () => send({ command: 'rip', agent_id: drive.agent_id, drive_id: drive.drive_id, ...(titles ? { titles } : {}) }),
     `Ripping ${jobLabel(job, drive)}${titles ? ` (${titles.length} title${titles.length === 1 ? '' : 's'})` : ''}`, 'Could not start the rip');
   if (ok && job) drafts.delete(job.job_id);
+}
+
+const TASK_ACTION_WORDS: Record<TaskAction, [done: string, failed: string]> = {
+  retry: ['queued again', 'Could not retry'], cancel: ['cancelled', 'Could not cancel'], prioritize: ['moved to the head of the queue', 'Could not move up'],
+};
+
+/** A person's action on a transcode task, through REST; the task's new state comes back as a task_update. */
+async function taskAction(taskId: number, action: TaskAction): Promise<void> {
+  if (action === 'cancel') {
+    const sure = await confirm.ask({
+      title: `Cancel transcode task ${taskId}?`,
+      message: 'Its station stops the transcode and deletes the unfinished file; the rip is kept.',
+      confirm: 'Cancel transcode',
+      keep: 'Keep transcoding',
+    });
+    if (!sure) return;
+  }
+  const key = `task:${taskId}`;
+  pending.add(key);
+  queue.dirty = true;
+  schedule();
+  const [done, failed] = TASK_ACTION_WORDS[action];
+  try {
+    await api.taskAction(taskId, action);
+    toast.show('ok', `Transcode task ${taskId} ${done}`);
+  } catch (error) {
+    toast.show('error', `${failed}: ${(error as Error).message}`);
+  } finally {
+    pending.delete(key);
+    queue.dirty = true;
+    schedule();
+  }
 }
 
 async function cancel(job: JobView): Promise<void> {

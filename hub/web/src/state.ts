@@ -11,7 +11,7 @@
 //   dropped and the rest are applied on top, in order. The old view stays until then (no flash of empty content).
 // - A station that goes offline makes its drives and unfinished jobs unreachable: their last known state may be stale.
 import {
-  applyDiscoveryToJob, applyDriveEvent, applyJobUpdate, applyTitlesDiscovered, applyTitleUpdate, isFinished, linkDriveToJob, newJob, newTitle,
+  applyDiscoveryToJob, applyDriveEvent, applyJobUpdate, applyTitlesDiscovered, applyTitleUpdate, holdsDrive, isFinished, linkDriveToJob, newJob, newTitle,
   type AgentRecord, type DashboardMessage, type DiscType, type DriveRecord, type JobDetail, type JobRecord, type JobState,
   type LogLine, type TitleRecord,
 } from '../../../shared/index.js';
@@ -398,7 +398,7 @@ export class DashboardState {
 
   private isOverJob(jobId: number): boolean {
     const job = this.jobs.get(jobId);
-    return !job || isFinished(job.state);
+    return !job || !holdsDrive(job.state);
   }
 
   /** On the newest history page, a job appears (or leaves) as soon as it matches (or no longer matches) the filter. */

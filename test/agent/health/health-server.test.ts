@@ -16,7 +16,7 @@ async function serve(health: () => AgentHealth, port = 0): Promise<HealthServer>
   return server;
 }
 
-const offline: AgentHealth = { hub_connected: false, drives: [{ drive_id: '/dev/sr0', has_disc: true, busy: true }], jobs_running: 1, outbox: 7 };
+const offline: AgentHealth = { hub_connected: false, drives: [{ drive_id: '/dev/sr0', has_disc: true, busy: true }], jobs_running: 1, transcodes_running: 0, transcode_slots: 0, outbox: 7 };
 
 describe('the agent health server', () => {
   it('answers GET /health with what the agent reports at that moment', async () => {

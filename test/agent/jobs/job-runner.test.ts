@@ -1,21 +1,20 @@
-// The job core through fakes, without root or tools: a FakeRipper stands in for HandBrakeCLI/makemkvcon and a fake
-// transcoder for ffmpeg, while the plans, phases, runner, watchdog and files are the real ones. Every job state,
-// the selection and its changes, a stop in every phase, the watchdog, a tool that writes nothing, an eject when done.
+// The job core through fakes, without root or tools: a FakeRipper stands in for HandBrakeCLI/makemkvcon, while the
+// plans, phases, runner, watchdog and files are the real ones. Every job state, the selection and its changes, the
+// hand-off to the hub's transcode queue, a stop in every phase, the watchdog, a tool that writes nothing, an eject
+// when done.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { JobState, JobUpdate, StationEvent, TitleUpdate } from '../../../shared/index.js';
+import type { JobState, JobUpdate, LinkEvent, TitleUpdate, TranscodeRequest } from '../../../shared/index.js';
 import { JobRunner } from '../../../agent/jobs/job-runner.js';
 import type { JobEnvironment, JobSpec } from '../../../agent/jobs/job-context.js';
 import { EjectDisc } from '../../../agent/jobs/phases/eject-disc.js';
-import type { TranscodeStep } from '../../../agent/jobs/phases/transcode-titles.js';
+import type { HandOffStep } from '../../../agent/jobs/phases/hand-off-titles.js';
 import { DiscKinds } from '../../../agent/kinds/disc-kind.js';
 import { VideoDiscs } from '../../../agent/kinds/video.js';
-import { BUILTIN_PROFILES, type TranscodeRequest, type Transcoder } from '../../../agent/transcoders/transcoder.js';
-import { RipError } from '../../../agent/tools/rip-error.js';
 import { FakeRipper, title, type FakeRipperOptions } from '../fakes/fake-ripper.js';
 
 const logger = pino({ level: 'silent' });
@@ -29,7 +28,7 @@ afterEach(() => rmSync(outputDir, { recursive: true, force: true }));
 
 interface Run {
   runner: JobRunner;
-  events: StationEvent[];
+  events: LinkEvent[];
   done: Promise<JobState>;
   ejects: string[];
 }
@@ -38,14 +37,14 @@ interface RunOptions {
   ripper?: FakeRipperOptions;
   spec?: Partial<JobSpec>;
   environment?: Partial<JobEnvironment>;
-  transcode?: TranscodeStep;
+  handOff?: HandOffStep;
   ejectWhenDone?: boolean;
 }
 
 function start(ripper: FakeRipper, options: RunOptions = {}): Run {
-  const events: StationEvent[] = [];
+  const events: LinkEvent[] = [];
   const ejects: string[] = [];
-  const kinds = new DiscKinds([new VideoDiscs(ripper, options.transcode)]);
+  const kinds = new DiscKinds([new VideoDiscs(ripper, options.handOff)]);
   const spec: JobSpec = { agentId: 'st', jobId: 1, drive: '/dev/sr0', device: '/dev/sr0', volumeLabel: 'MOVIE', discType: 'dvd', autoRip: true, ...options.spec };
   const runner = new JobRunner(spec, kinds.planFor(spec.discType, options.ejectWhenDone ? [new EjectDisc()] : [])!, {
     outputDir, minTitleSeconds: 120, progressIntervalMs: 0, stallMs: 60_000, logger,
@@ -56,12 +55,13 @@ function start(ripper: FakeRipper, options: RunOptions = {}): Run {
   return { runner, events, done: runner.run(), ejects };
 }
 
-const jobUpdates = (events: StationEvent[]) => events.filter((e): e is JobUpdate => e.type === 'job_update');
-const titleUpdates = (events: StationEvent[], id: number) => events.filter((e): e is TitleUpdate => e.type === 'title_update' && e.title_id === id);
+const jobUpdates = (events: LinkEvent[]) => events.filter((e): e is JobUpdate => e.type === 'job_update');
+const titleUpdates = (events: LinkEvent[], id: number) => events.filter((e): e is TitleUpdate => e.type === 'title_update' && e.title_id === id);
 /** The job's states in order, repeats folded. */
-const states = (events: StationEvent[]) => jobUpdates(events).map((e) => e.state).filter((s, i, all) => s !== all[i - 1]);
-const final = (events: StationEvent[]) => jobUpdates(events).at(-1) as JobUpdate;
-const logText = (events: StationEvent[]) => events.flatMap((e) => (e.type === 'job_log' ? e.lines.map((l) => l.text) : [])).join('\n');
+const states = (events: LinkEvent[]) => jobUpdates(events).map((e) => e.state).filter((s, i, all) => s !== all[i - 1]);
+const final = (events: LinkEvent[]) => jobUpdates(events).at(-1) as JobUpdate;
+const logText = (events: LinkEvent[]) => events.flatMap((e) => (e.type === 'job_log' ? e.lines.map((l) => l.text) : [])).join('\n');
+const handOffs = (events: LinkEvent[]) => events.filter((e): e is TranscodeRequest => e.type === 'transcode_request');
 
 async function until(check: () => boolean, what: string): Promise<void> {
   for (const deadline = Date.now() + 5000; !check();) {
@@ -124,22 +124,65 @@ describe('a video job', () => {
     expect(titleUpdates(events, 3)[0]?.state).toBe('pending');
   });
 
-  it('refuses a selection change once transcoding', async () => {
-    const transcoder = new HoldingTranscoder();
-    const { runner, done } = start(new FakeRipper({ titles: TITLES }), { transcode: { transcoder, profile: BUILTIN_PROFILES.h264!, keepRip: true } });
-    await until(() => transcoder.running, 'transcoding');
-    expect(runner.selectTitles([1])).toBe('The job has finished ripping; its selection can no longer change');
-    transcoder.release();
-    expect(await done).toBe('completed');
+  it('hands the ripped titles to the hub\'s transcode queue and ends its part there, in transcoding, the rips in place', async () => {
+    const { events, done } = start(new FakeRipper({ titles: TITLES }), { handOff: { profile: 'h264', keepRip: false } });
+    expect(await done).toBe('transcoding');
+    // The hub ends the job when its tasks end: the station says neither completed nor failed.
+    expect(states(events)).toEqual(['identifying', 'ripping', 'transcoding']);
+    expect(jobUpdates(events).filter((e) => e.state === 'completed' || e.state === 'failed')).toEqual([]);
+    expect(final(events)).toMatchObject({ state: 'transcoding', progress_percent: 0, current_title: 1 });
+    // No library mounted: the paths are in this station's output folder, so only it can take the tasks.
+    expect(handOffs(events)).toEqual([{
+      type: 'transcode_request', agent_id: 'st', job_id: 1, profile: 'h264', keep_rip: false, root: 'output',
+      titles: [
+        { title_id: 1, source: 'MOVIE/MOVIE_t01.mkv', output: 'MOVIE/MOVIE_t01.h264.mkv', duration_seconds: 3000 },
+        { title_id: 2, source: 'MOVIE/MOVIE_t02.mkv', output: 'MOVIE/MOVIE_t02.h264.mkv', duration_seconds: 600 },
+      ],
+    }]);
+    expect([1, 2].map((id) => titleUpdates(events, id).at(-1))).toEqual([1, 2].map(() => expect.objectContaining({ state: 'transcoding', match_progress: 0 })));
+    // Even a rip not kept stays: the station that transcodes it removes it once the result is in place.
+    expect(readdirSync(join(outputDir, 'MOVIE')).sort()).toEqual(['MOVIE_t01.mkv', 'MOVIE_t02.mkv']);
   });
 
-  it('transcodes each rip, removing the rip only when told not to keep it', async () => {
-    const transcoder = new HoldingTranscoder(false);
-    const { events, done } = start(new FakeRipper({ titles: TITLES }), { transcode: { transcoder, profile: BUILTIN_PROFILES.h264!, keepRip: false } });
-    expect(await done).toBe('completed');
-    expect(states(events)).toEqual(['identifying', 'ripping', 'transcoding', 'completed']);
-    expect(readdirSync(join(outputDir, 'MOVIE')).sort()).toEqual(['MOVIE_t01.h264.mkv', 'MOVIE_t02.h264.mkv']);
-    expect(titleUpdates(events, 2).at(-1)).toMatchObject({ state: 'completed', output_filename: 'MOVIE_t02.h264.mkv' });
+  it('gives the paths relative to the shared library when the rips are in it, else relative to the output folder', async () => {
+    const inLibrary = start(new FakeRipper({ titles: TITLES }), { handOff: { profile: 'h265', keepRip: true, libraryDir: dirname(outputDir) } });
+    expect(await inLibrary.done).toBe('transcoding');
+    const folder = basename(outputDir);
+    expect(handOffs(inLibrary.events)).toEqual([expect.objectContaining({
+      profile: 'h265', keep_rip: true, root: 'library',
+      titles: [
+        { title_id: 1, source: `${folder}/MOVIE/MOVIE_t01.mkv`, output: `${folder}/MOVIE/MOVIE_t01.h265.mkv`, duration_seconds: 3000 },
+        { title_id: 2, source: `${folder}/MOVIE/MOVIE_t02.mkv`, output: `${folder}/MOVIE/MOVIE_t02.h265.mkv`, duration_seconds: 600 },
+      ],
+    })]);
+
+    // A library beside the output folder whose name merely begins the same holds none of the rips.
+    const elsewhere = start(new FakeRipper({ titles: TITLES }), { spec: { jobId: 2 }, handOff: { profile: 'h265', keepRip: true, libraryDir: `${outputDir}-library` } });
+    expect(await elsewhere.done).toBe('transcoding');
+    expect(handOffs(elsewhere.events)).toEqual([expect.objectContaining({ root: 'output', titles: [
+      expect.objectContaining({ source: 'MOVIE (2)/MOVIE_t01.mkv', output: 'MOVIE (2)/MOVIE_t01.h265.mkv' }),
+      expect.objectContaining({ source: 'MOVIE (2)/MOVIE_t02.mkv', output: 'MOVIE (2)/MOVIE_t02.h265.mkv' }),
+    ] })]);
+  });
+
+  it('refuses a selection change once the titles are handed off: the queue has them as they were', async () => {
+    const refusals: (string | undefined)[] = [];
+    const events: LinkEvent[] = [];
+    const run = start(new FakeRipper({ titles: TITLES }), {
+      handOff: { profile: 'h264', keepRip: true },
+      environment: {
+        emit: (event) => {
+          events.push(event);
+          // Asked the moment the job turns transcoding, before the hand-off goes out.
+          if (event.type === 'job_update' && event.state === 'transcoding' && refusals.length === 0) refusals.push(run.runner.selectTitles([3]));
+        },
+      },
+    });
+    expect(await run.done).toBe('transcoding');
+    refusals.push(run.runner.selectTitles([1]));
+    expect(refusals).toEqual(Array(2).fill('The job has finished ripping; its selection can no longer change'));
+    expect(handOffs(events)[0]?.titles.map((t) => t.title_id)).toEqual([1, 2]);
+    expect(titleUpdates(events, 3)).toEqual([]);
   });
 
   it('fails with the reason when the tool is missing, the scan fails, or no title is long enough', async () => {
@@ -230,16 +273,6 @@ describe('a video job', () => {
       expect(existsSync(join(outputDir, 'MOVIE'))).toBe(false);
     });
 
-    it('while transcoding: interrupted by a shutdown', async () => {
-      const transcoder = new HoldingTranscoder();
-      const { runner, events, done } = start(new FakeRipper({ titles: TITLES }), { transcode: { transcoder, profile: BUILTIN_PROFILES.h264!, keepRip: true } });
-      await until(() => transcoder.running, 'transcoding');
-      runner.stop({ state: 'interrupted', message: 'The station was shut down during the job' });
-      expect(await done).toBe('interrupted');
-      expect(final(events)).toMatchObject({ state: 'interrupted' });
-      expect(readdirSync(join(outputDir, 'MOVIE')).filter((f) => f.endsWith('.part'))).toEqual([]);
-    });
-
     it('a job that has completed cannot be stopped any more', async () => {
       const { runner, events, done } = start(new FakeRipper({ titles: TITLES }));
       expect(await done).toBe('completed');
@@ -258,6 +291,14 @@ describe('a video job', () => {
       const failed = start(new FakeRipper({ titles: TITLES, scanError: 'unreadable' }), { ejectWhenDone: true });
       expect(await failed.done).toBe('failed');
       expect(failed.ejects).toEqual([]);
+    });
+
+    it('opens the tray once the titles are handed off: the disc\'s part is done though the job waits on the farm', async () => {
+      const run = start(new FakeRipper({ titles: TITLES }), { handOff: { profile: 'h264', keepRip: true }, ejectWhenDone: true });
+      expect(await run.done).toBe('transcoding');
+      expect(run.ejects).toEqual(['/dev/sr0']);
+      expect(logText(run.events)).toMatch(/Ejected the disc/);
+      expect(final(run.events).state).toBe('transcoding');
     });
 
     it('a tray that will not open leaves the job completed and says so in its log', async () => {
@@ -283,34 +324,3 @@ describe('the disc kinds', () => {
     ]);
   });
 });
-
-/** A transcoder that writes its output at once, or holds its first title until released (to act while a job transcodes). */
-class HoldingTranscoder implements Transcoder {
-  readonly toolName = 'FakeTranscoder';
-  running = false;
-  private go: (() => void) | undefined;
-
-  constructor(private readonly holds = true) {}
-
-  release(): void {
-    this.go?.();
-  }
-
-  async checkInstalled(): Promise<string | undefined> {
-    return undefined;
-  }
-
-  async transcode(request: TranscodeRequest): Promise<void> {
-    this.running = true;
-    request.onProgress({ fraction: 0.5 });
-    if (this.holds && !this.go) {
-      await new Promise<void>((resolve, reject) => {
-        this.go = resolve;
-        request.signal.addEventListener('abort', () => reject(request.signal.reason), { once: true });
-      });
-    }
-    if (!existsSync(request.input)) throw new RipError('input missing');
-    writeFileSync(request.output, readFileSync(request.input));
-    request.onProgress({ fraction: 1 });
-  }
-}

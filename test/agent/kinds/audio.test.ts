@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobState, JobUpdate, StationEvent, TitlesDiscovered, TitleUpdate } from '../../../shared/index.js';
+import type { JobState, JobUpdate, LinkEvent, TitlesDiscovered, TitleUpdate } from '../../../shared/index.js';
 import { CdInfo } from '../../../agent/cd-audio/cd-info.js';
 import { CdParanoia } from '../../../agent/cd-audio/cd-paranoia.js';
 import { FlacEncoder } from '../../../agent/cd-audio/flac.js';
@@ -35,8 +35,8 @@ const kinds = () => new DiscKinds([new AudioDiscs({
   cdInfo: new CdInfo({ binary: 'cd-info' }), paranoia: new CdParanoia({ binary: 'cd-paranoia' }), flac: new FlacEncoder({ flac: 'flac', metaflac: 'metaflac' }),
 })]);
 
-function start(device: string, outputDir: string, onEvent?: (event: StationEvent) => void): { runner: JobRunner; events: StationEvent[]; done: Promise<JobState> } {
-  const events: StationEvent[] = [];
+function start(device: string, outputDir: string, onEvent?: (event: LinkEvent) => void): { runner: JobRunner; events: LinkEvent[]; done: Promise<JobState> } {
+  const events: LinkEvent[] = [];
   const runner = new JobRunner(
     { agentId: 'st', jobId: 1, drive: 'import', device, volumeLabel: 'disc', discType: 'cd', autoRip: true },
     kinds().planFor('cd')!,
@@ -45,7 +45,7 @@ function start(device: string, outputDir: string, onEvent?: (event: StationEvent
   return { runner, events, done: runner.run() };
 }
 
-const final = (events: StationEvent[]) => events.filter((e): e is JobUpdate => e.type === 'job_update').at(-1) as JobUpdate;
+const final = (events: LinkEvent[]) => events.filter((e): e is JobUpdate => e.type === 'job_update').at(-1) as JobUpdate;
 const flacMd5 = (file: string) => execFileSync('metaflac', ['--show-md5sum', file], { encoding: 'utf8' }).trim();
 const tags = (file: string) => Object.fromEntries(execFileSync('metaflac', ['--export-tags-to=-', file], { encoding: 'utf8' }).trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2)));
 

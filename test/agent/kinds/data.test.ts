@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobState, JobUpdate, StationEvent, TitleUpdate } from '../../../shared/index.js';
+import type { JobState, JobUpdate, LinkEvent, TitleUpdate } from '../../../shared/index.js';
 import { Ddrescue } from '../../../agent/imagers/ddrescue/ddrescue.js';
 import { DiscImager } from '../../../agent/imagers/disc-imager.js';
 import { JobRunner } from '../../../agent/jobs/job-runner.js';
@@ -39,8 +39,8 @@ beforeAll(() => {
 });
 afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
-function runDataJob(device: string, outputDir: string, imager = new DiscImager(undefined), jobId = 1): { events: StationEvent[]; done: Promise<JobState> } {
-  const events: StationEvent[] = [];
+function runDataJob(device: string, outputDir: string, imager = new DiscImager(undefined), jobId = 1): { events: LinkEvent[]; done: Promise<JobState> } {
+  const events: LinkEvent[] = [];
   const plan = new DiscKinds([new DataDiscs(imager)]).planFor('data')!;
   const runner = new JobRunner(
     { agentId: 'st', jobId, drive: '/dev/sr0', device, volumeLabel: 'PHOTOS_2019', discType: 'data', autoRip: true },
@@ -50,8 +50,8 @@ function runDataJob(device: string, outputDir: string, imager = new DiscImager(u
   return { events, done: runner.run() };
 }
 
-const jobUpdates = (events: StationEvent[]) => events.filter((e): e is JobUpdate => e.type === 'job_update');
-const final = (events: StationEvent[]) => jobUpdates(events).at(-1) as JobUpdate;
+const jobUpdates = (events: LinkEvent[]) => events.filter((e): e is JobUpdate => e.type === 'job_update');
+const final = (events: LinkEvent[]) => jobUpdates(events).at(-1) as JobUpdate;
 const sha256Of = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 describe.skipIf(skip !== undefined)('a data disc job', () => {

@@ -261,6 +261,9 @@ describe('AgentServer with short timers', () => {
         states.push([agentHello.agent_id, online]);
         for (const wake of stateWaiters.splice(0)) wake();
       },
+      // These timers' tests hand off no titles and hold no tasks.
+      onTranscodeRequest: () => undefined,
+      onTaskReport: () => undefined,
     });
     server.start();
     http = createServer();

@@ -16,6 +16,7 @@ afterEach(async () => {
 
 const title = (titleId: number): NewTask => ({
   agentId: 'rip-a', jobId: 3, titleId, profile: 'h265', source: `FILM/FILM_t0${titleId}.mkv`, output: `FILM/FILM_t0${titleId}.h265.mkv`,
+  root: 'library', durationSeconds: 60, keepRip: true,
 });
 
 async function start(leaseMs = 60_000): Promise<TestHub> {
@@ -82,7 +83,8 @@ describe('the transcode queue at the hub', () => {
     const requeued = await modern.next<TaskUpdate>((m) => m.type === 'task_update' && m.state === 'queued' && m.attempts === 1, 5000);
     expect(requeued).toMatchObject({ task_id: task.id, last_error: 'worker-b went silent: its lease ran out' });
     expect(requeued).not.toHaveProperty('leased_to');
-    expect(h.transcodes!.tasks.complete(task.id, lease as string, Date.now())).toBe(false);
+    // The run-out lease is still the task's newest (worker-b may yet deliver under it), but no other station's.
+    expect(h.transcodes!.tasks.complete(task.id, lease as string, 'worker-c', Date.now())).toBe(false);
     expect((await getJson(`${base}/api/transcodes`)).body.tasks[0]).toMatchObject({ state: 'queued', attempts: 1 });
   });
 });

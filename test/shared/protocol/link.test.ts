@@ -2,7 +2,7 @@
 // command from the hub (link protocol 2).
 import { describe, expect, it } from 'vitest';
 import {
-  Ack, AgentEvent, AgentEventBatch, AgentHello, AgentMessage, AgentProgress, CommandResult, HubCommand, HubMessage, LINK_PROTOCOL,
+  Ack, AgentEvent, AgentEventBatch, AgentHello, AgentMessage, AgentProgress, CommandResult, HubCommand, HubMessage, AGENT_LINK_PROTOCOL, LINK_PROTOCOL,
   LinkCloseCode, Welcome,
 } from '../../../shared/index.js';
 import {
@@ -59,8 +59,39 @@ describe('valid messages', () => {
     expect(AgentMessage.safeParse({ ...agentProgress, after_seq: 0 }).success).toBe(true);
   });
 
-  it('the link protocol is 2', () => {
-    expect(LINK_PROTOCOL).toEqual({ min: 2, max: 2 });
+  it('the hub takes link 2 and 3; agents speak 3, the transcode farm\'s', () => {
+    expect(LINK_PROTOCOL).toEqual({ min: 2, max: 3 });
+    expect(AGENT_LINK_PROTOCOL).toEqual({ min: 3, max: 3 });
+  });
+});
+
+describe('the transcode farm\'s messages', () => {
+  const request = {
+    type: 'transcode_request', agent_id: 'rip-a', job_id: 4, profile: 'h264', keep_rip: false, root: 'library',
+    titles: [{ title_id: 1, source: 'rips/MOVIE/MOVIE_t01.mkv', output: 'rips/MOVIE/MOVIE_t01.h264.mkv', duration_seconds: 5400 }],
+  };
+  const offer = {
+    kind: 'task_offer', task_id: 7, lease_id: 'a1b2', agent_id: 'rip-a', profile: 'h264', keep_rip: true, root: 'output',
+    source: 'MOVIE/MOVIE_t01.mkv', output: 'MOVIE/MOVIE_t01.h264.mkv', duration_seconds: 5400, lease_seconds: 60,
+  };
+
+  it('a hand-off is an outbox event, and the hub\'s offer and verdict and the worker\'s report are link messages', () => {
+    expect(AgentMessage.safeParse({ kind: 'event', seq: 9, at: 1, event: request }).success).toBe(true);
+    expect(HubMessage.safeParse(offer).success).toBe(true);
+    expect(HubMessage.safeParse({ kind: 'task_verdict', task_id: 7, lease_id: 'a1b2', accepted: false, reason: 'The transcode was cancelled' }).success).toBe(true);
+    for (const status of ['running', 'finished', 'failed', 'declined']) {
+      expect(AgentMessage.safeParse({ kind: 'task_report', task_id: 7, lease_id: 'a1b2', status, progress_percent: 42.5, current_speed: '3.1x' }).success).toBe(true);
+    }
+  });
+
+  it.each(['../etc/passwd', '/etc/passwd', 'C:\\Windows\\x.mkv', 'rips/../../x.mkv', 'rips\\..\\x.mkv', ''])('refuses the path %j, which would leave the library', (path) => {
+    expect(AgentMessage.safeParse({ kind: 'event', seq: 9, at: 1, event: { ...request, titles: [{ ...request.titles[0], source: path }] } }).success).toBe(false);
+    expect(HubMessage.safeParse({ ...offer, output: path }).success).toBe(false);
+  });
+
+  it('refuses a report of no known status, and a task id of 0', () => {
+    expect(AgentMessage.safeParse({ kind: 'task_report', task_id: 7, lease_id: 'a1b2', status: 'done' }).success).toBe(false);
+    expect(AgentMessage.safeParse({ kind: 'task_report', task_id: 0, lease_id: 'a1b2', status: 'running' }).success).toBe(false);
   });
 });
 

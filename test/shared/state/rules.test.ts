@@ -66,6 +66,17 @@ const CASES: { name: string; events: StationEvent[]; expected: Expected }[] = [
     },
   },
   {
+    name: 'a job whose titles went to the transcode farm leaves its drive: the next disc\'s job takes it',
+    events: [inserted, started, discovered, ripping, { type: 'job_update', agent_id: A, job_id: 1, state: 'transcoding', progress_percent: 0 },
+      { type: 'drive_event', agent_id: A, drive_id: DRIVE, event: 'removed', volume_label: '' },
+      { type: 'drive_event', agent_id: A, drive_id: DRIVE, event: 'inserted', volume_label: 'NEXT', disc_type: 'dvd' },
+      { type: 'job_update', agent_id: A, job_id: 2, state: 'identifying', drive_id: DRIVE, volume_label: 'NEXT', disc_type: 'dvd' }],
+    expected: {
+      job: { state: 'transcoding', progress_percent: 0 },
+      drive: { has_disc: true, volume_label: 'NEXT', job_id: 2 }, driveLacks: ['last_job_id'],
+    },
+  },
+  {
     name: 'a disc taken out before its job ends leaves no last job',
     events: [inserted, started, { type: 'drive_event', agent_id: A, drive_id: DRIVE, event: 'removed', volume_label: '' },
       { type: 'job_update', agent_id: A, job_id: 1, state: 'failed', error_message: 'The disc was removed during the job', error_code: 'disc_removed' }],

@@ -125,7 +125,9 @@ function titleRow(ctx: ViewContext, titleId: number): TitleRow {
       setText(percent, active && title.match_progress !== undefined ? formatPercent(title.match_progress) : '');
       show(bar.el, active || title.state === 'completed' || ((title.match_progress ?? 0) > 0 && title.state !== 'skipped'));
       bar.set(title.state === 'completed' ? 100 : title.match_progress ?? 0);
-      setText(file, title.output_filename ?? '');
+      // Which station of the farm made the file, when it was not the one that ripped it.
+      const by = title.transcoded_by !== undefined && title.transcoded_by !== job.agent_id ? ` · transcoded by ${title.transcoded_by}` : '';
+      setText(file, title.output_filename ? `${title.output_filename}${by}` : '');
       show(file, title.output_filename !== undefined);
       setText(error, title.error ?? '');
       show(error, title.error !== undefined);

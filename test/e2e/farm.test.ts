@@ -1,0 +1,143 @@
+// The transcode farm on real processes: a hub, a rip station with no transcode slots (real HandBrake rips from a loop
+// device) and `discbridge worker` stations with real ffmpeg, each with its own data folder, all sharing one library
+// folder that each mounts at a path of its own (a symlink). The station takes its next disc while a worker transcodes
+// the last one; a worker SIGKILLed mid-transcode loses its lease and another redoes the task, the hub SIGKILLed
+// meanwhile included, and the result appears once, never a partial file under its name. The page (Chromium) shows
+// the queue: which station transcodes what, and its progress.
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FINISHED_JOB_STATES, type JobDetail, type JobUpdate, type TranscodeTaskRecord } from '../../shared/index.js';
+import { ARTIFACTS, DiscbridgeProcess, Station, VirtualDrive, loopDevicesUnavailable, makeDisc, probeDuration, toolsUnavailable, waitFor } from './harness.js';
+import { browserUnavailable, launchBrowser } from './browser.js';
+
+const skipReason = loopDevicesUnavailable() ?? toolsUnavailable('HandBrakeCLI', 'ffmpeg', 'ffprobe') ?? browserUnavailable();
+if (skipReason) console.warn(`Skipping transcode farm end-to-end tests: ${skipReason}`);
+
+describe.skipIf(skipReason !== undefined)('the transcode farm on real processes', () => {
+  let station: Station | undefined;
+  let library: string | undefined;
+  afterEach(async () => {
+    await station?.stop();
+    station = undefined;
+    if (library) rmSync(library, { recursive: true, force: true });
+    library = undefined;
+  });
+
+  /** A rip station with no slots writing into the library, on a hub whose leases last `leaseSeconds`. */
+  async function farm(name: string, leaseSeconds = 60): Promise<Station> {
+    library = mkdtempSync(join(tmpdir(), 'discbridge-e2e-library-'));
+    mkdirSync(join(library, 'nas'));
+    station = new Station(VirtualDrive.reserve(), {
+      name, hubEnv: { DISCBRIDGE_LEASE_SECONDS: String(leaseSeconds) },
+      agentEnv: {
+        DISCBRIDGE_TRANSCODE: 'h264', DISCBRIDGE_KEEP_RIP: 'false', DISCBRIDGE_TRANSCODE_SLOTS: '0',
+        DISCBRIDGE_LIBRARY_DIR: mount('station'), DISCBRIDGE_OUTPUT_DIR: join(mount('station'), 'rips'),
+      },
+    });
+    await station.start();
+    return station;
+  }
+
+  /** The library as one station mounts it. */
+  function mount(who: string): string {
+    const path = join(library as string, `mnt-${who}`);
+    try {
+      symlinkSync(join(library as string, 'nas'), path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    return path;
+  }
+
+  function worker(s: Station, name: string) {
+    return s.startExtraAgent({ name, drives: [], command: 'worker', agentEnv: { DISCBRIDGE_LIBRARY_DIR: mount(name), DISCBRIDGE_TRANSCODE_SLOTS: '1' } });
+  }
+
+  const tasks = (s: Station) => s.get<{ tasks: TranscodeTaskRecord[] }>('/api/transcodes').then((page) => page.tasks);
+  const discFolder = (label: string) => join(library as string, 'nas', 'rips', label);
+
+  it('has a worker transcode one disc while the station rips the next, and the page shows who transcodes what', async () => {
+    const s = await farm('farm');
+    const b = await worker(s, 'b');
+    const dashboard = await s.dashboard();
+    const first = makeDisc('e2e-farm-one', ['--label', 'FARM_ONE', '--title', '120:2', '--size', '352x240']);
+    const second = makeDisc('e2e-farm-two', ['--label', 'FARM_TWO', '--title', '15:1', '--size', '352x240']);
+    const browser = await launchBrowser();
+    try {
+      const { page } = browser;
+      await page.goto(`${s.baseUrl}/`);
+      await page.waitForSelector('body[data-ready]', { timeout: 15_000 });
+      s.drive.insert(first);
+      // The station's part ends with the hand-off: the drive is free while the worker transcodes.
+      await waitFor(async () => (await tasks(s)).some((task) => task.state === 'transcoding' && task.leased_to === b.agentId), 120_000, 'the worker to take the first disc');
+      s.drive.eject();
+      s.drive.insert(second);
+      // The page's queue: the task, its disc, the worker on it.
+      const running = page.locator('.task-row[data-state="transcoding"]');
+      await running.waitFor({ timeout: 15_000 });
+      expect(await running.locator('td[data-label="Station"]').textContent()).toBe(b.agentId);
+      expect(await running.locator('td[data-label="Disc"]').textContent()).toBe('FARM_ONETitle 1 · h264 · from E2E farm');
+      await page.screenshot({ path: join(ARTIFACTS, 'e2e', 'farm', 'queue.png'), fullPage: true });
+
+      const secondJob = await dashboard.waitFor((m): m is JobUpdate => m.type === 'job_update' && m.volume_label === 'FARM_TWO', 60_000);
+      const ripping = await dashboard.waitFor((m): m is JobUpdate => m.type === 'job_update' && m.job_id === secondJob.job_id && m.state === 'ripping', 60_000);
+      const done = await dashboard.waitFor((m): m is JobUpdate => m.type === 'job_update' && m.job_id !== secondJob.job_id && FINISHED_JOB_STATES.has(m.state), 180_000);
+      expect(done.state).toBe('completed');
+      // The second disc was being ripped before the first one's transcode was done: the two overlapped.
+      expect(dashboard.receivedAt(ripping)).toBeLessThan(dashboard.receivedAt(done));
+      const secondDone = await dashboard.waitFor((m): m is JobUpdate => m.type === 'job_update' && m.job_id === secondJob.job_id && FINISHED_JOB_STATES.has(m.state), 180_000);
+      expect(secondDone.state).toBe('completed');
+
+      // Each completed job's result is in place and its rip gone (keep_rip false).
+      for (const [label, seconds] of [['FARM_ONE', 120], ['FARM_TWO', 15]] as const) {
+        expect(readdirSync(discFolder(label))).toEqual([`${label}_t01.h264.mkv`]);
+        expect(Math.abs(probeDuration(join(discFolder(label), `${label}_t01.h264.mkv`)) - seconds)).toBeLessThan(1);
+      }
+      const job = await s.get<JobDetail>(`/api/jobs/${done.job_id}`);
+      expect(job.titles.map((t) => [t.state, t.transcoded_by, t.output_filename])).toEqual([['completed', b.agentId, 'FARM_ONE_t01.h264.mkv']]);
+      expect((await tasks(s)).map((t) => [t.state, t.transcoded_by, t.attempts])).toEqual([['done', b.agentId, 0], ['done', b.agentId, 0]]);
+      expect(dashboard.contractViolations).toEqual([]);
+
+      // And the page: both tasks done, by the worker.
+      await waitFor(async () => (await page.locator('.task-row[data-state="done"]').count()) === 2, 10_000, 'both tasks done on the page');
+      expect(await page.locator('.task-row td[data-label="Station"]').allTextContents()).toEqual([b.agentId, b.agentId]);
+      expect(await page.locator('.queue-summary').textContent()).toBe('0 transcoding · 0 queued');
+      expect(browser.errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 420_000);
+
+  it('redoes the task of a worker SIGKILLed mid-transcode on another, through a hub SIGKILL too, and delivers it once', async () => {
+    const s = await farm('farm-kill', 5);
+    const b = await worker(s, 'b');
+    s.drive.insert(makeDisc('e2e-farm-kill', ['--label', 'FARM_KILL', '--title', '150:2', '--size', '352x240']));
+    await waitFor(async () => (await tasks(s)).some((task) => task.leased_to === b.agentId && (task.progress_percent ?? 0) > 5), 240_000, 'the worker 5 % into the transcode');
+    await b.process?.stop('SIGKILL');
+    const c = await worker(s, 'c');
+    await waitFor(async () => (await tasks(s)).some((task) => task.leased_to === c.agentId && (task.progress_percent ?? 0) > 5), 120_000, 'the second worker 5 % into it');
+    // The task's first attempt counts as failed on the silent worker, and its partial file was removed.
+    const [running] = await tasks(s);
+    expect(running).toMatchObject({ state: 'transcoding', attempts: 1, leased_to: c.agentId });
+    expect(running?.last_error).toMatch(new RegExp(`${b.agentId} went silent: its lease ran out`));
+    expect(readdirSync(discFolder('FARM_KILL')).filter((name) => name.endsWith('.part'))).toHaveLength(1);
+
+    // The hub dies while the task runs; the worker goes on, and reports once the hub is back.
+    await s.hub?.stop('SIGKILL');
+    await s.startHub();
+    await waitFor(async () => (await tasks(s)).some((task) => task.state === 'done'), 240_000, 'the task done after the hub restart');
+    // The killed worker comes back: it tells its cut-short attempt, which changes nothing.
+    await s.restartAgent(b);
+    await waitFor(() => readdirSync(discFolder('FARM_KILL')).join() === 'FARM_KILL_t01.h264.mkv', 20_000, 'the one result in place, no partial file, the rip gone');
+    expect(Math.abs(probeDuration(join(discFolder('FARM_KILL'), 'FARM_KILL_t01.h264.mkv')) - 150)).toBeLessThan(1);
+    const [task] = await tasks(s);
+    expect(task).toMatchObject({ state: 'done', transcoded_by: c.agentId, attempts: 1 });
+    const jobs = await s.get<{ jobs: { state: string; job_id: number }[] }>('/api/jobs');
+    expect(jobs.jobs.map((j) => j.state)).toEqual(['completed']);
+    const log = await s.get<{ lines: { text: string }[] }>(`/api/jobs/${jobs.jobs[0]?.job_id}/log`);
+    expect(log.lines.filter((line) => /transcoded by/.test(line.text))).toHaveLength(1);
+    expect(b.process).toBeInstanceOf(DiscbridgeProcess);
+  }, 600_000);
+});
