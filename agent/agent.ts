@@ -121,7 +121,7 @@ export class Agent {
     this.worker = worker;
     link.on('taskOffer', (offer) => worker.offer(offer));
     link.on('taskVerdict', (verdict) => void worker.verdict(verdict));
-    link.on('connected', () => worker.connected());
+    link.on('connected', () => void worker.connected());
     if (config.transcodeSlots > 0) {
       const missing = await this.transcoder.checkInstalled();
       if (missing) logger.error(`${missing}. This station takes transcode tasks (DISCBRIDGE_TRANSCODE_SLOTS=${config.transcodeSlots}) and fails each one until it is installed; set DISCBRIDGE_TRANSCODE_SLOTS=0 to take none.`);

@@ -28,7 +28,7 @@ async function throughStation(station: Station, discs: readonly string[]): Promi
     station.drive.insert(disc);
     // The drive is free once its rips are handed to the queue.
     await waitFor(async () => (await tasksOf()).length >= index + 1, 300_000, `disc ${index + 1} handed to the queue`);
-    station.drive.eject();
+    await station.ejectAndWait();
   }
   await waitFor(async () => (await tasksOf()).every((task) => task.state === 'done' || task.state === 'failed'), 1_200_000, 'every task ended');
   const seconds = (performance.now() - start) / 1000;
@@ -65,7 +65,7 @@ describe.skipIf(skip !== undefined)('transcode farm', () => {
     let pairSeconds: number;
     try {
       await station.start();
-      await station.startExtraAgent({ name: 'worker', drives: [], command: 'worker', cpus: '1', agentEnv: { DISCBRIDGE_LIBRARY_DIR: mount('worker'), DISCBRIDGE_LOG_LEVEL: 'info' } });
+      await station.startExtraAgent({ name: 'worker', drives: [], command: 'worker', cpus: '1', agentEnv: { DISCBRIDGE_LIBRARY_DIR: mount('worker'), DISCBRIDGE_TRANSCODE_SLOTS: '1', DISCBRIDGE_LOG_LEVEL: 'info' } });
       pairSeconds = await throughStation(station, discs);
     } finally {
       await station.stop();

@@ -105,8 +105,12 @@ export class Hub {
           ...(refusal ? { error: refusal } : {}), rev: store.nextRevision(hello.agent_id),
         } as const;
         bus.publish('applied', { type: 'station_state', update, stationRev: store.stationRevision(hello.agent_id) });
-        if (online) transcodes.stationOnline(hello);
-        else if (!refusal) transcodes.stationOffline(hello.agent_id);
+        try {
+          if (online) transcodes.stationOnline(hello);
+          else if (!refusal) transcodes.stationOffline(hello.agent_id);
+        } catch (error) {
+          logger.error({ agent: hello.agent_id, err: error }, `Could not update the transcode leases of ${hello.agent_id} (${(error as Error).message}); the lease sweep puts them right`);
+        }
       },
       onTranscodeRequest: (request) => transcodes.requested(request),
       onTaskReport: (agentId, report) => transcodes.report(agentId, report),

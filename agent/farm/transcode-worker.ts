@@ -90,9 +90,13 @@ export class TranscodeWorker {
     return this.running.size;
   }
 
-  /** Connected (again): every task's word is said again, since the hub may have missed it. */
-  connected(): void {
+  /**
+   * Connected (again): every task's word is said again, since the hub may have missed it, and a result the hub
+   * accepted that could not be put in place (the library was not mounted) is tried again.
+   */
+  async connected(): Promise<void> {
     for (const task of this.options.store.heldTasks()) {
+      if (task.state === 'accepted') await this.putInPlace(task);
       const report = this.wordOf(task);
       if (report) this.options.report(report);
     }
@@ -205,6 +209,8 @@ export class TranscodeWorker {
         },
       }));
       const size = (await stat(partial)).size;
+      // Stopped as it finished (a newer lease, a cancel): what it made is not this lease's to offer.
+      if (signal.aborted) throw signal.reason;
       this.hold({ offer, state: 'finished', size });
       logger.info({ task: id, bytes: size, seconds: Math.round((Date.now() - started) / 1000) }, `Transcode task ${id} finished and checked; asking the hub to deliver it`);
       this.options.report({ kind: 'task_report', task_id: id, lease_id: offer.lease_id, status: 'finished', size_bytes: size });
@@ -250,8 +256,10 @@ export class TranscodeWorker {
     this.hold(task);
     const { source, output, partial } = this.paths(offer);
     try {
-      const placed = await stat(partial).then(() => false, () => true);
-      if (!placed) await finishPartial(partial, output);
+      // In place already (a stop came between the rename and telling the hub) only when the result is there.
+      const partialThere = await stat(partial).then(() => true, () => false);
+      if (partialThere) await finishPartial(partial, output);
+      else await stat(output);
       if (!offer.keep_rip) await rm(source, { force: true });
       this.options.logger.info({ task: offer.task_id, file: output, keptRip: offer.keep_rip }, `Transcode task ${offer.task_id} delivered: ${basename(output)}`);
       const delivered: HeldTask = { ...task, state: 'delivered' };

@@ -83,8 +83,9 @@ export class JobContext {
     this.discType = spec.discType;
     this.log = environment.logger.child({ job: spec.jobId, drive: spec.drive });
     this.jobLog = new JobLog((lines) => this.emit({ type: 'job_log', agent_id: spec.agentId, job_id: spec.jobId, lines }));
+    // A reading still on its way when the job stopped, or handed its titles to the farm, is not told.
     this.progress = new ProgressReporter(environment.progressIntervalMs, (fields) => {
-      if (!this.stopped) this.updateJob(fields, true);
+      if (!this.stopped && !this.handedOff) this.updateJob(fields, true);
     });
   }
 

@@ -29,7 +29,6 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS progress (key TEXT PRIMARY KEY, job_id INTEGER NOT NULL, after_seq INTEGER NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS jobs (job_id INTEGER PRIMARY KEY, drive TEXT, state TEXT NOT NULL, output_dir TEXT);
   CREATE TABLE IF NOT EXISTS titles (job_id INTEGER NOT NULL, title_id INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (job_id, title_id));
-  CREATE TABLE IF NOT EXISTS handed_off (job_id INTEGER PRIMARY KEY);
   CREATE TABLE IF NOT EXISTS tasks (task_id INTEGER PRIMARY KEY, lease_id TEXT NOT NULL, state TEXT NOT NULL, offer TEXT NOT NULL, error TEXT, size INTEGER);
 `;
 
@@ -163,8 +162,7 @@ export class AgentStore {
    */
   unfinishedJobs(): UnfinishedJob[] {
     const jobs = this.handle.prepare(
-      `SELECT job_id, drive, output_dir FROM jobs WHERE state NOT IN (${[...FINISHED_JOB_STATES].map(() => '?').join(',')})
-         AND job_id NOT IN (SELECT job_id FROM handed_off) ORDER BY job_id`,
+      `SELECT job_id, drive, output_dir FROM jobs WHERE state NOT IN (${[...FINISHED_JOB_STATES].map(() => '?').join(',')}) ORDER BY job_id`,
     ).all(...FINISHED_JOB_STATES) as { job_id: number; drive: string; output_dir: string | null }[];
     const titles = this.handle.prepare('SELECT title_id, state FROM titles WHERE job_id = ? ORDER BY title_id');
     return jobs.map((job) => ({
@@ -203,7 +201,8 @@ export class AgentStore {
   private journal(event: LinkEvent): void {
     switch (event.type) {
       case 'transcode_request':
-        this.handle.prepare('INSERT OR IGNORE INTO handed_off (job_id) VALUES (?)').run(event.job_id);
+        // The station's part of the job is over: nothing of it is left to recover, nor any progress to send again.
+        for (const table of ['jobs', 'titles', 'progress']) this.handle.prepare(`DELETE FROM ${table} WHERE job_id = ?`).run(event.job_id);
         break;
       case 'job_update':
         this.handle.prepare(

@@ -214,8 +214,7 @@ export class AgentServer {
           return;
         case 'events':
           // A replay: written and acknowledged at once, in one transaction with the batches that came with it.
-          this.applyEvents(connection, message.events, log);
-          this.options.store.flushSoon();
+          if (this.applyEvents(connection, message.events, log)) this.options.store.flushSoon();
           return;
         case 'progress': {
           const { seqOffset, jobOffset } = connection.numbering;
@@ -229,7 +228,12 @@ export class AgentServer {
           if (this.pending.get(message.id)?.agentId === agentId) this.settlePending(message.id, message);
           return;
         case 'task_report':
-          this.options.onTaskReport(agentId, message);
+          try {
+            this.options.onTaskReport(agentId, message);
+          } catch (error) {
+            // The worker says it again after its next reconnect; the hub goes on.
+            log.error({ agent: agentId, task: message.task_id, err: error }, `Could not take a transcode report (${(error as Error).message})`);
+          }
           return;
       }
     });
@@ -250,7 +254,8 @@ export class AgentServer {
     socket.on('error', (error) => log.warn({ err: error.message }, 'Agent socket error'));
   }
 
-  private applyEvents(connection: Connection, events: readonly Omit<AgentEvent, 'kind'>[], log: Logger): void {
+  /** Applies events in order; false when one could not be stored and the link was closed (the agent replays it). */
+  private applyEvents(connection: Connection, events: readonly Omit<AgentEvent, 'kind'>[], log: Logger): boolean {
     const agentId = connection.hello.agent_id;
     const { seqOffset, jobOffset } = connection.numbering;
     for (const envelope of events) {
@@ -259,16 +264,25 @@ export class AgentServer {
       }
       const seq = envelope.seq + seqOffset;
       if (envelope.event.type === 'transcode_request') {
-        if (!this.options.store.acceptSeq(agentId, seq)) continue;
+        if (seq <= this.options.store.lastSeq(agentId)) continue;
         const jobId = this.options.store.hubJobIdOf(agentId, envelope.event.job_id + jobOffset);
-        if (jobId === undefined) log.warn({ agent: agentId, job: envelope.event.job_id }, 'A station handed over the titles of a job the hub does not know; ignoring them');
-        else this.options.onTranscodeRequest({ ...envelope.event, agent_id: agentId, job_id: jobId });
+        try {
+          if (jobId === undefined) log.warn({ agent: agentId, job: envelope.event.job_id }, 'A station handed over the titles of a job the hub does not know; ignoring them');
+          else this.options.onTranscodeRequest({ ...envelope.event, agent_id: agentId, job_id: jobId });
+        } catch (error) {
+          // Not marked applied: the station keeps it in its outbox and sends it again on the next link.
+          log.error({ agent: agentId, err: error }, `Could not queue a station's ripped titles for transcoding (${(error as Error).message}); closing its link so that it sends them again`);
+          closeFirmly(connection.socket, 1011, 'The hub could not store a hand-off; send it again');
+          return false;
+        }
+        this.options.store.acceptSeq(agentId, seq);
         continue;
       }
       const event = 'job_id' in envelope.event ? { ...envelope.event, job_id: envelope.event.job_id + jobOffset } : envelope.event;
       const applied = this.options.store.apply(agentId, { seq, at: envelope.at, event });
       if (applied) this.options.onEvent(applied, false);
     }
+    return true;
   }
 
   private accept(socket: WebSocket, hello: AgentHello, log: Logger): Connection | undefined {

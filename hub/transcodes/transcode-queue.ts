@@ -110,8 +110,8 @@ export class TranscodeQueue {
   }
 
   /** Queued tasks in the order they are handed out: highest priority first, then oldest. */
-  queued(limit: number): TranscodeTask[] {
-    return (this.db.prepare("SELECT * FROM transcode_tasks WHERE state = 'queued' ORDER BY priority DESC, id LIMIT ?").all(limit) as TaskRow[]).map(taskOf);
+  queued(limit: number, offset = 0): TranscodeTask[] {
+    return (this.db.prepare("SELECT * FROM transcode_tasks WHERE state = 'queued' ORDER BY priority DESC, id LIMIT ? OFFSET ?").all(limit, offset) as TaskRow[]).map(taskOf);
   }
 
   /** Running tasks per station, for counting their used slots. */
@@ -138,20 +138,21 @@ export class TranscodeQueue {
   renew(id: number, leaseId: string, worker: string, progressPercent: number | undefined, now: number, leaseMs: number): boolean {
     return this.db.prepare(`
       UPDATE transcode_tasks SET state = 'transcoding', lease_expires_at = ?, progress_percent = COALESCE(?, progress_percent), updated_at = ?
-      WHERE id = ? AND lease_id = ? AND leased_to = ? AND (state = 'queued' OR (state = 'transcoding' AND lease_expires_at >= ?))
-    `).run(now + leaseMs, progressPercent ?? null, now, id, leaseId, worker, now).changes === 1;
+      WHERE id = ? AND lease_id = ? AND leased_to = ? AND state IN ('queued', 'transcoding')
+    `).run(now + leaseMs, progressPercent ?? null, now, id, leaseId, worker).changes === 1;
   }
 
   /**
    * The result under the task's newest lease: done, by `worker`. Taken while the lease runs, or after it ran out as
-   * long as nobody has been given the task since. False (and nothing changes) for any other lease, and a second time.
+   * long as nobody has been given the task since (the lease is still the task's newest). False (and nothing changes)
+   * for any other lease, and a second time.
    */
   complete(id: number, leaseId: string, worker: string, now: number): boolean {
     return this.db.prepare(`
       UPDATE transcode_tasks SET state = 'done', transcoded_by = leased_to, progress_percent = 100, lease_expires_at = NULL,
         updated_at = ?, finished_at = ?
-      WHERE id = ? AND lease_id = ? AND leased_to = ? AND (state = 'queued' OR (state = 'transcoding' AND lease_expires_at >= ?))
-    `).run(now, now, id, leaseId, worker, now).changes === 1;
+      WHERE id = ? AND lease_id = ? AND leased_to = ? AND state IN ('queued', 'transcoding')
+    `).run(now, now, id, leaseId, worker).changes === 1;
   }
 
   /** The done task's result is in place, said by the worker whose lease it was done under; false for any other, and a second time. */
@@ -175,14 +176,14 @@ export class TranscodeQueue {
    * fails for good after its last attempt. False for a lease that is no longer current.
    */
   fail(id: number, leaseId: string, reason: string, now: number): boolean {
-    return this.failLease(id, leaseId, reason, now, now);
+    return this.failLease(id, leaseId, reason, now, now, false);
   }
 
   /** Leases whose worker went silent: each counts as a failed attempt on that worker. Returns the tasks affected. */
   expireLeases(now: number): TranscodeTask[] {
     const expired = (this.db.prepare("SELECT * FROM transcode_tasks WHERE state = 'transcoding' AND lease_expires_at < ?").all(now) as TaskRow[]).map(taskOf);
     this.db.transaction(() => {
-      for (const task of expired) this.failLease(task.id, task.leaseId as string, `${task.leasedTo} went silent: its lease ran out`, now, 0);
+      for (const task of expired) this.failLease(task.id, task.leaseId as string, `${task.leasedTo} went silent: its lease ran out`, now, 0, true);
     })();
     return expired.map((task) => this.get(task.id) as TranscodeTask);
   }
@@ -197,33 +198,37 @@ export class TranscodeQueue {
   }
 
   /** Ends a lease as failed if it is current and (unless expiring it) has not run out by `notExpiredAt`. */
-  private failLease(id: number, leaseId: string, reason: string, now: number, notExpiredAt: number): boolean {
+  /**
+   * `keepLease`: a lease that ran out stays the task's newest until the next lease, so its worker, only cut off, may
+   * still deliver; a worker that said it failed gave its lease up.
+   */
+  private failLease(id: number, leaseId: string, reason: string, now: number, notExpiredAt: number, keepLease: boolean): boolean {
     return this.db.prepare(`
       UPDATE transcode_tasks SET attempts = attempts + 1, last_error = ?, last_failed_on = leased_to, progress_percent = NULL,
         state = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE 'queued' END,
         finished_at = CASE WHEN attempts + 1 >= ? THEN ? ELSE NULL END,
-        lease_expires_at = NULL, updated_at = ?
+        lease_id = CASE WHEN ? THEN lease_id ELSE NULL END, lease_expires_at = NULL, updated_at = ?
       WHERE id = ? AND lease_id = ? AND state = 'transcoding' AND lease_expires_at >= ?
-    `).run(reason.slice(0, MAX_ERROR_LENGTH), MAX_ATTEMPTS, MAX_ATTEMPTS, now, now, id, leaseId, notExpiredAt).changes === 1;
+    `).run(reason.slice(0, MAX_ERROR_LENGTH), MAX_ATTEMPTS, MAX_ATTEMPTS, now, keepLease ? 1 : 0, now, id, leaseId, notExpiredAt).changes === 1;
   }
 
   /** A failed or cancelled task back in the queue, with its attempts counted afresh. */
   retry(id: number, now: number): TranscodeTask {
     const changed = this.db.prepare(`
       UPDATE transcode_tasks SET state = 'queued', attempts = 0, last_error = NULL, last_failed_on = NULL, progress_percent = NULL,
-        leased_to = NULL, finished_at = NULL, updated_at = ?
-      WHERE id = ? AND state IN ('failed', 'cancelled')
+        leased_to = NULL, transcoded_by = NULL, finished_at = NULL, updated_at = ?
+      WHERE id = ? AND (state IN ('failed', 'cancelled') OR (state = 'done' AND delivered_at IS NULL))
     `).run(now, id).changes;
-    return this.afterAction(id, changed, 'only a failed or cancelled task can be retried');
+    return this.afterAction(id, changed, 'only a failed or cancelled task (or one done whose result never arrived) can be retried');
   }
 
   /** Cancels a queued or running task; a running one's lease is void, so its worker's result will be refused. */
   cancel(id: number, now: number): TranscodeTask {
     const changed = this.db.prepare(`
       UPDATE transcode_tasks SET state = 'cancelled', lease_id = NULL, leased_to = NULL, lease_expires_at = NULL, updated_at = ?, finished_at = ?
-      WHERE id = ? AND state IN ('queued', 'transcoding')
+      WHERE id = ? AND (state IN ('queued', 'transcoding') OR (state = 'done' AND delivered_at IS NULL))
     `).run(now, now, id).changes;
-    return this.afterAction(id, changed, 'only a queued or running task can be cancelled');
+    return this.afterAction(id, changed, 'only a queued or running task (or one done whose result never arrived) can be cancelled');
   }
 
   /** Puts a queued task at the head of the queue. */

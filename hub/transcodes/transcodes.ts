@@ -57,6 +57,21 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** How long a task waits before it goes back to the station it just failed on. */
 const RETRY_SAME_STATION_MS = 3000;
+/** Queued tasks looked at per page when handing out, and at most in all per round. */
+const DISPATCH_PAGE = 200;
+const DISPATCH_SCAN_LIMIT = 10_000;
+
+/**
+ * Why a hand-off's title may not become a task: its result must be a new file beside the rip, named for the profile,
+ * so that a worker never writes over, or deletes, anything else in the library.
+ */
+export function outputRefusal(source: string, output: string, profile: string): string | undefined {
+  const folder = (path: string) => path.slice(0, path.lastIndexOf('/') + 1);
+  if (output === source) return 'its output is its own rip';
+  if (folder(output) !== folder(source)) return 'its output is not beside its rip';
+  if (!output.endsWith(`.${profile}.mkv`)) return `its output is not named for the ${profile} profile`;
+  return undefined;
+}
 
 /** A task as REST and the dashboard socket show it. */
 export function taskRecord(task: TranscodeTask): TranscodeTaskRecord {
@@ -97,6 +112,8 @@ export class Transcodes {
   start(): void {
     this.queue = new TranscodeQueue(this.options.db);
     const extended = this.queue.extendLeases(this.now(), this.options.leaseMs);
+    // Leases running when the hub stopped were taken up then: a station that drops its link now still holds them.
+    for (const task of this.queue.list({ state: 'transcoding', limit: 10_000 })) if (task.leaseId) this.reported.add(task.leaseId);
     if (extended > 0) this.options.logger.info({ tasks: extended }, `${extended} transcode task(s) were running when the hub stopped: their stations have ${this.options.leaseMs / 1000} s to report`);
     for (const job of this.options.jobs.transcodingJobs()) this.settleJob(job.agent_id, job.job_id, true);
     this.sweepTimer = setInterval(() => this.tick(), this.options.sweepMs ?? 1000);
@@ -115,14 +132,26 @@ export class Transcodes {
     return queued;
   }
 
-  /** A station handed a job's ripped titles to the queue (`job_id` is the hub's). */
+  /**
+   * A station handed a job's ripped titles to the queue (`job_id` is the hub's), all in one transaction: throws when
+   * the database refuses it, and then none is queued. A title whose result would not be a new file beside its rip is
+   * refused: a station's hand-off must not make workers overwrite or delete other files of the library.
+   */
   requested(request: TranscodeRequest): void {
-    for (const title of request.titles) {
-      this.enqueue({
+    const now = this.now();
+    const added = this.options.db.transaction(() => request.titles.flatMap((title) => {
+      const refusal = outputRefusal(title.source, title.output, request.profile);
+      if (refusal) {
+        this.options.logger.warn({ station: request.agent_id, job: request.job_id, title: title.title_id }, `Refused to queue title ${title.title_id} of job ${request.job_id}: ${refusal}`);
+        return [];
+      }
+      const { task, added: fresh } = this.tasks.enqueue({
         agentId: request.agent_id, jobId: request.job_id, titleId: title.title_id, profile: request.profile, source: title.source,
         output: title.output, root: request.root, durationSeconds: title.duration_seconds, keepRip: request.keep_rip,
-      });
-    }
+      }, now);
+      return fresh ? [task] : [];
+    }))();
+    for (const task of added) this.publish(task);
     this.dispatch();
   }
 
@@ -131,6 +160,9 @@ export class Transcodes {
    * dropped), so that task is queued again without counting an attempt. Then it may take work.
    */
   stationOnline(hello: AgentHello): void {
+    // Leases it held through a cut link are its own again if nobody took the task meanwhile (before anything is
+    // handed out anew), so that what it finished while away counts.
+    for (const { task_id, lease_id } of hello.tasks ?? []) this.tasks.renew(task_id, lease_id, hello.agent_id, undefined, this.now(), this.options.leaseMs);
     const held = new Set((hello.tasks ?? []).map((task) => task.lease_id));
     for (const task of this.tasks.list({ state: 'transcoding', limit: 10_000 })) {
       if (task.leasedTo !== hello.agent_id || held.has(task.leaseId as string)) continue;
@@ -165,8 +197,10 @@ export class Transcodes {
       kind: 'task_verdict', task_id: report.task_id, lease_id: report.lease_id, accepted, ...(reason ? { reason: reason.slice(0, 500) } : {}),
     });
     if (!task) return void verdict(false, `There is no transcode task ${report.task_id}`);
-    this.reported.add(report.lease_id);
-    if (this.reported.size > 10_000) this.reported.delete(this.reported.values().next().value as string);
+    if (task.leaseId === report.lease_id && task.leasedTo === agentId) {
+      this.reported.add(report.lease_id);
+      if (this.reported.size > 10_000) this.reported.delete(this.reported.values().next().value as string);
+    }
     switch (report.status) {
       case 'running':
         return this.running(agentId, task, report, verdict);
@@ -248,7 +282,16 @@ export class Transcodes {
     if (stations.length === 0) return;
     const used = this.tasks.runningByStation();
     const free = (station: FarmStation) => station.slots - (used.get(station.agentId) ?? 0);
-    for (const task of this.tasks.queued(200)) {
+    // Page by page: tasks only a busy station can reach must not hold up those behind them.
+    for (let offset = 0; offset < DISPATCH_SCAN_LIMIT && stations.some((station) => free(station) > 0); offset += DISPATCH_PAGE) {
+      const page = this.tasks.queued(DISPATCH_PAGE, offset);
+      this.dispatchPage(page, stations, used, free);
+      if (page.length < DISPATCH_PAGE) return;
+    }
+  }
+
+  private dispatchPage(page: readonly TranscodeTask[], stations: readonly FarmStation[], used: Map<string, number>, free: (station: FarmStation) => number): void {
+    for (const task of page) {
       // The station a task just failed on gets it again only after a pause: its missing tool or full disk is likely
       // still so, and another station may come.
       const resting = task.lastFailedOn !== undefined && this.now() - task.updatedAt < RETRY_SAME_STATION_MS ? task.lastFailedOn : undefined;
@@ -421,18 +464,15 @@ export class Transcodes {
   }
 
   private tick(): void {
-    let expired: TranscodeTask[];
     try {
-      expired = this.tasks.expireLeases(this.now());
+      for (const task of this.tasks.expireLeases(this.now())) {
+        this.live.delete(task.id);
+        this.afterFailure(task, task.lastFailedOn ?? 'its station', task.lastError ?? 'its lease ran out');
+      }
+      this.dispatch();
     } catch (error) {
-      this.options.logger.error({ err: error }, `Could not check the transcode leases (tried again in a second): ${(error as Error).message}`);
-      return;
+      this.options.logger.error({ err: error }, `Could not check the transcode leases or hand tasks out (tried again in a second): ${(error as Error).message}`);
     }
-    for (const task of expired) {
-      this.live.delete(task.id);
-      this.afterFailure(task, task.lastFailedOn ?? 'its station', task.lastError ?? 'its lease ran out');
-    }
-    this.dispatch();
   }
 
   private acted(task: TranscodeTask, what: string): TranscodeTaskRecord {

@@ -72,7 +72,7 @@ describe.skipIf(skipReason !== undefined)('the transcode farm on real processes'
       s.drive.insert(first);
       // The station's part ends with the hand-off: the drive is free while the worker transcodes.
       await waitFor(async () => (await tasks(s)).some((task) => task.state === 'transcoding' && task.leased_to === b.agentId), 120_000, 'the worker to take the first disc');
-      s.drive.eject();
+      await s.ejectAndWait();
       s.drive.insert(second);
       // The page's queue: the task, its disc, the worker on it.
       const running = page.locator('.task-row[data-state="transcoding"]');
@@ -109,6 +109,24 @@ describe.skipIf(skipReason !== undefined)('the transcode farm on real processes'
       await browser.close();
     }
   }, 420_000);
+
+  it('fails a task on a worker without ffmpeg with that reason, and gives it to another that has it', async () => {
+    const s = await farm('farm-noffmpeg');
+    const b = await s.startExtraAgent({
+      name: 'b', drives: [], command: 'worker', agentEnv: { DISCBRIDGE_LIBRARY_DIR: mount('b'), DISCBRIDGE_TRANSCODE_SLOTS: '1', DISCBRIDGE_FFMPEG: '/nonexistent/ffmpeg' },
+    });
+    s.drive.insert(makeDisc('e2e-farm-two', ['--label', 'FARM_TWO', '--title', '15:1', '--size', '352x240']));
+    await waitFor(async () => (await tasks(s)).some((task) => task.attempts === 1), 120_000, 'the first attempt to fail');
+    const [failed] = await tasks(s);
+    expect(failed).toMatchObject({ state: 'queued', attempts: 1 });
+    expect(failed?.last_error).toBe(`${b.agentId}: /nonexistent/ffmpeg was not found: install it with "sudo apt-get install ffmpeg" on Debian or Ubuntu, or set DISCBRIDGE_FFMPEG to its path`);
+    expect(b.process?.log()).toMatch(/This station takes transcode tasks \(DISCBRIDGE_TRANSCODE_SLOTS=1\) and fails each one until it is installed/);
+    const c = await worker(s, 'c');
+    await waitFor(async () => (await tasks(s)).every((task) => task.state === 'done'), 120_000, 'the task done on the other worker');
+    expect((await tasks(s)).map((t) => [t.transcoded_by, t.attempts])).toEqual([[c.agentId, 1]]);
+    await waitFor(async () => (await s.get<{ jobs: { state: string }[] }>('/api/jobs')).jobs[0]?.state === 'completed', 10_000, 'the job completed');
+    expect(readdirSync(discFolder('FARM_TWO'))).toEqual(['FARM_TWO_t01.h264.mkv']);
+  }, 300_000);
 
   it('redoes the task of a worker SIGKILLed mid-transcode on another, through a hub SIGKILL too, and delivers it once', async () => {
     const s = await farm('farm-kill', 5);

@@ -343,6 +343,16 @@ export class Station {
     await this.startAgent();
   }
 
+  /**
+   * Takes the disc out of the station's own drive and waits until the hub shows the drive empty, as a person takes a
+   * moment between two discs: an image swapped within one poll looks like a disc that never left.
+   */
+  async ejectAndWait(): Promise<void> {
+    this.drive.eject();
+    await waitFor(async () => (await this.get<{ drive_id: string; has_disc: boolean }[]>('/api/drives'))
+      .some((drive) => drive.drive_id === this.drive.device && !drive.has_disc), 15_000, 'the drive empty at the hub');
+  }
+
   async dashboard(): Promise<DashboardClient> {
     const client = await DashboardClient.connect(`ws://127.0.0.1:${this.port}/ws`);
     this.dashboards.push(client);

@@ -16,6 +16,7 @@ import type { TranscodeRequest, Transcoder } from '../../../agent/transcoders/tr
 import { RipError } from '../../../agent/tools/rip-error.js';
 import type { DashboardMessage, JobUpdate, TitleUpdate, TranscodeTaskRecord } from '../../../shared/index.js';
 import { TOKEN, connectDashboard, getJson, silentLogger, startHub, type Peer, type TestHub } from '../../hub/helpers.js';
+import { TcpProxy } from '../../e2e/tcp-proxy.js';
 import { FakeDriveSource } from '../fakes/fake-drive-source.js';
 import { FakeRipper, title } from '../fakes/fake-ripper.js';
 
@@ -222,6 +223,13 @@ describe('the transcode farm', () => {
     expect((await tasks()).map((t) => [t.state, t.attempts])).toEqual([['failed', 3], ['failed', 3]]);
     // No partial file is left, and the rips stay.
     expect(readdirSync(join(dir, 'rips-solo', 'MOVIE')).sort()).toEqual(['MOVIE_t01.mkv', 'MOVIE_t02.mkv']);
+
+    // Mended, a person retries both: the failed job waits on the farm again, and completes.
+    a.transcoder.failWith = undefined;
+    for (const task of await tasks()) expect((await getJson(`${hub?.base}/api/transcodes/${task.task_id}/retry`, { method: 'POST' })).status).toBe(200);
+    const completed = await (dashboard as Peer).next<JobUpdate>((m: DashboardMessage) => m.type === 'job_update' && m.state === 'completed', 5000);
+    expect(completed.job_id).toBe(failed.job_id);
+    expect((await tasks()).map((t) => [t.state, t.attempts, t.transcoded_by])).toEqual([['done', 0, 'solo'], ['done', 0, 'solo']]);
   }, 20_000);
 
   it('stops the worker when a person cancels the job, and ends the job cancelled', async () => {
@@ -246,6 +254,33 @@ describe('the transcode farm', () => {
     expect(done.agent_id).toBe('rip-a');
     expect(readdirSync(join(dir, 'library', 'rips-rip-a', 'MOVIE')).sort()).toEqual(['MOVIE_t01.h264.mkv', 'MOVIE_t01.mkv', 'MOVIE_t02.h264.mkv', 'MOVIE_t02.mkv']);
   });
+
+  it('takes the result of a worker cut off past its lease, when nobody took the task meanwhile: transcoded once', async () => {
+    await farm(1500);
+    const proxy = new TcpProxy((hub as TestHub).port);
+    await proxy.start();
+    try {
+      const a = await station('rip-a', { slots: 0, library: true });
+      const b = await worker('worker-b', 1, proxy.port);
+      b.transcoder.hold = true;
+      a.drives.insert('/dev/sr0', DVD);
+      await until(() => b.transcoder.holding === 1, 'the worker to start');
+      // The link goes silent: the hub hears nothing, and the lease runs out (a failed attempt, the task queued).
+      proxy.stall();
+      await until(async () => (await tasks()).some((t) => t.attempts === 1 && t.state === 'queued'), 'the lease to run out', 10_000);
+      b.transcoder.hold = false;
+      b.transcoder.release();
+      await until(() => b.agent.health().transcodes_running === 0, 'the worker to finish while cut off');
+      proxy.resume();
+      const done = await (dashboard as Peer).next<JobUpdate>((m: DashboardMessage) => m.type === 'job_update' && m.state === 'completed', 10_000);
+      expect(done.agent_id).toBe('rip-a');
+      // Both titles by the one worker, each transcoded once: the first under the lease that ran out.
+      expect(b.transcoder.started.map((file) => file.slice(-12))).toEqual(['MOVIE_t01.mkv'.slice(-12), 'MOVIE_t02.mkv'.slice(-12)]);
+      expect((await tasks()).map((t) => [t.title_id, t.state, t.transcoded_by]).sort()).toEqual([[1, 'done', 'worker-b'], [2, 'done', 'worker-b']]);
+    } finally {
+      await proxy.stop();
+    }
+  }, 30_000);
 
   it('takes a result finished while the hub was down once the hub is back, and completes the job once', async () => {
     await farm();

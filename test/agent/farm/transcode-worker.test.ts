@@ -58,7 +58,7 @@ describe('the transcode worker', () => {
     await worker.start();
     expect(readdirSync(join(library, 'MOVIE'))).toEqual(['MOVIE_t01.mkv']);
     expect(worker.held()).toEqual([{ task_id: 7, lease_id: offer.lease_id }]);
-    worker.connected();
+    await worker.connected();
     expect(reports).toEqual([expect.objectContaining({ task_id: 7, status: 'failed', error: expect.stringMatching(/stopped during this transcode/) })]);
     await worker.verdict({ kind: 'task_verdict', task_id: 7, lease_id: offer.lease_id, accepted: true });
     expect(journal.heldTasks()).toEqual([]);
@@ -69,10 +69,18 @@ describe('the transcode worker', () => {
     writeFileSync(join(library, 'MOVIE', partialName), 'transcoded');
     await worker.start();
     expect(readdirSync(join(library, 'MOVIE'))).toEqual(['MOVIE_t01.h264.mkv']);
-    worker.connected();
+    await worker.connected();
     expect(reports.filter((r) => r.status === 'delivered').at(-1)).toMatchObject({ task_id: 7, lease_id: offer.lease_id, size_bytes: 10 });
     await worker.verdict({ kind: 'task_verdict', task_id: 7, lease_id: offer.lease_id, accepted: true });
     expect(journal.heldTasks()).toEqual([]);
+  });
+
+  it('does not say delivered when neither the partial file nor the result is there (the library not mounted yet)', async () => {
+    const { worker, reports, store: journal } = setup([{ offer, state: 'accepted', size: 10 }]);
+    await worker.start();
+    await worker.connected();
+    expect(reports.filter((r) => r.status === 'delivered')).toEqual([]);
+    expect(journal.heldTasks().map((t) => t.state)).toEqual(['accepted']);
   });
 
   it('asks before delivering, and discards a result the hub refuses: it never takes the final name', async () => {

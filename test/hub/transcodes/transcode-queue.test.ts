@@ -136,13 +136,17 @@ describe('the transcode queue', () => {
     expect(q.get(id)).toMatchObject({ state: 'done', attempts: 0, transcodedBy: 'worker-c' });
   });
 
-  it('refuses a result under a lease that ran out even before the sweep saw it, and gives leases their time again after a hub restart', () => {
+  it('takes a result under a lease that ran out, before the sweep as after it, while nobody else has the task; leases get their time again after a hub restart', () => {
     const { queue: q } = queue();
     const { id } = q.enqueue(title(1), 0).task;
     const lease = q.lease(id, 'worker-b', 0, LEASE_MS) as string;
-    expect(q.renew(id, lease, 'worker-b', 30, LEASE_MS + 1, LEASE_MS)).toBe(false);
-    expect(q.complete(id, lease, 'worker-b', LEASE_MS + 1)).toBe(false);
-    expect(q.fail(id, lease, 'too late', LEASE_MS + 1)).toBe(false);
+    // Past its end, the sweep not yet run: the lease is still the task's newest, so its worker may go on.
+    expect(q.renew(id, lease, 'worker-b', 30, LEASE_MS + 1, LEASE_MS)).toBe(true);
+    const second = q.enqueue(title(2), 0).task.id;
+    const late = q.lease(second, 'worker-b', 0, LEASE_MS) as string;
+    expect(q.complete(second, late, 'worker-b', LEASE_MS + 1)).toBe(true);
+    // A failure said after the end is the sweep's to count, not the worker's.
+    expect(q.fail(id, lease, 'too late', 3 * LEASE_MS)).toBe(false);
     // The hub was down past the lease's end: on start the lease runs from then, and the result still counts.
     expect(q.extendLeases(10 * LEASE_MS, LEASE_MS)).toBe(1);
     expect(q.expireLeases(10 * LEASE_MS + 1)).toEqual([]);
@@ -160,7 +164,7 @@ describe('the transcode queue', () => {
     }
     expect(q.lease(id, 'worker-4', 10, LEASE_MS)).toBeUndefined();
     expect(q.retry(id, 11)).toMatchObject({ state: 'queued', attempts: 0 });
-    expect(() => q.retry(id, 12)).toThrow(new TaskRefusal(`Task ${id} is queued: only a failed or cancelled task can be retried`));
+    expect(() => q.retry(id, 12)).toThrow(new TaskRefusal(`Task ${id} is queued: only a failed or cancelled task (or one done whose result never arrived) can be retried`));
   });
 
   it('cancels a running task: its worker\'s reports and result are refused from then on', () => {
@@ -171,9 +175,36 @@ describe('the transcode queue', () => {
     expect(q.get(id)).not.toHaveProperty('leaseId');
     expect(q.renew(id, lease, 'worker-b', 60, 6, LEASE_MS)).toBe(false);
     expect(q.complete(id, lease, 'worker-b', 7)).toBe(false);
-    expect(() => q.cancel(id, 8)).toThrow(`Task ${id} is cancelled: only a queued or running task can be cancelled`);
+    expect(() => q.cancel(id, 8)).toThrow(`Task ${id} is cancelled: only a queued or running task (or one done whose result never arrived) can be cancelled`);
     expect(() => q.prioritize(id, 9)).toThrow(`Task ${id} is cancelled: only a queued task can be moved up`);
     expect(() => q.cancel(999, 9)).toThrow('There is no transcode task 999');
+  });
+
+  it('a worker that says it failed gives its lease up; a lease that ran out stays the task\'s until the next', () => {
+    const { queue: q } = queue();
+    const { id } = q.enqueue(title(1), 0).task;
+    const failedLease = q.lease(id, 'worker-b', 0, LEASE_MS) as string;
+    expect(q.fail(id, failedLease, 'ffmpeg is missing', 1)).toBe(true);
+    expect(q.complete(id, failedLease, 'worker-b', 2)).toBe(false);
+    expect(q.renew(id, failedLease, 'worker-b', 10, 2, LEASE_MS)).toBe(false);
+    const silent = q.lease(id, 'worker-b', 3, LEASE_MS) as string;
+    expect(q.expireLeases(3 + LEASE_MS + 1).map((t) => t.state)).toEqual(['queued']);
+    expect(q.renew(id, silent, 'worker-b', 50, 4 + LEASE_MS, LEASE_MS)).toBe(true);
+    expect(q.get(id)).toMatchObject({ state: 'transcoding', leasedTo: 'worker-b', attempts: 2 });
+  });
+
+  it('lets a person cancel or retry a task done whose result never arrived (its worker gone for good)', () => {
+    const { queue: q } = queue();
+    const { id } = q.enqueue(title(1), 0).task;
+    const lease = q.lease(id, 'worker-b', 0, LEASE_MS) as string;
+    expect(q.complete(id, lease, 'worker-b', 1)).toBe(true);
+    expect(q.retry(id, 2)).toMatchObject({ state: 'queued', attempts: 0 });
+    expect(q.get(id)).not.toHaveProperty('transcodedBy');
+    expect(q.delivered(id, lease, 'worker-b', 3)).toBe(false);
+    const again = q.lease(id, 'worker-c', 4, LEASE_MS) as string;
+    expect(q.complete(id, again, 'worker-c', 5)).toBe(true);
+    expect(q.delivered(id, again, 'worker-c', 6)).toBe(true);
+    expect(() => q.cancel(id, 7)).toThrow(`Task ${id} is done: only a queued or running task (or one done whose result never arrived) can be cancelled`);
   });
 
   it('keeps every task, lease and attempt across a reopened database', () => {
@@ -251,6 +282,8 @@ describe('the transcode queue', () => {
             if (accepted) {
               m.attempts += 1;
               m.state = m.attempts >= MAX_ATTEMPTS ? 'failed' : 'queued';
+              // A worker that says it failed gives its lease up (one that ran out keeps it).
+              delete m.newest;
             }
           }
           if (s.kind === 'complete') {

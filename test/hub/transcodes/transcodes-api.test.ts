@@ -54,7 +54,7 @@ describe('the transcode queue at the hub', () => {
     expect((await post(`/api/transcodes/${newer.id}/prioritize`)).body).toMatchObject({ task_id: newer.id, priority: 1 });
     expect(h.transcodes!.tasks.queued(10).map((t) => t.id)).toEqual([newer.id, older.id]);
     expect((await post(`/api/transcodes/${older.id}/cancel`)).body).toMatchObject({ state: 'cancelled' });
-    expect(await post(`/api/transcodes/${older.id}/cancel`)).toEqual({ status: 409, body: { error: `Task ${older.id} is cancelled: only a queued or running task can be cancelled` } });
+    expect(await post(`/api/transcodes/${older.id}/cancel`)).toEqual({ status: 409, body: { error: `Task ${older.id} is cancelled: only a queued or running task (or one done whose result never arrived) can be cancelled` } });
     expect((await post(`/api/transcodes/${older.id}/retry`)).body).toMatchObject({ state: 'queued', attempts: 0 });
     expect(await post('/api/transcodes/999/retry')).toEqual({ status: 404, body: { error: 'There is no transcode task 999' } });
     expect(await post('/api/transcodes/x/retry')).toEqual({ status: 400, body: { error: 'Task id must be a whole number' } });
