@@ -16,6 +16,7 @@ import { endToolsWithThisProcess } from '../agent/tools/windows/job-object.js';
 import { outputFolderProblem } from '../agent/jobs/output-folder.js';
 import { RipError } from '../agent/tools/rip-error.js';
 import { HealthServer } from '../agent/health/health-server.js';
+import { libraryProblem } from '../agent/farm/library.js';
 import { getLoopback } from './loopback-get.js';
 import { createLogger } from './logger.js';
 import { onWindows } from './platform.js';
@@ -166,7 +167,7 @@ async function startAgent(settings: Settings, logger: Logger, command: 'start' |
   }
   const hasDdrescue = (await findExecutable(settings.ddrescue)) !== undefined;
   if (!hasDdrescue) logger.info({ ddrescue: settings.ddrescue }, 'GNU ddrescue is not installed (Debian: gddrescue): a damaged data disc fails at its first read error');
-  if (!worker) for (const problem of await stationProblems(settings)) logger.error(`Station check: ${problem}`);
+  for (const problem of await stationProblems(settings, worker)) logger.error(`Station check: ${problem}`);
   const agent = new Agent({
     agentId, tls: { ...(settings.tlsCa ? { ca: settings.tlsCa } : {}), ...(settings.tlsPin ? { pin: settings.tlsPin } : {}) }, name: settings.agentName, version: VERSION, hubUrl, token,
     dataDir: resolve(dataDir, 'agent'), outputDir: resolve(settings.outputDir), minTitleSeconds: settings.minTitleSeconds, settleMs: settings.debounceMs, heartbeatMs: settings.heartbeatMs,
@@ -214,13 +215,14 @@ async function healthCommand(side: string, settings: Settings): Promise<number> 
 
 
 /**
- * What keeps the agent from its drives or its output folder, as sentences (Linux block devices; Windows drive
- * letters need no such check).
+ * What keeps the agent from its drives, its output folder or its shared library, as sentences (Linux block devices;
+ * Windows drive letters need no such check). A worker has neither drives nor rips of its own.
  */
-async function stationProblems(settings: Settings): Promise<string[]> {
-  const drives = onWindows ? [] : await driveAccessProblems(settings.drives, { needsScsiGeneric: settings.ripper === 'makemkv' });
-  const output = await outputFolderProblem(resolve(settings.outputDir));
-  return output ? [...drives, output] : drives;
+async function stationProblems(settings: Settings, worker = false): Promise<string[]> {
+  const drives = onWindows || worker ? [] : await driveAccessProblems(settings.drives, { needsScsiGeneric: settings.ripper === 'makemkv' });
+  const output = worker ? undefined : await outputFolderProblem(resolve(settings.outputDir));
+  const library = settings.libraryDir ? await libraryProblem(resolve(settings.libraryDir)) : undefined;
+  return [...drives, ...(output ? [output] : []), ...(library ? [library] : [])];
 }
 
 /** `discbridge doctor`: the drives and the tools, each problem with how to fix it; exit 1 when there is one. */
@@ -228,6 +230,8 @@ async function doctorCommand(settings: Settings): Promise<number> {
   const problems = await stationProblems(settings);
   const kinds = createDiscKinds(settings, true, { version: VERSION, agentId: settings.agentId });
   for (const { kind, missing } of await kinds.missingTools()) problems.push(`${missing} (${kind} discs)`);
+  const transcoderMissing = settings.transcodeSlots > 0 ? await createTranscoder(settings).checkInstalled() : undefined;
+  if (transcoderMissing) problems.push(`${transcoderMissing} (transcode tasks, DISCBRIDGE_TRANSCODE_SLOTS=${settings.transcodeSlots}; 0 takes none)`);
   for (const problem of problems) process.stdout.write(`PROBLEM  ${problem}\n`);
   if (problems.length === 0) process.stdout.write(`ok  the drives (${settings.drives.join(', ')}), the output folder and every tool can be used\n`);
   return problems.length === 0 ? 0 : 1;
