@@ -12,7 +12,7 @@ import type {
 import type { EventBus } from '../events/event-bus.js';
 import type { Db } from '../store/database.js';
 import { jobOutcome, jobProgress, titleStateOf } from './job-outcome.js';
-import { MAX_ATTEMPTS, TranscodeQueue, type NewTask, type TranscodeTask } from './transcode-queue.js';
+import { MAX_ATTEMPTS, TranscodeQueue, type TranscodeTask } from './transcode-queue.js';
 
 /** A connected station that takes transcode tasks. */
 export interface FarmStation {
@@ -123,13 +123,6 @@ export class Transcodes {
   stop(): void {
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
-  }
-
-  /** A ripped title that needs transcoding, added (and told) once however often it is asked for. */
-  enqueue(task: NewTask): TranscodeTask {
-    const { task: queued, added } = this.tasks.enqueue(task, this.now());
-    if (added) this.publish(queued);
-    return queued;
   }
 
   /**

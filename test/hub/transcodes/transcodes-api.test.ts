@@ -3,7 +3,8 @@
 // while the hub runs.
 import { afterEach, describe, expect, it } from 'vitest';
 import { TranscodeTaskPage, type TaskUpdate } from '../../../shared/index.js';
-import type { NewTask } from '../../../hub/transcodes/transcode-queue.js';
+import type { Hub } from '../../../hub/hub.js';
+import type { TranscodeTask } from '../../../hub/transcodes/transcode-queue.js';
 import { connectDashboard, getJson, startHub, type Peer, type TestHub } from '../helpers.js';
 
 let hub: TestHub | undefined;
@@ -14,10 +15,14 @@ afterEach(async () => {
   hub = undefined;
 });
 
-const title = (titleId: number): NewTask => ({
-  agentId: 'rip-a', jobId: 3, titleId, profile: 'h265', source: `FILM/FILM_t0${titleId}.mkv`, output: `FILM/FILM_t0${titleId}.h265.mkv`,
-  root: 'library', durationSeconds: 60, keepRip: true,
-});
+/** A station's hand-off of one title of job 3, as the agent socket gives it to the farm; the task it made. */
+function queueTitle(h: Hub, titleId: number): TranscodeTask {
+  h.transcodes!.requested({
+    type: 'transcode_request', agent_id: 'rip-a', job_id: 3, profile: 'h265', keep_rip: true, root: 'library',
+    titles: [{ title_id: titleId, source: `FILM/FILM_t0${titleId}.mkv`, output: `FILM/FILM_t0${titleId}.h265.mkv`, duration_seconds: 60 }],
+  });
+  return h.transcodes!.tasks.tasksOfJob('rip-a', 3).find((task) => task.titleId === titleId) as TranscodeTask;
+}
 
 async function start(leaseMs = 60_000): Promise<TestHub> {
   hub = await startHub(undefined, { leaseMs });
@@ -37,8 +42,8 @@ async function protocol3(port: number): Promise<Peer> {
 describe('the transcode queue at the hub', () => {
   it('lists its tasks over REST, newest first, by state', async () => {
     const { hub: h, base } = await start();
-    const first = h.transcodes!.enqueue(title(1));
-    h.transcodes!.enqueue(title(2));
+    const first = queueTitle(h, 1);
+    queueTitle(h, 2);
     const page = TranscodeTaskPage.parse((await getJson(`${base}/api/transcodes`)).body);
     expect(page.tasks.map((t) => [t.task_id, t.title_id, t.state])).toEqual([[first.id + 1, 2, 'queued'], [first.id, 1, 'queued']]);
     expect(page.tasks[1]).toMatchObject({ agent_id: 'rip-a', job_id: 3, profile: 'h265', source: 'FILM/FILM_t01.mkv', attempts: 0, priority: 0 });
@@ -49,8 +54,8 @@ describe('the transcode queue at the hub', () => {
 
   it('takes a person\'s prioritize, cancel and retry, and says why when the task is not in a state for it', async () => {
     const { hub: h } = await start();
-    const older = h.transcodes!.enqueue(title(1));
-    const newer = h.transcodes!.enqueue(title(2));
+    const older = queueTitle(h, 1);
+    const newer = queueTitle(h, 2);
     expect((await post(`/api/transcodes/${newer.id}/prioritize`)).body).toMatchObject({ task_id: newer.id, priority: 1 });
     expect(h.transcodes!.tasks.queued(10).map((t) => t.id)).toEqual([newer.id, older.id]);
     expect((await post(`/api/transcodes/${older.id}/cancel`)).body).toMatchObject({ state: 'cancelled' });
@@ -66,7 +71,7 @@ describe('the transcode queue at the hub', () => {
     const modern = await protocol3(port);
     const old = await connectDashboard(port);
     peers.push(old);
-    const task = h.transcodes!.enqueue(title(1));
+    const task = queueTitle(h, 1);
     expect(await modern.next<TaskUpdate>((m) => m.type === 'task_update')).toMatchObject({ task_id: task.id, state: 'queued', agent_id: 'rip-a', job_id: 3 });
     await post(`/api/transcodes/${task.id}/cancel`);
     expect(await modern.next<TaskUpdate>((m) => m.type === 'task_update')).toMatchObject({ task_id: task.id, state: 'cancelled' });
@@ -77,7 +82,7 @@ describe('the transcode queue at the hub', () => {
   it('puts a task back in the queue when its worker stays silent past the lease, and tells it', async () => {
     const { hub: h, base, port } = await start(300);
     const modern = await protocol3(port);
-    const task = h.transcodes!.enqueue(title(1));
+    const task = queueTitle(h, 1);
     const lease = h.transcodes!.tasks.lease(task.id, 'worker-b', Date.now(), 300);
     expect(lease).toBeDefined();
     const requeued = await modern.next<TaskUpdate>((m) => m.type === 'task_update' && m.state === 'queued' && m.attempts === 1, 5000);
