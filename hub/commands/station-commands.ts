@@ -8,7 +8,7 @@ import type { StationStore } from '../store/station-store.js';
 
 /** The transcode farm's part: a job whose titles wait in its queue is the hub's to cancel, not its station's. */
 export interface FarmJobCancel {
-  cancelJob(jobId: number): boolean;
+  cancelJob(agentId: string, jobId: number): boolean;
 }
 
 export class StationCommands implements DriveCommands {
@@ -18,7 +18,7 @@ export class StationCommands implements DriveCommands {
     const ref = this.store.jobRef(jobId);
     if (!ref) return refused(404, 'No such job');
     if (FINISHED_JOB_STATES.has(ref.state)) return refused(409, `Job has already ${ref.state === 'cancelled' ? 'been cancelled' : ref.state}`);
-    if (ref.state === 'transcoding' && this.farm.cancelJob(jobId)) return { ok: true };
+    if (ref.state === 'transcoding' && this.farm.cancelJob(ref.agent_id, jobId)) return { ok: true };
     return this.send(ref.agent_id, { name: 'cancel', job_id: ref.agent_job_id });
   }
 

@@ -114,6 +114,11 @@ export class TranscodeQueue {
     return (this.db.prepare("SELECT * FROM transcode_tasks WHERE state = 'queued' ORDER BY priority DESC, id LIMIT ? OFFSET ?").all(limit, offset) as TaskRow[]).map(taskOf);
   }
 
+  /** The tasks running under a lease of this station. */
+  runningOn(agentId: string): TranscodeTask[] {
+    return (this.db.prepare("SELECT * FROM transcode_tasks WHERE state = 'transcoding' AND leased_to = ? ORDER BY id").all(agentId) as TaskRow[]).map(taskOf);
+  }
+
   /** Running tasks per station, for counting their used slots. */
   runningByStation(): Map<string, number> {
     const rows = this.db.prepare("SELECT leased_to, COUNT(*) AS n FROM transcode_tasks WHERE state = 'transcoding' GROUP BY leased_to").all() as { leased_to: string; n: number }[];

@@ -157,13 +157,8 @@ export class Transcodes {
     // handed out anew), so that what it finished while away counts.
     for (const { task_id, lease_id } of hello.tasks ?? []) this.tasks.renew(task_id, lease_id, hello.agent_id, undefined, this.now(), this.options.leaseMs);
     const held = new Set((hello.tasks ?? []).map((task) => task.lease_id));
-    for (const task of this.tasks.list({ state: 'transcoding', limit: 10_000 })) {
-      if (task.leasedTo !== hello.agent_id || held.has(task.leaseId as string)) continue;
-      if (this.tasks.release(task.id, task.leaseId as string, this.now())) {
-        this.options.logger.warn({ task: task.id, station: hello.agent_id }, `Transcode task ${task.id} was leased to ${hello.agent_id}, which came back without it; queued again`);
-        this.publish(this.tasks.get(task.id) as TranscodeTask);
-      }
-    }
+    this.releaseLost(hello.agent_id, (task) => !held.has(task.leaseId as string), 'warn', (task) =>
+      `Transcode task ${task.id} was leased to ${hello.agent_id}, which came back without it; queued again`);
     this.dispatch();
   }
 
@@ -173,14 +168,18 @@ export class Transcodes {
    * from the hub goes on transcoding and may deliver when it is back.
    */
   stationOffline(agentId: string): void {
-    for (const task of this.tasks.list({ state: 'transcoding', limit: 10_000 })) {
-      if (task.leasedTo !== agentId || this.reported.has(task.leaseId as string)) continue;
-      if (this.tasks.release(task.id, task.leaseId as string, this.now())) {
-        this.options.logger.info({ task: task.id, station: agentId }, `${agentId} went away before taking transcode task ${task.id}; queued again`);
-        this.publish(this.tasks.get(task.id) as TranscodeTask);
-      }
-    }
+    this.releaseLost(agentId, (task) => !this.reported.has(task.leaseId as string), 'info', (task) =>
+      `${agentId} went away before taking transcode task ${task.id}; queued again`);
     this.dispatch();
+  }
+
+  /** Queues again, no attempt counted, each running lease of the station that `lost` says it never got, and says so. */
+  private releaseLost(agentId: string, lost: (task: TranscodeTask) => boolean, level: 'info' | 'warn', say: (task: TranscodeTask) => string): void {
+    for (const task of this.tasks.runningOn(agentId)) {
+      if (!lost(task) || !this.tasks.release(task.id, task.leaseId as string, this.now())) continue;
+      this.options.logger[level]({ task: task.id, station: agentId }, say(task));
+      this.publish(this.tasks.get(task.id) as TranscodeTask);
+    }
   }
 
   /** A worker's report under its lease; the answer, when one is due, goes back to it. */
@@ -247,8 +246,8 @@ export class Transcodes {
   }
 
   /** Cancels every open task of a job (a person cancelled the job): false when it has none, and the station decides. */
-  cancelJob(jobId: number): boolean {
-    const open = this.tasks.list({ limit: 10_000 }).filter((task) => task.jobId === jobId && (task.state === 'queued' || task.state === 'transcoding'));
+  cancelJob(agentId: string, jobId: number): boolean {
+    const open = this.tasks.tasksOfJob(agentId, jobId).filter((task) => task.state === 'queued' || task.state === 'transcoding');
     for (const task of open) this.cancel(task.id);
     return open.length > 0;
   }

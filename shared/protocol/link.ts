@@ -59,21 +59,28 @@ const RelativePath = z.string().min(1).max(1024).refine((path) => !path.startsWi
  * A job's ripped titles handed to the hub's transcode queue: sequenced like every station event, so each title
  * becomes one task however often it is replayed. The job then stays `transcoding` until the hub ends it.
  */
-export const TranscodeRequest = z.object({
-  type: z.literal('transcode_request'),
-  agent_id: AgentId,
-  job_id: JobId,
+/** How a ripped title is to be transcoded, as its station chose: said in its hand-off and in each task's offer. */
+const TranscodeChoice = {
   /** The ripping station's DISCBRIDGE_TRANSCODE profile. */
   profile: z.string().min(1).max(64),
   /** Keep the rip once its transcode is in place (the ripping station's DISCBRIDGE_KEEP_RIP). */
   keep_rip: z.boolean(),
   root: TaskRoot,
-  titles: z.array(z.object({
-    title_id: TitleId,
-    source: RelativePath,
-    output: RelativePath,
-    duration_seconds: Seconds,
-  })).min(1).max(1000),
+};
+
+/** One title's files, relative to the root, and its length (for progress). */
+const TitleFiles = {
+  source: RelativePath,
+  output: RelativePath,
+  duration_seconds: Seconds,
+};
+
+export const TranscodeRequest = z.object({
+  type: z.literal('transcode_request'),
+  agent_id: AgentId,
+  job_id: JobId,
+  ...TranscodeChoice,
+  titles: z.array(z.object({ title_id: TitleId, ...TitleFiles })).min(1).max(1000),
 });
 export type TranscodeRequest = z.infer<typeof TranscodeRequest>;
 
@@ -193,12 +200,8 @@ export const TaskOffer = z.object({
   lease_id: LeaseId,
   /** The station that ripped the title: with root `output`, the paths are in its output folder (the station itself). */
   agent_id: AgentId,
-  profile: z.string().min(1).max(64),
-  keep_rip: z.boolean(),
-  root: TaskRoot,
-  source: RelativePath,
-  output: RelativePath,
-  duration_seconds: Seconds,
+  ...TranscodeChoice,
+  ...TitleFiles,
   lease_seconds: z.number().int().positive(),
 });
 export type TaskOffer = z.infer<typeof TaskOffer>;
