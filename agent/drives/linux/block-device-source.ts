@@ -7,7 +7,7 @@ import chokidar, { type FSWatcher } from 'chokidar';
 import picomatch from 'picomatch';
 import type { Logger } from 'pino';
 import { type BlockDevice, readMediumReadable, readMediumSectors, resolveBlockDevice } from './block-device.js';
-import { probeDisc } from './disc-probe.js';
+import { probeSettledDisc } from './disc-probe.js';
 import type { DiscIdentity, DriveSource, DriveSourceEvents, DriveStatus } from '../drive-source.js';
 import { ejectDisc } from './eject.js';
 import { PresenceDebouncer, emitPresenceChange } from '../presence.js';
@@ -81,7 +81,7 @@ export class BlockDeviceSource extends EventEmitter<DriveSourceEvents> implement
   }
 
   identify(path: string): Promise<DiscIdentity> {
-    return probeDisc(path);
+    return probeSettledDisc(path);
   }
 
   waiting(): string[] {

@@ -8,6 +8,27 @@ import type { DiscIdentity } from '../drive-source.js';
 import { readDiscStructure, videoDiscType, type DiscStructure } from '../video-structure.js';
 
 
+/** How often, and how far apart, a disc that shows nothing is read again before it is taken as blank or unreadable. */
+export const BLANK_PROBE_RETRIES = { attempts: 4, delayMs: 500 };
+
+/**
+ * Probes until the disc shows a file system, a label or a kind. A drive reports a medium before it can read it (a disc
+ * spinning up; a tray closed again at once; an image attached anew), and a first look then finds nothing: taken at its
+ * word, the job would be named "disc" and ripped as unknown. A disc that is truly blank costs the retries, 1.5 s.
+ */
+export async function probeSettledDisc(
+  devicePath: string,
+  probe: (devicePath: string) => Promise<DiscIdentity> = probeDisc,
+  retries = BLANK_PROBE_RETRIES,
+): Promise<DiscIdentity> {
+  for (let attempt = 1; ; attempt++) {
+    const identity = await probe(devicePath);
+    const blank = identity.discType === 'unknown' && !identity.fsType && !identity.volumeLabel;
+    if (!blank || attempt >= retries.attempts) return identity;
+    await new Promise((resolve) => setTimeout(resolve, retries.delayMs));
+  }
+}
+
 export async function probeDisc(devicePath: string): Promise<DiscIdentity> {
   const [blkid, udev, structure] = await Promise.all([
     readProperties('blkid', ['-p', '-o', 'export', devicePath]),

@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classifyDisc, decodeUdevLabel, parseProperties, probeDisc } from '../../../../agent/drives/linux/disc-probe.js';
+import { classifyDisc, decodeUdevLabel, parseProperties, probeDisc, probeSettledDisc } from '../../../../agent/drives/linux/disc-probe.js';
 import { readDiscStructure } from '../../../../agent/drives/video-structure.js';
 import { makeTestDisc, missingTools, tempDir } from '../../disc-fs/test-images.js';
+import type { DiscIdentity } from '../../../../agent/drives/drive-source.js';
 
 const FIXTURES = new URL('../../../fixtures/udev/', import.meta.url);
 const read = (name: string): string => readFileSync(new URL(name, FIXTURES), 'utf8');
@@ -234,6 +235,39 @@ describe.skipIf(skipImages)('readDiscStructure: VIDEO_TS and BDMV, read without 
       } finally {
         execFileSync('losetup', ['-d', device]);
       }
+    }
+  });
+});
+
+describe('probeSettledDisc', () => {
+  const quick = { attempts: 4, delayMs: 1 };
+  const answers = (...identities: DiscIdentity[]) => {
+    const asked: string[] = [];
+    const probe = async (device: string) => {
+      asked.push(device);
+      return identities[Math.min(asked.length, identities.length) - 1]!;
+    };
+    return { asked, probe };
+  };
+  const blank: DiscIdentity = { volumeLabel: '', discType: 'unknown' };
+
+  it('reads a disc that showed nothing at first again, and takes what it shows once readable', async () => {
+    const { asked, probe } = answers(blank, blank, { volumeLabel: 'E2E_SHORT', fsType: 'udf', discType: 'dvd' });
+    await expect(probeSettledDisc('/dev/sr0', probe, quick)).resolves.toEqual({ volumeLabel: 'E2E_SHORT', fsType: 'udf', discType: 'dvd' });
+    expect(asked).toEqual(['/dev/sr0', '/dev/sr0', '/dev/sr0']);
+  });
+
+  it('gives a blank disc up as unknown after the last attempt', async () => {
+    const { asked, probe } = answers(blank);
+    await expect(probeSettledDisc('/dev/sr0', probe, quick)).resolves.toEqual(blank);
+    expect(asked).toHaveLength(4);
+  });
+
+  it('asks once when the first look finds a kind, a file system or a label', async () => {
+    for (const first of [{ volumeLabel: '', discType: 'cd' as const }, { volumeLabel: '', fsType: 'iso9660', discType: 'unknown' as const }, { volumeLabel: 'X', discType: 'unknown' as const }]) {
+      const { asked, probe } = answers(first, { volumeLabel: 'later', discType: 'dvd' });
+      await expect(probeSettledDisc('/dev/sr0', probe, quick)).resolves.toEqual(first);
+      expect(asked).toHaveLength(1);
     }
   });
 });
