@@ -1,9 +1,12 @@
 // The agent: one per rip station. Watches its drives through a drive source, starts one job per inserted disc with
 // the plan of the disc's kind, and reports everything to the hub. Like every component here, the constructor only
 // sets fields; start() and stop() do the work.
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { AGENT_LINK_PROTOCOL, type AgentHello, type CommandResult, type HubCommand, type LinkEvent } from '../shared/index.js';
 import type { DiscIdentity, DriveSource } from './drives/drive-source.js';
+import { HubFiles } from './farm/hub-files.js';
+import { RipExchange } from './farm/rip-exchange.js';
 import { TranscodeWorker } from './farm/transcode-worker.js';
 import { JobRunner } from './jobs/job-runner.js';
 import { EjectDisc } from './jobs/phases/eject-disc.js';
@@ -81,6 +84,7 @@ export class Agent {
   private store: AgentStore | undefined;
   private link: HubLink | undefined;
   private worker: TranscodeWorker | undefined;
+  private exchange: RipExchange | undefined;
   private readonly driveStates = new Map<string, DriveState>();
   private readonly seenCommands = new Set<string>();
   private readonly drives: DriveSource;
@@ -113,14 +117,21 @@ export class Agent {
     });
     this.link.on('command', (command) => void this.onCommand(command));
     const link = this.link;
+    const farmLogger = logger.child({ component: 'farm' });
+    const files = new HubFiles({ hubUrl: config.hubUrl, token: config.token, agentId: config.agentId, tls: config.tls, logger: farmLogger });
     const worker = new TranscodeWorker({
       agentId: config.agentId, slots: config.transcodeSlots, libraryDir: config.libraryDir, outputDir: config.outputDir, transcoder: this.transcoder,
-      store, report: (report) => link.report(report), stallMs: config.stallSeconds * 1000, logger: logger.child({ component: 'farm' }),
+      spoolDir: join(config.dataDir, 'spool'), files,
+      store, report: (report) => link.report(report), stallMs: config.stallSeconds * 1000, logger: farmLogger,
     });
     await worker.start();
     this.worker = worker;
+    const exchange = new RipExchange({ files, outputDir: config.outputDir, libraryDir: config.libraryDir, report: (message) => link.report(message), logger: farmLogger });
+    this.exchange = exchange;
     link.on('taskOffer', (offer) => worker.offer(offer));
     link.on('taskVerdict', (verdict) => void worker.verdict(verdict));
+    link.on('sourceWanted', (message) => void exchange.sourceWanted(message));
+    link.on('resultReady', (message) => void exchange.resultReady(message));
     link.on('connected', () => void worker.connected());
     if (config.transcodeSlots > 0) {
       const missing = await this.transcoder.checkInstalled();
@@ -148,6 +159,7 @@ export class Agent {
     const running = [...this.driveStates.values()].flatMap((state) => (state.job ? [state.job] : []));
     for (const job of running) job.stop({ state: 'interrupted', message: 'The station was shut down during the job' });
     await Promise.all(running.map((job) => job.run()));
+    this.exchange?.stop();
     await this.worker?.stop();
     await this.link?.stop();
     this.store?.stop();

@@ -13,6 +13,8 @@ import { AccessControl } from './auth/access.js';
 import { StationRegistry } from './auth/station-registry.js';
 import { StationCommands } from './commands/station-commands.js';
 import { ConnectionLimits } from './http/connection-limits.js';
+import { TaskFilesHttp } from './transcodes/task-files-http.js';
+import { TaskSpool } from './transcodes/task-spool.js';
 import { Transcodes } from './transcodes/transcodes.js';
 import { DashboardFeed } from './dashboard/dashboard-feed.js';
 import { DashboardRequests } from './dashboard/dashboard-requests.js';
@@ -114,9 +116,11 @@ export class Hub {
       },
       onTranscodeRequest: (request) => transcodes.requested(request),
       onTaskReport: (agentId, report) => transcodes.report(agentId, report),
+      onSourceUnavailable: (agentId, message) => transcodes.sourceUnavailable(agentId, message.task_id, message.error),
     });
+    const spool = new TaskSpool(join(config.dataDir, 'spool'));
     const transcodes = new Transcodes({
-      db, bus, leaseMs: config.leaseMs, logger: logger.child({ component: 'transcodes' }), link: agents,
+      db, bus, spool, leaseMs: config.leaseMs, logger: logger.child({ component: 'transcodes' }), link: agents,
       jobs: {
         change: (event) => { const applied = store.applyHubEvent(event); if (applied) publishApplied(applied, false); },
         progress: (event) => { const applied = store.applyHubProgress(event); if (applied) publishApplied(applied, true); },
@@ -145,15 +149,24 @@ export class Hub {
     const consumers = (config.consumers ?? []).map((create) => create(context));
     dashboards.start();
     feed.start();
-    transcodes.start();
+    await transcodes.start();
     for (const consumer of consumers) await consumer.start();
     this.consumers = consumers;
     agents.start();
     const page = new StaticFiles();
+    const taskFiles = new TaskFilesHttp({
+      registry, spool, logger: logger.child({ component: 'transcodes' }),
+      farm: {
+        task: (id) => transcodes.tasks.get(id),
+        sourceStaged: (id, sha256, bytes) => transcodes.sourceStaged(id, sha256, bytes),
+        resultArrived: (id, leaseId, worker, sha256, bytes) => transcodes.resultArrived(id, leaseId, worker, sha256, bytes),
+      },
+    });
 
     const handler: RequestListener = (request, response) => {
       // The REST API first, then the consumers' own routes (GET /metrics), then the dashboard page's files.
-      api.handle(request, response).then(async (handled) => {
+      // The stations' transcode files first: their bodies are streamed, never read whole.
+      taskFiles.handle(request, response).then((files) => files || api.handle(request, response)).then(async (handled) => {
         for (const consumer of consumers) if (!handled && consumer.handle) handled = await consumer.handle(request, response);
         return handled || page.handle(request, response);
       }).then((handled) => {

@@ -3,10 +3,12 @@
 // the hub before putting a checked result in place. Every task is in the station's journal (AgentStore) from the
 // moment it is taken, so a cut link or a restart loses nothing: the task's end is said again until the hub has heard
 // it, and a result the hub refuses (its lease was given away) is discarded, never put in place.
-import { readdir, rm, stat, statfs } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+// A streamed task (a rip this station cannot reach) is fetched from the hub into the station's spool, and its result
+// sent back there; the ripping station puts it in place.
+import { mkdir, readdir, rm, stat, statfs } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import type { ErrorCode, TaskOffer, TaskReport, TaskVerdict } from '../../shared/index.js';
+import { TASK_FILES_PATH, type ErrorCode, type TaskOffer, type TaskReport, type TaskVerdict } from '../../shared/index.js';
 import { FULL_DISK_BYTES } from '../jobs/job-context.js';
 import { pathInside } from '../jobs/naming.js';
 import { watched } from '../jobs/watchdog.js';
@@ -15,6 +17,7 @@ import type { AgentStore, HeldTask } from '../store/agent-store.js';
 import { PARTIAL_SUFFIX, finishPartial } from '../tools/partial-file.js';
 import { RipError } from '../tools/rip-error.js';
 import { BUILTIN_PROFILES, type Transcoder } from '../transcoders/transcoder.js';
+import type { HubFiles } from './hub-files.js';
 
 export interface TranscodeWorkerOptions {
   agentId: string;
@@ -24,6 +27,10 @@ export interface TranscodeWorkerOptions {
   libraryDir?: string | undefined;
   /** This station's output folder: where its own rips outside the library are. */
   outputDir: string;
+  /** Where the files of tasks streamed through the hub stay while this station works on them. */
+  spoolDir: string;
+  /** The hub's file transfers, for streamed tasks. */
+  files: HubFiles;
   transcoder: Transcoder;
   store: AgentStore;
   /** Sends a report; false when the hub is not there. */
@@ -34,6 +41,9 @@ export interface TranscodeWorkerOptions {
   /** Least time between two progress reports of one task. */
   reportIntervalMs?: number;
 }
+
+/** Least time between two reports while a streamed task's files move: each keeps the lease alive. */
+const TRANSFER_REPORT_MS = 2000;
 
 interface Running {
   leaseId: string;
@@ -58,6 +68,7 @@ export class TranscodeWorker {
 
   /** Puts the journal right after the last run: transcodes it left running failed with it; accepted ones go in place. */
   async start(): Promise<void> {
+    await this.sweepSpool();
     for (const task of this.options.store.heldTasks()) {
       if (task.state === 'running') {
         await this.removePartial(task.offer);
@@ -170,6 +181,7 @@ export class TranscodeWorker {
 
   private refusal(offer: TaskOffer): RipError | undefined {
     if (!BUILTIN_PROFILES[offer.profile]) return new RipError(`This station does not know the transcode profile "${offer.profile}"`);
+    if (offer.streamed) return undefined;
     if (offer.root === 'library' && !this.options.libraryDir) return new RipError('This station has no shared library (DISCBRIDGE_LIBRARY_DIR)');
     if (offer.root === 'output' && offer.agent_id !== this.options.agentId) return new RipError(`The rip is in the output folder of ${offer.agent_id}, which this station cannot reach`);
     try {
@@ -190,7 +202,8 @@ export class TranscodeWorker {
     try {
       const missing = await transcoder.checkInstalled();
       if (missing) throw new RipError(missing, undefined, 'tool_missing');
-      await this.removeOtherPartials(output, partial);
+      if (offer.streamed) await this.fetchSource(offer, offer.streamed, source, signal);
+      else await this.removeOtherPartials(output, partial);
       let lastReport = 0;
       await watched({ what: `Transcoding task ${id}`, stallMs: this.options.stallMs, jobSignal: signal, logger }, (toolSignal, alive) => transcoder.transcode({
         input: source, output: partial, durationSeconds: offer.duration_seconds, profile: BUILTIN_PROFILES[offer.profile] as NonNullable<(typeof BUILTIN_PROFILES)[string]>,
@@ -208,6 +221,7 @@ export class TranscodeWorker {
           });
         },
       }));
+      if (offer.streamed) await this.sendResult(offer, partial, signal);
       const size = (await stat(partial)).size;
       // Stopped as it finished (a newer lease, a cancel): what it made is not this lease's to offer.
       if (signal.aborted) throw signal.reason;
@@ -215,12 +229,45 @@ export class TranscodeWorker {
       logger.info({ task: id, bytes: size, seconds: Math.round((Date.now() - started) / 1000) }, `Transcode task ${id} finished and checked; asking the hub to deliver it`);
       this.options.report({ kind: 'task_report', task_id: id, lease_id: offer.lease_id, status: 'finished', size_bytes: size });
     } catch (error) {
-      await rm(partial, { force: true }).catch(() => undefined);
+      await this.removePartial(offer);
       if (signal.reason instanceof Stopped && !(signal.reason instanceof ShutDown)) return;
       const failure = signal.reason instanceof Stopped ? { message: signal.reason.message } : await this.describeFailure(error, output);
       this.hold({ offer, state: 'failed', error: failure.message });
       logger.warn({ task: id, err: error instanceof RipError ? error.detail : error }, `Transcode task ${id} failed: ${failure.message}`);
       this.options.report({ kind: 'task_report', task_id: id, lease_id: offer.lease_id, status: 'failed', error: failure.message.slice(0, 500), ...(failure.code ? { error_code: failure.code } : {}) });
+    }
+  }
+
+  /** Fetches a streamed task's rip from the hub into the spool, reporting as it goes so that the lease lives. */
+  private async fetchSource(offer: TaskOffer, streamed: NonNullable<TaskOffer['streamed']>, source: string, signal: AbortSignal): Promise<void> {
+    await mkdir(this.options.spoolDir, { recursive: true });
+    const started = Date.now();
+    await this.options.files.download(`${TASK_FILES_PATH}/${offer.task_id}/source?lease=${encodeURIComponent(offer.lease_id)}`, source, streamed.source_sha256,
+      streamed.source_bytes, signal, this.transferReporter(offer, 0));
+    this.options.logger.info({ task: offer.task_id, bytes: streamed.source_bytes, seconds: Math.round((Date.now() - started) / 1000) },
+      `Fetched the rip of transcode task ${offer.task_id} from the hub (${Math.round(streamed.source_bytes / 1024 / 1024)} MB, checked)`);
+  }
+
+  /** Sends a streamed task's checked result to the hub, where the ripping station fetches it. */
+  private async sendResult(offer: TaskOffer, result: string, signal: AbortSignal): Promise<void> {
+    await this.options.files.upload(`${TASK_FILES_PATH}/${offer.task_id}/result?lease=${encodeURIComponent(offer.lease_id)}`, result, signal, this.transferReporter(offer, 100));
+  }
+
+  /** Reports a streamed task's files moving, at most every TRANSFER_REPORT_MS: the hub hears the station is at work. */
+  private transferReporter(offer: TaskOffer, percent: number): () => void {
+    let last = 0;
+    return () => {
+      if (Date.now() - last < TRANSFER_REPORT_MS) return;
+      last = Date.now();
+      this.say({ kind: 'task_report', task_id: offer.task_id, lease_id: offer.lease_id, status: 'running', progress_percent: percent });
+    };
+  }
+
+  /** Removes spool files no held task owns: what a crash left behind. */
+  private async sweepSpool(): Promise<void> {
+    const owned = new Set(this.options.store.heldTasks().filter((task) => task.offer.streamed).map((task) => streamBase(task.offer)));
+    for (const name of await readdir(this.options.spoolDir).catch(() => [] as string[])) {
+      if (!owned.has(name.replace(/\.(source|result\.mkv)(\.part)?$/, ''))) await rm(join(this.options.spoolDir, name), { force: true });
     }
   }
 
@@ -253,6 +300,13 @@ export class TranscodeWorker {
    */
   private async putInPlace(task: HeldTask): Promise<void> {
     const { offer } = task;
+    if (offer.streamed) {
+      // The result is at the hub, for the ripping station to put in place: this station's part is over.
+      await this.removePartial(offer);
+      this.options.store.dropTask(offer.task_id, offer.lease_id);
+      this.options.logger.info({ task: offer.task_id }, `Transcode task ${offer.task_id} is at the hub; ${offer.agent_id} puts it in place`);
+      return;
+    }
     this.hold(task);
     const { source, output, partial } = this.paths(offer);
     try {
@@ -289,17 +343,24 @@ export class TranscodeWorker {
     return { message: code === 'ENOENT' ? 'The rip to transcode is not there' : `The transcode failed: ${code ?? (error as Error).message}` };
   }
 
-  /** The task's files on this station; throws for a path outside its root. */
+  /** The task's files on this station (in its spool, when streamed); throws for a path outside its root. */
   private paths(offer: TaskOffer): { source: string; output: string; partial: string } {
+    if (offer.streamed) {
+      const base = join(this.options.spoolDir, streamBase(offer));
+      return { source: `${base}.source`, output: `${base}.result.mkv`, partial: `${base}.result.mkv${PARTIAL_SUFFIX}` };
+    }
     const root = offer.root === 'library' ? (this.options.libraryDir as string) : this.options.outputDir;
     const source = pathInside(root, ...offer.source.split('/'));
     const output = pathInside(root, ...offer.output.split('/'));
     return { source, output, partial: `${output}.${offer.lease_id.slice(0, 8)}${PARTIAL_SUFFIX}` };
   }
 
+  /** Removes what this lease wrote: its partial result, and a streamed task's fetched rip. */
   private async removePartial(offer: TaskOffer): Promise<void> {
     try {
-      await rm(this.paths(offer).partial, { force: true });
+      const { source, partial } = this.paths(offer);
+      await rm(partial, { force: true });
+      if (offer.streamed) await rm(source, { force: true });
     } catch {
       // no such root here any more, or already gone
     }
@@ -308,4 +369,9 @@ export class TranscodeWorker {
   private hold(task: HeldTask): void {
     this.options.store.holdTask(task);
   }
+}
+
+/** The spool name of a streamed lease's files: one task, one lease. */
+function streamBase(offer: TaskOffer): string {
+  return `task-${offer.task_id}.${offer.lease_id.slice(0, 8)}`;
 }

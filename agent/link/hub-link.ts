@@ -11,8 +11,8 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import {
   HubMessage, LINK_PATH, LinkCloseCode, decodeMessage,
-  type AgentHello, type AgentMessage, type CommandResult, type HubCommand, type LinkEvent, type TaskOffer, type TaskReport,
-  type TaskVerdict, type Welcome,
+  type AgentHello, type AgentMessage, type CommandResult, type HubCommand, type LinkEvent, type ResultReady, type SourceUnavailable,
+  type SourceWanted, type TaskOffer, type TaskReport, type TaskVerdict, type Welcome,
 } from '../../shared/index.js';
 import type { AgentStore } from '../store/agent-store.js';
 import { Backoff } from './backoff.js';
@@ -39,6 +39,8 @@ export interface HubLinkEvents {
   command: [HubCommand];
   taskOffer: [TaskOffer];
   taskVerdict: [TaskVerdict];
+  sourceWanted: [SourceWanted];
+  resultReady: [ResultReady];
   connected: [];
 }
 
@@ -94,8 +96,8 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     if (this.live) this.socket?.send(JSON.stringify(result satisfies AgentMessage));
   }
 
-  /** Sends a report on a transcode task; false when the hub is not there (the task's journal says it again later). */
-  report(report: TaskReport): boolean {
+  /** Sends a word on a transcode task; false when the hub is not there (it is said again later). */
+  report(report: TaskReport | SourceUnavailable): boolean {
     if (!this.live) return false;
     this.socket?.send(JSON.stringify(report satisfies AgentMessage));
     return true;
@@ -104,17 +106,11 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   private connect(): void {
     const url = linkUrl(this.options.url);
     const log = this.options.logger;
-    const { ca, pin } = this.options.tls;
     const socket = new WebSocket(url, {
       headers: { Authorization: `Bearer ${this.options.token}` },
       handshakeTimeout: 10_000,
       maxPayload: 1024 * 1024,
-      ...(ca ? { ca: readFileSync(ca) } : {}),
-      // Checked after the certificate chain and before any byte of the request (the token) is sent.
-      ...(pin ? {
-        checkServerIdentity: (host: string, cert: PeerCertificate) =>
-          checkServerIdentity(host, cert) ?? (cert.fingerprint256 === pin ? undefined : new Error(`the hub's certificate is not the one pinned (${cert.fingerprint256})`)),
-      } : {}),
+      ...tlsClientOptions(this.options.tls),
     });
     this.socket = socket;
     this.live = false;
@@ -148,6 +144,12 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
           break;
         case 'task_verdict':
           this.emit('taskVerdict', message);
+          break;
+        case 'source_wanted':
+          this.emit('sourceWanted', message);
+          break;
+        case 'result_ready':
+          this.emit('resultReady', message);
           break;
       }
     });
@@ -214,6 +216,20 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       this.socket?.terminate();
     }, this.options.heartbeatMs * 2 + 1000);
   }
+}
+
+/**
+ * What a TLS client of the hub (the link, and the transfers of streamed tasks) trusts: the CA given, and the pinned
+ * certificate, checked after the chain and before any byte of the request (the token) is sent.
+ */
+export function tlsClientOptions({ ca, pin }: LinkTls): { ca?: Buffer; checkServerIdentity?: (host: string, cert: PeerCertificate) => Error | undefined } {
+  return {
+    ...(ca ? { ca: readFileSync(ca) } : {}),
+    ...(pin ? {
+      checkServerIdentity: (host: string, cert: PeerCertificate) =>
+        checkServerIdentity(host, cert) ?? (cert.fingerprint256 === pin ? undefined : new Error(`the hub's certificate is not the one pinned (${cert.fingerprint256})`)),
+    } : {}),
+  };
 }
 
 /** The link's URL from the configured hub URL: ws://host:8000 becomes ws://host:8000/agent. */

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   AgentMessage, FARM_LINK_PROTOCOL, LINK_PROTOCOL, LinkCloseCode, decodeMessage,
-  type AgentEvent, type AgentHello, type CommandResult, type HubMessage, type StationCommand, type StationEvent, type TaskReport,
+  type AgentEvent, type AgentHello, type CommandResult, type HubMessage, type SourceUnavailable, type StationCommand, type StationEvent, type TaskReport,
   type TranscodeRequest,
 } from '../../shared/index.js';
 import type { StationIdentity, StationRegistry } from '../auth/station-registry.js';
@@ -36,6 +36,7 @@ export interface AgentServerOptions {
   onTranscodeRequest: (request: TranscodeRequest) => void;
   /** A worker's report on a transcode task it holds. */
   onTaskReport: (agentId: string, report: TaskReport) => void;
+  onSourceUnavailable: (agentId: string, message: SourceUnavailable) => void;
 }
 
 interface Connection {
@@ -228,10 +229,12 @@ export class AgentServer {
           if (this.pending.get(message.id)?.agentId === agentId) this.settlePending(message.id, message);
           return;
         case 'task_report':
+        case 'source_unavailable':
           try {
-            this.options.onTaskReport(agentId, message);
+            if (message.kind === 'task_report') this.options.onTaskReport(agentId, message);
+            else this.options.onSourceUnavailable(agentId, message);
           } catch (error) {
-            // The worker says it again after its next reconnect; the hub goes on.
+            // The station says it again after its next reconnect; the hub goes on.
             log.error({ agent: agentId, task: message.task_id, err: error }, `Could not take a transcode report (${(error as Error).message})`);
           }
           return;

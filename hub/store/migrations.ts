@@ -188,4 +188,15 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE transcode_tasks ADD COLUMN keep_rip INTEGER NOT NULL DEFAULT 1;
   ALTER TABLE titles ADD COLUMN transcoded_by TEXT;
   `,
+  `
+  -- The transcode farm, streamed: a rip outside any library goes through the hub to a station that cannot reach it.
+  -- source_sha256/source_bytes: the rip is in the hub's spool, whole and checked. streamed: the newest lease streams
+  -- (its worker fetches the rip and uploads the result); result_sha256/result_bytes: that lease's result is in the
+  -- spool, for the ripping station to fetch and put in place.
+  ALTER TABLE transcode_tasks ADD COLUMN source_sha256 TEXT;
+  ALTER TABLE transcode_tasks ADD COLUMN source_bytes INTEGER;
+  ALTER TABLE transcode_tasks ADD COLUMN streamed INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE transcode_tasks ADD COLUMN result_sha256 TEXT;
+  ALTER TABLE transcode_tasks ADD COLUMN result_bytes INTEGER;
+  `,
 ];

@@ -41,6 +41,12 @@ export interface TranscodeTask extends NewTask {
   finishedAt?: number;
   /** A done task whose result its worker has put in place. */
   deliveredAt?: number;
+  /** The rip is in the hub's spool (a task outside any library, for a station that cannot reach it). */
+  staged?: { sha256: string; bytes: number };
+  /** The newest lease streams its files through the hub. */
+  streamed: boolean;
+  /** That lease's result is in the hub's spool. */
+  result?: { sha256: string; bytes: number };
 }
 
 interface TaskRow {
@@ -49,13 +55,14 @@ interface TaskRow {
   state: TranscodeTaskState; priority: number; attempts: number; lease_id: string | null; leased_to: string | null;
   lease_expires_at: number | null; progress_percent: number | null; transcoded_by: string | null; last_failed_on: string | null;
   last_error: string | null; created_at: number; updated_at: number; finished_at: number | null; delivered_at: number | null;
+  source_sha256: string | null; source_bytes: number | null; streamed: number; result_sha256: string | null; result_bytes: number | null;
 }
 
 function taskOf(row: TaskRow): TranscodeTask {
   return {
     id: row.id, agentId: row.agent_id, jobId: row.job_id, titleId: row.title_id, profile: row.profile, source: row.source, output: row.output,
     root: row.root, durationSeconds: row.duration_seconds, keepRip: row.keep_rip === 1,
-    state: row.state, priority: row.priority, attempts: row.attempts, createdAt: row.created_at, updatedAt: row.updated_at,
+    state: row.state, priority: row.priority, attempts: row.attempts, createdAt: row.created_at, updatedAt: row.updated_at, streamed: row.streamed === 1,
     ...(row.lease_id !== null ? { leaseId: row.lease_id } : {}),
     ...(row.leased_to !== null ? { leasedTo: row.leased_to } : {}),
     ...(row.lease_expires_at !== null ? { leaseExpiresAt: row.lease_expires_at } : {}),
@@ -65,6 +72,8 @@ function taskOf(row: TaskRow): TranscodeTask {
     ...(row.last_error !== null ? { lastError: row.last_error } : {}),
     ...(row.finished_at !== null ? { finishedAt: row.finished_at } : {}),
     ...(row.delivered_at !== null ? { deliveredAt: row.delivered_at } : {}),
+    ...(row.source_sha256 !== null && row.source_bytes !== null ? { staged: { sha256: row.source_sha256, bytes: row.source_bytes } } : {}),
+    ...(row.result_sha256 !== null && row.result_bytes !== null ? { result: { sha256: row.result_sha256, bytes: row.result_bytes } } : {}),
   };
 }
 
@@ -125,14 +134,52 @@ export class TranscodeQueue {
     return new Map(rows.map((row) => [row.leased_to, row.n]));
   }
 
-  /** Leases a queued task to `worker` until `now + leaseMs`; the new lease's id, or undefined if it is no longer queued. */
-  lease(id: number, worker: string, now: number, leaseMs: number): string | undefined {
+  /**
+   * Leases a queued task to `worker` until `now + leaseMs` (`streamed`: its files go through the hub); the new lease's
+   * id, or undefined if it is no longer queued. An earlier lease's result in the spool is no longer the task's.
+   */
+  lease(id: number, worker: string, now: number, leaseMs: number, streamed = false): string | undefined {
     const leaseId = randomUUID();
     const changed = this.db.prepare(`
-      UPDATE transcode_tasks SET state = 'transcoding', lease_id = ?, leased_to = ?, lease_expires_at = ?, progress_percent = 0, updated_at = ?
-      WHERE id = ? AND state = 'queued'
-    `).run(leaseId, worker, now + leaseMs, now, id).changes;
+      UPDATE transcode_tasks SET state = 'transcoding', lease_id = ?, leased_to = ?, lease_expires_at = ?, progress_percent = 0, updated_at = ?,
+        streamed = ?, result_sha256 = NULL, result_bytes = NULL
+      WHERE id = ? AND state = 'queued' AND (? = 0 OR source_sha256 IS NOT NULL)
+    `).run(leaseId, worker, now + leaseMs, now, streamed ? 1 : 0, id, streamed ? 1 : 0).changes;
     return changed === 1 ? leaseId : undefined;
+  }
+
+  /** The task's rip arrived whole in the hub's spool; false when the task is no longer open. */
+  staged(id: number, sha256: string, bytes: number, now: number): boolean {
+    return this.db.prepare(`
+      UPDATE transcode_tasks SET source_sha256 = ?, source_bytes = ?, updated_at = ? WHERE id = ? AND state IN ('queued', 'transcoding')
+    `).run(sha256, bytes, now, id).changes === 1;
+  }
+
+  /** A streamed lease's result arrived whole in the spool; false when the lease is no longer the task's. */
+  resultArrived(id: number, leaseId: string, worker: string, sha256: string, bytes: number, now: number): boolean {
+    return this.db.prepare(`
+      UPDATE transcode_tasks SET result_sha256 = ?, result_bytes = ?, updated_at = ?
+      WHERE id = ? AND lease_id = ? AND leased_to = ? AND streamed = 1 AND state IN ('queued', 'transcoding')
+    `).run(sha256, bytes, now, id, leaseId, worker).changes === 1;
+  }
+
+  /** Done tasks whose streamed result the ripping station (this one, or any) has not put in place yet. */
+  undeliveredStreams(agentId?: string): TranscodeTask[] {
+    return (this.db.prepare("SELECT * FROM transcode_tasks WHERE (? IS NULL OR agent_id = ?) AND state = 'done' AND streamed = 1 AND delivered_at IS NULL ORDER BY id LIMIT 1000")
+      .all(agentId ?? null, agentId ?? null) as TaskRow[]).map(taskOf);
+  }
+
+  /** The ids of tasks that may still need their files in the spool (not finished, or done and not yet in place). */
+  openIds(): Set<number> {
+    const rows = this.db.prepare("SELECT id FROM transcode_tasks WHERE state IN ('queued', 'transcoding') OR (state = 'done' AND delivered_at IS NULL)").all() as { id: number }[];
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /** A queued task whose rip is gone for good: failed at once, with the reason. False when it is not queued. */
+  giveUp(id: number, reason: string, now: number): boolean {
+    return this.db.prepare(`
+      UPDATE transcode_tasks SET state = 'failed', last_error = ?, progress_percent = NULL, finished_at = ?, updated_at = ? WHERE id = ? AND state = 'queued'
+    `).run(reason.slice(0, MAX_ERROR_LENGTH), now, now, id).changes === 1;
   }
 
   /**
@@ -156,16 +203,19 @@ export class TranscodeQueue {
     return this.db.prepare(`
       UPDATE transcode_tasks SET state = 'done', transcoded_by = leased_to, progress_percent = 100, lease_expires_at = NULL,
         updated_at = ?, finished_at = ?
-      WHERE id = ? AND lease_id = ? AND leased_to = ? AND state IN ('queued', 'transcoding')
+      WHERE id = ? AND lease_id = ? AND leased_to = ? AND state IN ('queued', 'transcoding') AND (streamed = 0 OR result_sha256 IS NOT NULL)
     `).run(now, now, id, leaseId, worker).changes === 1;
   }
 
-  /** The done task's result is in place, said by the worker whose lease it was done under; false for any other, and a second time. */
-  delivered(id: number, leaseId: string, worker: string, now: number): boolean {
+  /**
+   * The done task's result is in place, said by the station that put it there: the worker whose lease it was done
+   * under, or for a streamed lease the ripping station. False for any other, and a second time.
+   */
+  delivered(id: number, leaseId: string, by: string, now: number): boolean {
     return this.db.prepare(`
       UPDATE transcode_tasks SET delivered_at = ?, updated_at = ?
-      WHERE id = ? AND lease_id = ? AND transcoded_by = ? AND state = 'done' AND delivered_at IS NULL
-    `).run(now, now, id, leaseId, worker).changes === 1;
+      WHERE id = ? AND lease_id = ? AND (CASE WHEN streamed = 1 THEN agent_id ELSE transcoded_by END) = ? AND state = 'done' AND delivered_at IS NULL
+    `).run(now, now, id, leaseId, by).changes === 1;
   }
 
   /** A lease handed out that its station never took (the offer was lost with the link): queued again, no attempt counted. */
@@ -221,7 +271,8 @@ export class TranscodeQueue {
   retry(id: number, now: number): TranscodeTask {
     const changed = this.db.prepare(`
       UPDATE transcode_tasks SET state = 'queued', attempts = 0, last_error = NULL, last_failed_on = NULL, progress_percent = NULL,
-        leased_to = NULL, transcoded_by = NULL, finished_at = NULL, updated_at = ?
+        leased_to = NULL, transcoded_by = NULL, finished_at = NULL, result_sha256 = NULL, result_bytes = NULL,
+        source_sha256 = NULL, source_bytes = NULL, updated_at = ?
       WHERE id = ? AND (state IN ('failed', 'cancelled') OR (state = 'done' AND delivered_at IS NULL))
     `).run(now, id).changes;
     return this.afterAction(id, changed, 'only a failed or cancelled task (or one done whose result never arrived) can be retried');

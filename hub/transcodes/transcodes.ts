@@ -3,6 +3,9 @@
 // workers' reports into the updates of the job the task belongs to, ends that job when its last task ends, expires
 // leases whose worker went silent, answers people's actions (retry, cancel, prioritize), and tells every change of a
 // task to the bus as a task_update. The hub owns the task: the ripping station's part of the job ended at hand-off.
+// A station that cannot reach a task's files streams them through the hub: the ripping station sends the rip to the
+// spool when such a station has a free slot, the worker fetches it and sends back its result, and the ripping
+// station fetches that and puts it in place (task-files-http.ts has the HTTP side).
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import type {
@@ -12,6 +15,7 @@ import type {
 import type { EventBus } from '../events/event-bus.js';
 import type { Db } from '../store/database.js';
 import { jobOutcome, jobProgress, titleStateOf } from './job-outcome.js';
+import type { TaskSpool } from './task-spool.js';
 import { MAX_ATTEMPTS, TranscodeQueue, type TranscodeTask } from './transcode-queue.js';
 
 /** A connected station that takes transcode tasks. */
@@ -44,6 +48,8 @@ export interface TranscodesOptions {
   db: Db;
   bus: EventBus;
   link: FarmLink;
+  /** Where streamed tasks' files wait at the hub. */
+  spool: TaskSpool;
   jobs: FarmJobs;
   /** A lease lives this long after the worker's last report (DISCBRIDGE_LEASE_SECONDS). */
   leaseMs: number;
@@ -60,6 +66,8 @@ const RETRY_SAME_STATION_MS = 3000;
 /** Queued tasks looked at per page when handing out, and at most in all per round. */
 const DISPATCH_PAGE = 200;
 const DISPATCH_SCAN_LIMIT = 10_000;
+/** How long a ripping station has to send a rip, or fetch a result, it was told of before it is told again. */
+const ASK_AGAIN_MS = 30_000;
 
 /**
  * Why a hand-off's title may not become a task: its result must be a new file beside the rip, named for the profile,
@@ -82,6 +90,7 @@ export function taskRecord(task: TranscodeTask): TranscodeTaskRecord {
     ...(task.state === 'transcoding' && task.leaseExpiresAt !== undefined ? { lease_expires_at: iso(task.leaseExpiresAt) } : {}),
     ...(task.progressPercent !== undefined ? { progress_percent: task.progressPercent } : {}),
     ...(task.transcodedBy !== undefined ? { transcoded_by: task.transcodedBy } : {}),
+    ...(task.streamed && (task.state === 'transcoding' || task.state === 'done') ? { streamed: true as const } : {}),
     ...(task.lastError !== undefined ? { last_error: task.lastError.slice(0, 500) } : {}),
     created_at: iso(task.createdAt), updated_at: iso(task.updatedAt),
     ...(task.finishedAt !== undefined ? { finished_at: iso(task.finishedAt) } : {}),
@@ -104,13 +113,19 @@ export class Transcodes {
   private readonly resting = new Map<string, number>();
   /** Tasks only their own station can reach that were already said to wait for it, so it is said once. */
   private readonly toldWaiting = new Set<number>();
+  /** Tasks whose rip the ripping station was asked to send to the spool, and when. */
+  private readonly askedForSource = new Map<number, number>();
+  private lastResultNudge = 0;
 
   constructor(private readonly options: TranscodesOptions) {
     this.now = options.now ?? Date.now;
   }
 
-  start(): void {
+  async start(): Promise<void> {
     this.queue = new TranscodeQueue(this.options.db);
+    await this.options.spool.start();
+    const swept = await this.options.spool.sweep(this.queue.openIds());
+    if (swept > 0) this.options.logger.info({ files: swept }, `Removed ${swept} file(s) of finished transcode tasks from the spool`);
     const extended = this.queue.extendLeases(this.now(), this.options.leaseMs);
     // Leases running when the hub stopped were taken up then: a station that drops its link now still holds them.
     for (const task of this.queue.list({ state: 'transcoding', limit: 10_000 })) if (task.leaseId) this.reported.add(task.leaseId);
@@ -159,6 +174,9 @@ export class Transcodes {
     const held = new Set((hello.tasks ?? []).map((task) => task.lease_id));
     this.releaseLost(hello.agent_id, (task) => !held.has(task.leaseId as string), 'warn', (task) =>
       `Transcode task ${task.id} was leased to ${hello.agent_id}, which came back without it; queued again`);
+    // Results streamed to the hub while it was away are its to put in place; a rip it was asked for, to send again.
+    for (const task of this.tasks.undeliveredStreams(hello.agent_id)) this.tellResultReady(task);
+    for (const [id] of this.askedForSource) if (this.tasks.get(id)?.agentId === hello.agent_id) this.askedForSource.delete(id);
     this.dispatch();
   }
 
@@ -207,6 +225,33 @@ export class Transcodes {
     }
   }
 
+  /** The ripping station cannot send a task's rip (it is gone): no station can get it, so the task fails at once. */
+  sourceUnavailable(agentId: string, taskId: number, error: string): void {
+    const task = this.tasks.get(taskId);
+    if (!task || task.agentId !== agentId) return;
+    const reason = `The rip is not on ${agentId} any more: ${error}`;
+    if (!this.tasks.giveUp(taskId, reason, this.now())) return;
+    this.askedForSource.delete(taskId);
+    this.afterFailure(this.tasks.get(taskId) as TranscodeTask, agentId, reason);
+  }
+
+  /** The rip of a task is whole in the spool: stations that cannot reach it may take the task now. */
+  sourceStaged(taskId: number, sha256: string, bytes: number): boolean {
+    if (!this.tasks.staged(taskId, sha256, bytes, this.now())) return false;
+    this.askedForSource.delete(taskId);
+    const task = this.tasks.get(taskId) as TranscodeTask;
+    this.options.logger.info({ task: taskId, station: task.agentId, bytes }, `The rip of transcode task ${taskId} is at the hub (${megabytes(bytes)} MB from ${task.agentId}), for a station without its files`);
+    this.dispatch();
+    return true;
+  }
+
+  /** A streamed lease's result is whole in the spool; the worker's `finished` comes next. */
+  resultArrived(taskId: number, leaseId: string, worker: string, sha256: string, bytes: number): boolean {
+    if (!this.tasks.resultArrived(taskId, leaseId, worker, sha256, bytes, this.now())) return false;
+    this.options.logger.info({ task: taskId, station: worker, bytes }, `The result of transcode task ${taskId} is at the hub (${megabytes(bytes)} MB from ${worker})`);
+    return true;
+  }
+
   list(options: { state?: TranscodeTaskState; limit: number }): TranscodeTaskRecord[] {
     return this.tasks.list(options).map((task) => taskRecord(this.withLive(task)));
   }
@@ -240,6 +285,7 @@ export class Transcodes {
       this.options.link.sendToStation(before.leasedTo, { kind: 'task_verdict', task_id: id, lease_id: before.leaseId, accepted: false, reason: 'The transcode was cancelled' });
     }
     this.titleChange(task, { state: 'cancelled', error: 'The transcode was cancelled' });
+    this.dropFiles(id);
     const record = this.acted(task, 'cancelled');
     this.settleJob(task.agentId, task.jobId);
     return record;
@@ -263,9 +309,10 @@ export class Transcodes {
   }
 
   /**
-   * Leases queued tasks to stations with a free slot, highest priority first. A task in the library may go to any
-   * station that mounts it, the one that ripped it first, and one it failed on last only when no other can take it; a
-   * task in a station's own output folder only to that station.
+   * Leases queued tasks to stations with a free slot, highest priority first. A task goes to a station that reaches
+   * its files (the shared library, or the ripping station's own output folder) if one is free, the ripping station
+   * first; else to any free station, which streams the files through the hub once the ripping station has sent the
+   * rip there (it is asked to when needed). The station a task failed on last gets it only when no other can.
    */
   dispatch(): void {
     const now = this.now();
@@ -284,36 +331,74 @@ export class Transcodes {
 
   private dispatchPage(page: readonly TranscodeTask[], stations: readonly FarmStation[], used: Map<string, number>, free: (station: FarmStation) => number): void {
     for (const task of page) {
+      if (stations.every((station) => free(station) <= 0)) return;
       // The station a task just failed on gets it again only after a pause: its missing tool or full disk is likely
       // still so, and another station may come.
       const resting = task.lastFailedOn !== undefined && this.now() - task.updatedAt < RETRY_SAME_STATION_MS ? task.lastFailedOn : undefined;
-      const reach = stations.filter((station) => free(station) > 0 && station.agentId !== resting && (task.root === 'library' ? station.library : station.agentId === task.agentId));
+      const open = stations.filter((station) => free(station) > 0 && station.agentId !== resting);
+      const direct = open.filter((station) => (task.root === 'library' ? station.library : station.agentId === task.agentId));
+      const reach = direct.length > 0 ? direct : task.staged ? open : [];
       if (reach.length === 0) {
-        this.tellWaiting(task, stations);
-        if (stations.every((station) => free(station) <= 0)) return;
+        if (open.length > 0) this.askForSource(task);
+        else this.tellWaiting(task, stations);
         continue;
       }
       const rank = (station: FarmStation) => [station.agentId === task.lastFailedOn ? 1 : 0, station.agentId === task.agentId ? 0 : 1, -free(station)];
-      const [pick] = reach.sort((a, b) => compareRanks(rank(a), rank(b)));
-      const station = pick as FarmStation;
-      const leaseId = this.tasks.lease(task.id, station.agentId, this.now(), this.options.leaseMs);
-      if (!leaseId) continue;
-      const sent = this.options.link.sendToStation(station.agentId, {
-        kind: 'task_offer', task_id: task.id, lease_id: leaseId, agent_id: task.agentId, profile: task.profile, keep_rip: task.keepRip,
-        root: task.root, source: task.source, output: task.output, duration_seconds: task.durationSeconds, lease_seconds: Math.ceil(this.options.leaseMs / 1000),
-      });
-      if (!sent) {
-        this.tasks.release(task.id, leaseId, this.now());
-        continue;
-      }
-      used.set(station.agentId, (used.get(station.agentId) ?? 0) + 1);
-      this.live.delete(task.id);
-      const leased = this.tasks.get(task.id) as TranscodeTask;
-      this.options.logger.info({ task: task.id, job: task.jobId, title: task.titleId, station: station.agentId, attempt: task.attempts + 1 },
-        `Transcode task ${task.id} leased to ${station.agentId}`);
-      this.jobLog(leased, 'info', `Title ${task.titleId}: transcoding on ${station.agentId} with the ${task.profile} profile${task.attempts > 0 ? ` (attempt ${task.attempts + 1} of ${MAX_ATTEMPTS})` : ''}`);
-      this.publish(leased);
+      const station = reach.sort((a, b) => compareRanks(rank(a), rank(b)))[0] as FarmStation;
+      if (this.offer(task, station, direct.length === 0)) used.set(station.agentId, (used.get(station.agentId) ?? 0) + 1);
     }
+  }
+
+  /** Leases the task to the station and sends the offer; false when it could not (taken meanwhile, or the station gone). */
+  private offer(task: TranscodeTask, station: FarmStation, streamed: boolean): boolean {
+    const leaseId = this.tasks.lease(task.id, station.agentId, this.now(), this.options.leaseMs, streamed);
+    if (!leaseId) return false;
+    const sent = this.options.link.sendToStation(station.agentId, {
+      kind: 'task_offer', task_id: task.id, lease_id: leaseId, agent_id: task.agentId, profile: task.profile, keep_rip: task.keepRip,
+      root: task.root, source: task.source, output: task.output, duration_seconds: task.durationSeconds, lease_seconds: Math.ceil(this.options.leaseMs / 1000),
+      ...(streamed && task.staged ? { streamed: { source_sha256: task.staged.sha256, source_bytes: task.staged.bytes } } : {}),
+    });
+    if (!sent) {
+      this.tasks.release(task.id, leaseId, this.now());
+      return false;
+    }
+    this.live.delete(task.id);
+    if (streamed) void this.options.spool.remove(task.id, true);
+    const leased = this.tasks.get(task.id) as TranscodeTask;
+    this.options.logger.info({ task: task.id, job: task.jobId, title: task.titleId, station: station.agentId, attempt: task.attempts + 1, streamed },
+      `Transcode task ${task.id} leased to ${station.agentId}${streamed ? ', its files streamed through the hub' : ''}`);
+    this.jobLog(leased, 'info', `Title ${task.titleId}: transcoding on ${station.agentId} with the ${task.profile} profile${streamed ? ', the files sent through the hub' : ''}${task.attempts > 0 ? ` (attempt ${task.attempts + 1} of ${MAX_ATTEMPTS})` : ''}`);
+    this.publish(leased);
+    return true;
+  }
+
+  /** Asks the ripping station to send the task's rip to the spool, at most once in ASK_AGAIN_MS. */
+  private askForSource(task: TranscodeTask): void {
+    const asked = this.askedForSource.get(task.id);
+    if (task.staged || (asked !== undefined && this.now() - asked < ASK_AGAIN_MS)) return;
+    if (!this.options.link.sendToStation(task.agentId, { kind: 'source_wanted', task_id: task.id, root: task.root, source: task.source })) {
+      this.tellWaiting(task, []);
+      return;
+    }
+    this.askedForSource.set(task.id, this.now());
+    this.options.logger.info({ task: task.id, station: task.agentId }, `Asked ${task.agentId} to send the rip of transcode task ${task.id} to the hub, for a free station that cannot reach it`);
+  }
+
+  /** Tells the ripping station that a streamed result waits at the hub for it to fetch and put in place. */
+  private tellResultReady(task: TranscodeTask): void {
+    if (!task.result || !task.leaseId) return;
+    this.options.link.sendToStation(task.agentId, {
+      kind: 'result_ready', task_id: task.id, lease_id: task.leaseId, root: task.root, source: task.source, output: task.output, duration_seconds: task.durationSeconds,
+      keep_rip: task.keepRip, sha256: task.result.sha256, size_bytes: task.result.bytes,
+    });
+  }
+
+  /** The task's files at the hub are no longer wanted. */
+  private dropFiles(taskId: number): void {
+    this.askedForSource.delete(taskId);
+    this.options.spool.remove(taskId).catch((error: unknown) => {
+      this.options.logger.warn({ task: taskId, err: error }, `Could not remove the files of transcode task ${taskId} from the spool: ${(error as Error).message}`);
+    });
   }
 
   private running(agentId: string, task: TranscodeTask, report: TaskReport, verdict: (accepted: boolean, reason?: string) => void): void {
@@ -351,22 +436,30 @@ export class Transcodes {
     }
     this.live.delete(task.id);
     this.options.logger.info({ task: task.id, job: task.jobId, title: task.titleId, station: agentId, bytes: report.size_bytes }, `Transcode task ${task.id} done by ${agentId}`);
-    this.publish(this.tasks.get(task.id) as TranscodeTask);
+    const done = this.tasks.get(task.id) as TranscodeTask;
+    this.publish(done);
     verdict(true);
+    // Its result is at the hub: the ripping station puts it in place.
+    if (done.streamed) this.tellResultReady(done);
     this.dispatch();
   }
 
-  /** The done task's result is in place: now its title is completed (its file is there), and maybe its job. */
+  /**
+   * The done task's result is in place (said by its worker, or for a streamed task by the ripping station): now its
+   * title is completed (its file is there), and maybe its job.
+   */
   private delivered(agentId: string, task: TranscodeTask, report: TaskReport, verdict: (accepted: boolean) => void): void {
     const first = this.tasks.delivered(task.id, report.lease_id, agentId, this.now());
     verdict(true);
     if (!first) return;
     const delivered = this.tasks.get(task.id) as TranscodeTask;
+    const by = delivered.transcodedBy ?? agentId;
     this.titleChange(delivered, {
-      state: 'completed', match_progress: 100, output_filename: basename(task.output), transcoded_by: agentId,
+      state: 'completed', match_progress: 100, output_filename: basename(task.output), transcoded_by: by,
       ...(report.size_bytes !== undefined ? { actual_size_bytes: report.size_bytes } : {}),
     });
-    this.jobLog(delivered, 'info', `Title ${task.titleId} transcoded by ${agentId}: ${basename(task.output)}`);
+    this.jobLog(delivered, 'info', `Title ${task.titleId} transcoded by ${by}: ${basename(task.output)}${delivered.streamed ? ' (sent through the hub)' : ''}`);
+    if (delivered.streamed) this.dropFiles(task.id);
     this.publish(delivered);
     this.settleJob(task.agentId, task.jobId);
   }
@@ -400,6 +493,7 @@ export class Transcodes {
       : `Title ${task.titleId}: the transcode failed on ${station} (attempt ${task.attempts} of ${MAX_ATTEMPTS}); queued again: ${reason}`);
     this.publish(task);
     if (final) {
+      this.dropFiles(task.id);
       this.titleChange(task, { state: 'failed', error: (task.lastError ?? reason).slice(0, 500) });
       this.settleJob(task.agentId, task.jobId);
     }
@@ -447,12 +541,12 @@ export class Transcodes {
     this.options.jobs.change({ type: 'job_log', agent_id: task.agentId, job_id: task.jobId, lines: [{ at: this.now(), level, text: text.slice(0, 500) }] });
   }
 
-  /** Said once per task: it waits for the only station that can reach its files. */
+  /** Said once per task: it waits for its ripping station, the only one that can reach or send its rip. */
   private tellWaiting(task: TranscodeTask, stations: readonly FarmStation[]): void {
-    if (task.root !== 'output' || this.toldWaiting.has(task.id) || stations.some((station) => station.agentId === task.agentId)) return;
+    if (task.root !== 'output' || task.staged || this.toldWaiting.has(task.id) || stations.some((station) => station.agentId === task.agentId)) return;
     this.toldWaiting.add(task.id);
     this.options.logger.warn({ task: task.id, station: task.agentId },
-      `Transcode task ${task.id} waits for ${task.agentId}: its rip is in that station's output folder, outside any shared library (DISCBRIDGE_LIBRARY_DIR), and that station takes no transcodes now`);
+      `Transcode task ${task.id} waits for ${task.agentId}: its rip is in that station's output folder, outside any shared library (DISCBRIDGE_LIBRARY_DIR), and only that station can transcode it or send it through the hub`);
   }
 
   private tick(): void {
@@ -460,6 +554,11 @@ export class Transcodes {
       for (const task of this.tasks.expireLeases(this.now())) {
         this.live.delete(task.id);
         this.afterFailure(task, task.lastFailedOn ?? 'its station', task.lastError ?? 'its lease ran out');
+      }
+      // A ripping station whose fetch of a result failed hears of it again (one busy fetching ignores it).
+      if (this.now() - this.lastResultNudge >= ASK_AGAIN_MS) {
+        this.lastResultNudge = this.now();
+        for (const task of this.tasks.undeliveredStreams()) this.tellResultReady(task);
       }
       this.dispatch();
     } catch (error) {
@@ -479,6 +578,8 @@ export class Transcodes {
     return record;
   }
 }
+
+const megabytes = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
 
 function compareRanks(a: readonly number[], b: readonly number[]): number {
   for (let i = 0; i < a.length; i++) if ((a[i] as number) !== (b[i] as number)) return (a[i] as number) - (b[i] as number);

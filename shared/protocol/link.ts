@@ -6,6 +6,8 @@ import { JobUpdate, StationEvent, TitleUpdate, WaitingImages } from './events.js
 import { DiscType, ErrorCode } from './states.js';
 
 export const TaskId = z.number().int().positive();
+/** A file's SHA-256, lower-case hex: what a file sent through the hub is checked against at the other end. */
+export const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 export const LeaseId = z.string().min(1).max(64);
 
 export const ProtocolRange = z.object({ min: z.number().int().positive(), max: z.number().int().positive() });
@@ -55,10 +57,6 @@ export type TaskRoot = z.infer<typeof TaskRoot>;
 /** A path relative to a task's root, '/'-separated: never absolute, never climbing out. */
 const RelativePath = z.string().min(1).max(1024).refine((path) => !path.startsWith('/') && !/^[A-Za-z]:/.test(path) && !path.split(/[/\\]/).includes('..'), 'a path inside the folder');
 
-/**
- * A job's ripped titles handed to the hub's transcode queue: sequenced like every station event, so each title
- * becomes one task however often it is replayed. The job then stays `transcoding` until the hub ends it.
- */
 /** How a ripped title is to be transcoded, as its station chose: said in its hand-off and in each task's offer. */
 const TranscodeChoice = {
   /** The ripping station's DISCBRIDGE_TRANSCODE profile. */
@@ -75,6 +73,10 @@ const TitleFiles = {
   duration_seconds: Seconds,
 };
 
+/**
+ * A job's ripped titles handed to the hub's transcode queue: sequenced like every station event, so each title
+ * becomes one task however often it is replayed. The job then stays `transcoding` until the hub ends it.
+ */
 export const TranscodeRequest = z.object({
   type: z.literal('transcode_request'),
   agent_id: AgentId,
@@ -151,7 +153,18 @@ export const TaskReport = z.object({
 });
 export type TaskReport = z.infer<typeof TaskReport>;
 
-export const AgentMessage = z.discriminatedUnion('kind', [AgentHello, AgentEvent, AgentEventBatch, AgentProgress, CommandResult, TaskReport]);
+/**
+ * The ripping station cannot send a task's rip to the hub (it is gone from its output folder): the task fails for
+ * good with this reason, since no station can get it.
+ */
+export const SourceUnavailable = z.object({
+  kind: z.literal('source_unavailable'),
+  task_id: TaskId,
+  error: HumanMessage,
+});
+export type SourceUnavailable = z.infer<typeof SourceUnavailable>;
+
+export const AgentMessage = z.discriminatedUnion('kind', [AgentHello, AgentEvent, AgentEventBatch, AgentProgress, CommandResult, TaskReport, SourceUnavailable]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
 export const Welcome = z.object({
@@ -203,8 +216,43 @@ export const TaskOffer = z.object({
   ...TranscodeChoice,
   ...TitleFiles,
   lease_seconds: z.number().int().positive(),
+  /**
+   * The worker cannot reach the files (a rip in another station's output folder, or a library it does not mount): it
+   * fetches the rip from the hub
+   * (`GET /api/farm/tasks/:id/source`), checks it against these, and uploads the result there in turn.
+   */
+  streamed: z.object({ source_sha256: Sha256, source_bytes: Bytes }).optional(),
 });
 export type TaskOffer = z.infer<typeof TaskOffer>;
+
+/**
+ * To the ripping station: a station that cannot reach the task's files has a free slot, so send the rip (`source`,
+ * relative to `root` on this station) to the hub (`PUT /api/farm/tasks/:id/source`), where workers fetch it.
+ */
+export const SourceWanted = z.object({
+  kind: z.literal('source_wanted'),
+  task_id: TaskId,
+  root: TaskRoot,
+  source: RelativePath,
+});
+export type SourceWanted = z.infer<typeof SourceWanted>;
+
+/**
+ * To the ripping station: the task's result, transcoded elsewhere under `lease_id`, is at the hub. The station fetches
+ * it (`GET /api/farm/tasks/:id/result`), checks it, puts it in place at `output` (removing the rip unless `keep_rip`)
+ * and then says `delivered` under that lease. Said again at each reconnect, and every 30 s, until it has.
+ */
+export const ResultReady = z.object({
+  kind: z.literal('result_ready'),
+  task_id: TaskId,
+  lease_id: LeaseId,
+  root: TaskRoot,
+  ...TitleFiles,
+  keep_rip: z.boolean(),
+  sha256: Sha256,
+  size_bytes: Bytes,
+});
+export type ResultReady = z.infer<typeof ResultReady>;
 
 /**
  * The hub's answer under a lease: `accepted` to a finished or failed report (the result may go in place; the failure
@@ -220,7 +268,7 @@ export const TaskVerdict = z.object({
 });
 export type TaskVerdict = z.infer<typeof TaskVerdict>;
 
-export const HubMessage = z.discriminatedUnion('kind', [Welcome, HubCommand, Ack, TaskOffer, TaskVerdict]);
+export const HubMessage = z.discriminatedUnion('kind', [Welcome, HubCommand, Ack, TaskOffer, TaskVerdict, SourceWanted, ResultReady]);
 export type HubMessage = z.infer<typeof HubMessage>;
 
 /** WebSocket close codes of the link (4000–4999 is the range RFC 6455 leaves to applications). */
@@ -234,3 +282,15 @@ export const LinkCloseCode = {
 } as const;
 
 export const LINK_PATH = '/agent';
+
+/**
+ * Files of streamed transcode tasks, over plain HTTP at the hub, under a station's token (with the shared token, the
+ * station names itself in STATION_HEADER): `${TASK_FILES_PATH}/<task>/source` and `.../result`. An upload is a PUT
+ * with `Content-Range: bytes <from>-<last>/<total>` and the whole file's SHA-256 in SHA256_HEADER; the hub appends
+ * what arrives, so after a cut the sender asks (HEAD) how much is there (OFFSET_HEADER) and goes on from it. The hub
+ * takes the file only when it is whole and its hash matches. A download is a GET, resumed with `Range: bytes=<from>-`.
+ */
+export const TASK_FILES_PATH = '/api/farm/tasks';
+export const OFFSET_HEADER = 'upload-offset';
+export const SHA256_HEADER = 'x-content-sha256';
+export const STATION_HEADER = 'x-discbridge-station';

@@ -84,6 +84,8 @@ export const TranscodeTaskRecord = z.object({
   progress_percent: Percent.optional(),
   /** The station that delivered the result, once done. */
   transcoded_by: AgentId.optional(),
+  /** Its newest lease sends the files through the hub (the station on it cannot reach them); `true` or absent. */
+  streamed: z.literal(true).optional(),
   last_error: HumanMessage.optional(),
   created_at: IsoTime,
   updated_at: IsoTime,

@@ -6,6 +6,12 @@ export class TcpProxy {
   private server: Server | undefined;
   private readonly pairs = new Set<[Socket, Socket]>();
   private stalled = false;
+  /** Bytes from clients still to pass before every connection is cut once (cutAfterUpstream). */
+  private cutBudget: number | undefined;
+  /** Bytes passed from clients to the target so far. */
+  upstreamBytes = 0;
+  /** Cuts made by cutAfterUpstream. */
+  upstreamCuts = 0;
   port = 0;
 
   constructor(private readonly targetPort: number) {}
@@ -22,7 +28,18 @@ export class TcpProxy {
       };
       client.on('error', close).on('close', close);
       upstream.on('error', close).on('close', close);
-      client.on('data', (data) => { if (!this.stalled) upstream.write(data); });
+      client.on('data', (data) => {
+        if (this.stalled) return;
+        upstream.write(data);
+        this.upstreamBytes += data.length;
+        if (this.cutBudget === undefined) return;
+        this.cutBudget -= data.length;
+        if (this.cutBudget <= 0) {
+          this.cutBudget = undefined;
+          this.upstreamCuts++;
+          this.cut();
+        }
+      });
       upstream.on('data', (data) => { if (!this.stalled) client.write(data); });
     });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
@@ -36,6 +53,11 @@ export class TcpProxy {
       upstream.destroy();
     }
     this.pairs.clear();
+  }
+
+  /** Cuts every connection once, as soon as `bytes` more have gone from clients to the target (mid-upload). */
+  cutAfterUpstream(bytes: number): void {
+    this.cutBudget = bytes;
   }
 
   /** From now on, bytes are swallowed in both directions; nothing is closed. */

@@ -4,7 +4,7 @@
 // a worker transcodes them; a station with slots and no library transcodes its own; a failing worker's task goes to
 // another; a cancel stops the worker; a worker that stops mid-transcode gives its task back at once; a worker that
 // finishes while the hub is down delivers once the hub is back. No root, no tools.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -27,6 +27,8 @@ class FakeTranscoder implements Transcoder {
   hold = false;
   failWith: string | undefined;
   missing: string | undefined;
+  /** Bytes of the result beyond its first line, for transfers long enough to cut. */
+  padding = 0;
   private releases: (() => void)[] = [];
 
   get holding(): number {
@@ -52,7 +54,7 @@ class FakeTranscoder implements Transcoder {
     }
     request.signal.throwIfAborted();
     if (this.failWith) throw new RipError(this.failWith);
-    writeFileSync(request.output, `transcoded ${request.input}`);
+    writeFileSync(request.output, Buffer.concat([Buffer.from(`transcoded ${request.input}\n`), Buffer.alloc(this.padding, 7)]));
     request.onProgress({ fraction: 1, etaSeconds: 0 });
   }
 }
@@ -109,9 +111,9 @@ async function station(name: string, options: { slots: number; library: boolean;
   return member;
 }
 
-async function worker(name: string, slots = 1, hubPort?: number): Promise<Member> {
+async function worker(name: string, slots = 1, hubPort?: number, library = true): Promise<Member> {
   const transcoder = new FakeTranscoder();
-  const agent = new Agent({ ...config(name, slots, hubPort), outputDir: join(dir, `rips-${name}`), libraryDir: mountLibrary(name), worker: true }, {
+  const agent = new Agent({ ...config(name, slots, hubPort), outputDir: join(dir, `rips-${name}`), ...(library ? { libraryDir: mountLibrary(name) } : {}), worker: true }, {
     drives: new DriveSources([]), transcoder, kinds: new DiscKinds([]),
   }, silentLogger);
   await agent.start();
@@ -304,4 +306,90 @@ describe('the transcode farm', () => {
     expect(jobs.map((j) => j.state)).toEqual(['completed']);
     await until(() => readdirSync(join(dir, 'library', 'rips-rip-a', 'MOVIE')).filter((name) => name.endsWith('.h264.mkv')).length === 2, 'both results in place');
   }, 30_000);
+});
+
+describe('the transcode farm, streaming through the hub (no shared library)', () => {
+  const spoolOf = (name: string) => readdirSync(join(dir, name, 'spool'));
+  const results = () => readdirSync(join(dir, 'rips-rip-a', 'MOVIE')).sort();
+  async function jobDone(): Promise<JobUpdate> {
+    return (dashboard as Peer).next<JobUpdate>((m: DashboardMessage) => m.type === 'job_update' && (m.state === 'completed' || m.state === 'failed'), 15_000);
+  }
+
+  it('sends a rip outside any library to a worker without it, and the result back into the ripping station\'s folder', async () => {
+    await farm();
+    const a = await station('rip-a', { slots: 0, library: false, keepRip: false });
+    const b = await worker('worker-b', 1, undefined, false);
+    b.transcoder.padding = 300_000;
+    a.drives.insert('/dev/sr0', DVD);
+    const done = await jobDone();
+    expect(done.state).toBe('completed');
+    const job = (await getJson(`${hub?.base}/api/jobs/${done.job_id}`)).body as { titles: TitleUpdate[] };
+    expect(job.titles.map((t) => [t.title_id, t.state, t.transcoded_by])).toEqual([[1, 'completed', 'worker-b'], [2, 'completed', 'worker-b']]);
+    // The worker transcoded its own copy of each rip (fetched into its spool), and its results are in A's folder,
+    // byte for byte; the rips are gone (keep_rip false).
+    expect(b.transcoder.started.map((file) => file.startsWith(join(dir, 'data-worker-b', 'spool')))).toEqual([true, true]);
+    expect(results()).toEqual(['MOVIE_t01.h264.mkv', 'MOVIE_t02.h264.mkv']);
+    const first = readFileSync(join(dir, 'rips-rip-a', 'MOVIE', 'MOVIE_t01.h264.mkv'));
+    expect(first.length).toBe(`transcoded ${b.transcoder.started[0]}\n`.length + 300_000);
+    expect(first.subarray(0, 11).toString()).toBe('transcoded ');
+    expect((await tasks()).map((t) => [t.state, t.transcoded_by, t.streamed])).toEqual([['done', 'worker-b', true], ['done', 'worker-b', true]]);
+    // Nothing is left in either spool once the results are in place.
+    await until(() => spoolOf('hub').length === 0, 'the hub\'s spool to be emptied');
+    expect(spoolOf('data-worker-b')).toEqual([]);
+    const log = (await getJson(`${hub?.base}/api/jobs/${done.job_id}/log`)).body as { lines: { text: string }[] };
+    expect(log.lines.map((l) => l.text)).toContain('Title 1 transcoded by worker-b: MOVIE_t01.h264.mkv (sent through the hub)');
+  });
+
+  it('goes on with an upload cut mid-way from where the hub got to; no partial file ever takes the final name', async () => {
+    await farm();
+    const proxy = new TcpProxy((hub as TestHub).port);
+    await proxy.start();
+    try {
+      const a = await station('rip-a', { slots: 0, library: false, keepRip: true });
+      const b = await worker('worker-b', 1, proxy.port, false);
+      const padding = 12 * 1024 * 1024;
+      b.transcoder.padding = padding;
+      b.transcoder.hold = true;
+      a.drives.insert('/dev/sr0', DVD);
+      await until(() => b.transcoder.holding === 1, 'the worker to start on the fetched rip', 10_000);
+      // The first result goes up through the proxy, which cuts every connection 3 MB into it.
+      const before = proxy.upstreamBytes;
+      proxy.cutAfterUpstream(3 * 1024 * 1024);
+      b.transcoder.hold = false;
+      b.transcoder.release();
+      const done = await jobDone();
+      expect(done.state).toBe('completed');
+      expect(proxy.upstreamCuts).toBe(1);
+      const uploaded = proxy.upstreamBytes - before;
+      // Two results of 12 MB went up, the first one resumed, not restarted: under 2 x 12 MB and the 3 MB again.
+      expect(uploaded).toBeGreaterThan(2 * padding);
+      expect(uploaded).toBeLessThan(2 * padding + 2 * 1024 * 1024);
+      expect(results()).toEqual(['MOVIE_t01.h264.mkv', 'MOVIE_t01.mkv', 'MOVIE_t02.h264.mkv', 'MOVIE_t02.mkv']);
+      // Each result byte for byte what the worker made of one of the fetched rips.
+      const made = b.transcoder.started.map((input) => Buffer.concat([Buffer.from(`transcoded ${input}\n`), Buffer.alloc(padding, 7)]));
+      const matched = ['MOVIE_t01.h264.mkv', 'MOVIE_t02.h264.mkv'].map((name) => {
+        const result = readFileSync(join(dir, 'rips-rip-a', 'MOVIE', name));
+        return made.findIndex((bytes) => bytes.equals(result));
+      });
+      expect(matched.sort()).toEqual([0, 1]);
+      expect((await tasks()).map((t) => [t.state, t.attempts])).toEqual([['done', 0], ['done', 0]]);
+    } finally {
+      await proxy.stop();
+    }
+  }, 30_000);
+
+  it('fails a task at once when its rip is gone from the ripping station, and streams the rest', async () => {
+    await farm();
+    const a = await station('rip-a', { slots: 0, library: false });
+    a.drives.insert('/dev/sr0', DVD);
+    await until(async () => (await tasks()).length === 2, 'the hand-off');
+    rmSync(join(dir, 'rips-rip-a', 'MOVIE', 'MOVIE_t01.mkv'));
+    await worker('worker-b', 1, undefined, false);
+    const done = await jobDone();
+    expect(done.state).toBe('failed');
+    const byTitle = (await tasks()).sort((x, y) => x.title_id - y.title_id);
+    expect(byTitle.map((t) => [t.title_id, t.state, t.attempts])).toEqual([[1, 'failed', 0], [2, 'done', 0]]);
+    expect(byTitle[0]?.last_error).toBe('The rip is not on rip-a any more: MOVIE_t01.mkv is not in the output folder');
+    expect(existsSync(join(dir, 'rips-rip-a', 'MOVIE', 'MOVIE_t02.h264.mkv'))).toBe(true);
+  });
 });

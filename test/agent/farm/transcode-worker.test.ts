@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HubFiles } from '../../../agent/farm/hub-files.js';
 import { TranscodeWorker } from '../../../agent/farm/transcode-worker.js';
 import { AgentStore, type HeldTask } from '../../../agent/store/agent-store.js';
 import type { TranscodeRequest, Transcoder } from '../../../agent/transcoders/transcoder.js';
@@ -40,6 +41,7 @@ function setup(held: HeldTask[] = []): { worker: TranscodeWorker; reports: TaskR
   const reports: TaskReport[] = [];
   const worker = new TranscodeWorker({
     agentId: 'worker-b', slots: 1, libraryDir: library, outputDir: join(dir, 'rips'), transcoder, store, stallMs: 60_000, logger: silentLogger,
+    spoolDir: join(dir, 'data', 'spool'), files: new HubFiles({ hubUrl: 'ws://127.0.0.1:9', token: 'x', agentId: 'worker-b', tls: {}, logger: silentLogger }),
     report: (report) => { reports.push(report); return true; },
   });
   return { worker, reports, library, store };

@@ -264,6 +264,7 @@ describe('AgentServer with short timers', () => {
       // These timers' tests hand off no titles and hold no tasks.
       onTranscodeRequest: () => undefined,
       onTaskReport: () => undefined,
+      onSourceUnavailable: () => undefined,
     });
     server.start();
     http = createServer();

@@ -8,7 +8,7 @@ let nextId = 1;
 function task(state: TranscodeTask['state'], extra: Partial<TranscodeTask> = {}, undelivered = false): TranscodeTask {
   return {
     id: nextId++, agentId: 'rip-a', jobId: 1, titleId: nextId, profile: 'h264', source: 's.mkv', output: 'o.mkv', root: 'library',
-    durationSeconds: 100, keepRip: true, state, priority: 0, attempts: 0, createdAt: 0, updatedAt: 0,
+    durationSeconds: 100, keepRip: true, state, priority: 0, attempts: 0, createdAt: 0, updatedAt: 0, streamed: false,
     ...(state === 'done' && !undelivered ? { deliveredAt: 1 } : {}), ...extra,
   };
 }

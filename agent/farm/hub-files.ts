@@ -1,0 +1,193 @@
+// Files of streamed transcode tasks to and from the hub, over HTTP (TASK_FILES_PATH in the protocol): resumable both
+// ways and checked against their SHA-256. A cut connection is retried from where the other end has got to (the hub's
+// Upload-Offset, or the local part's size with a Range), so a network cut costs the bytes in flight, not the file.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm, stat, truncate } from 'node:fs/promises';
+import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Logger } from 'pino';
+import { OFFSET_HEADER, SHA256_HEADER, STATION_HEADER } from '../../shared/index.js';
+import { hashFile } from '../imagers/hash-file.js';
+import { Backoff } from '../link/backoff.js';
+import { tlsClientOptions, type LinkTls } from '../link/hub-link.js';
+import { RipError } from '../tools/rip-error.js';
+
+export interface HubFilesOptions {
+  /** DISCBRIDGE_HUB_URL (ws:// or http://; the scheme follows). */
+  hubUrl: string;
+  token: string;
+  agentId: string;
+  tls: LinkTls;
+  logger: Logger;
+  /** A transfer that makes no headway for this long (the hub away, the network down) fails. */
+  patienceMs?: number;
+}
+
+/** The hub refused the transfer for a reason retrying does not mend (the lease is gone, the hub's disk is full). */
+export class TransferRefused extends RipError {}
+
+/** Files that did not match their SHA-256 this many times in a row are given up: something corrupts them. */
+const MAX_MISMATCHES = 3;
+
+export class HubFiles {
+  private readonly base: URL;
+
+  constructor(private readonly options: HubFilesOptions) {
+    const url = new URL(options.hubUrl);
+    url.protocol = url.protocol === 'wss:' || url.protocol === 'https:' ? 'https:' : 'http:';
+    url.pathname = '/';
+    url.search = '';
+    this.base = url;
+  }
+
+  /** Sends `file` to the hub at `path`, going on from what the hub has; resolves once the hub has it whole and checked. */
+  async upload(path: string, file: string, signal: AbortSignal, onProgress?: (bytes: number, total: number) => void): Promise<void> {
+    const total = (await stat(file)).size;
+    const sha256 = await hashFile({ file, signal });
+    let mismatches = 0;
+    await this.withRetries(`sending ${path}`, signal, async (progressed) => {
+      let offset = await this.offsetAt(path, signal);
+      for (;;) {
+        if (offset > total) offset = 0;
+        let sent = offset;
+        const counter = new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            sent += chunk.length;
+            progressed();
+            onProgress?.(sent, total);
+            done(null, chunk);
+          },
+        });
+        const body = offset === total ? undefined : createReadStream(file, { start: offset }).pipe(counter);
+        const response = await this.send(path, {
+          method: 'PUT', signal,
+          headers: {
+            'Content-Type': 'application/octet-stream', 'Content-Length': String(total - offset), 'Content-Range': `bytes ${offset}-${total - 1}/${total}`,
+            [SHA256_HEADER]: sha256,
+          },
+        }, body);
+        const answer = await readAnswer(response);
+        if (response.statusCode === 200 || response.statusCode === 201) return;
+        if (response.statusCode === 409 && response.headers[OFFSET_HEADER] !== undefined) {
+          offset = Number(response.headers[OFFSET_HEADER]);
+          continue;
+        }
+        if (response.statusCode === 422 && ++mismatches < MAX_MISMATCHES) {
+          offset = 0;
+          continue;
+        }
+        throw refusal(response, answer, `The hub refused ${path}`);
+      }
+    });
+  }
+
+  /**
+   * Fetches the hub's file at `path` into `file` (a part file: what it already holds is kept and gone on from), and
+   * checks the whole against `sha256`; a file that does not match is fetched again from the start.
+   */
+  async download(path: string, file: string, sha256: string, bytes: number, signal: AbortSignal, onProgress?: (bytes: number, total: number) => void): Promise<void> {
+    let mismatches = 0;
+    await this.withRetries(`fetching ${path}`, signal, async (progressed) => {
+      for (;;) {
+        let have = await stat(file).then((s) => s.size, () => 0);
+        if (have > bytes) {
+          await truncate(file, 0);
+          have = 0;
+        }
+        if (have === bytes) {
+          if ((await hashFile({ file, signal })) === sha256) return;
+          await rm(file, { force: true });
+          if (++mismatches >= MAX_MISMATCHES) throw new RipError(`${path} did not match its SHA-256 ${MAX_MISMATCHES} times`);
+          continue;
+        }
+        const response = await this.send(path, { method: 'GET', signal, headers: { Range: `bytes=${have}-` } });
+        if (response.statusCode === 416) {
+          response.resume();
+          await rm(file, { force: true });
+          continue;
+        }
+        if (response.statusCode !== 200 && response.statusCode !== 206) throw refusal(response, await readAnswer(response), `The hub refused ${path}`);
+        if (response.statusCode === 200) await truncate(file, 0).catch(() => undefined);
+        let got = response.statusCode === 200 ? 0 : have;
+        response.on('data', (chunk: Buffer) => {
+          got += chunk.length;
+          progressed();
+          onProgress?.(got, bytes);
+        });
+        await pipeline(response, createWriteStream(file, { flags: 'a' }), { signal });
+      }
+    });
+  }
+
+  /** How much of an upload the hub holds. */
+  private async offsetAt(path: string, signal: AbortSignal): Promise<number> {
+    const response = await this.send(path, { method: 'HEAD', signal });
+    response.resume();
+    if (response.statusCode !== 200) throw refusal(response, undefined, `The hub refused ${path}`);
+    return Number(response.headers[OFFSET_HEADER] ?? 0);
+  }
+
+  /**
+   * Runs a transfer, again after each connection failure (after a backoff), until it succeeds, is refused, is
+   * stopped, or makes no headway for `patienceMs`.
+   */
+  private async withRetries(what: string, signal: AbortSignal, attempt: (progressed: () => void) => Promise<void>): Promise<void> {
+    const backoff = new Backoff(250, 5000);
+    let lastHeadway = Date.now();
+    const progressed = () => {
+      lastHeadway = Date.now();
+      backoff.reset();
+    };
+    for (;;) {
+      try {
+        return await attempt(progressed);
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        if (error instanceof RipError) throw error;
+        const waited = Date.now() - lastHeadway;
+        if (waited > (this.options.patienceMs ?? 120_000)) {
+          throw new RipError(`The hub could not be reached for ${Math.round(waited / 1000)} s while ${what}: ${(error as Error).message}`);
+        }
+        this.options.logger.warn({ err: error }, `The connection to the hub failed while ${what} (${(error as Error).message}); going on from where it stopped`);
+        await new Promise((resolve) => setTimeout(resolve, backoff.next()));
+      }
+    }
+  }
+
+  private send(path: string, options: RequestOptions & { signal: AbortSignal }, body?: NodeJS.ReadableStream): Promise<IncomingMessage> {
+    const url = new URL(path, this.base);
+    const headers = { ...options.headers, Authorization: `Bearer ${this.options.token}`, [STATION_HEADER]: this.options.agentId };
+    const https = url.protocol === 'https:';
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const request: ClientRequest = (https ? httpsRequest : httpRequest)(url, {
+        ...options, headers, ...(https ? tlsClientOptions(this.options.tls) : {}), timeout: 30_000,
+      }, resolve);
+      request.on('timeout', () => request.destroy(new Error('the hub did not answer for 30 s')));
+      request.on('error', reject);
+      if (!body) return void request.end();
+      body.on('error', (error) => request.destroy(error));
+      body.pipe(request);
+    });
+  }
+}
+
+async function readAnswer(response: IncomingMessage): Promise<string> {
+  let text = '';
+  for await (const chunk of response) if (text.length < 2000) text += String(chunk);
+  return text;
+}
+
+/** Why the hub said no: for good (4xx, and a full disk), or an Error to try again after (its other 5xx). */
+function refusal(response: IncomingMessage, answer: string | undefined, fallback: string): Error {
+  let message = fallback;
+  try {
+    message = (JSON.parse(answer ?? '') as { error?: string }).error ?? fallback;
+  } catch {
+    // not JSON: the fallback says enough
+  }
+  const status = response.statusCode ?? 0;
+  if (status >= 500 && status !== 507) return new Error(`${message} (HTTP ${status})`);
+  return new TransferRefused(`${message} (HTTP ${status})`, undefined, status === 507 ? 'output_full' : undefined);
+}
