@@ -145,7 +145,7 @@ export class HubFiles {
         return await attempt(progressed);
       } catch (error) {
         if (signal.aborted) throw signal.reason;
-        if (error instanceof RipError) throw error;
+        if (error instanceof RipError || !retryable(error)) throw error;
         const waited = Date.now() - lastHeadway;
         if (waited > (this.options.patienceMs ?? 120_000)) {
           throw new RipError(`The hub could not be reached for ${Math.round(waited / 1000)} s while ${what}: ${(error as Error).message}`);
@@ -171,6 +171,14 @@ export class HubFiles {
       body.pipe(request);
     });
   }
+}
+
+/** Errors of the connection, which a later try may not meet; not those of this station's own disk (ENOSPC, EACCES…). */
+const CONNECTION_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ENOTFOUND', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+function retryable(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === undefined || CONNECTION_ERRORS.has(code);
 }
 
 async function readAnswer(response: IncomingMessage): Promise<string> {

@@ -198,7 +198,7 @@ export class TranscodeWorker {
     const { source, output, partial } = this.paths(offer);
     const started = Date.now();
     this.say({ kind: 'task_report', task_id: id, lease_id: offer.lease_id, status: 'running', progress_percent: 0 });
-    logger.info({ task: id, source, profile: offer.profile, from: offer.agent_id }, `Transcoding task ${id}: ${basename(source)} with the ${offer.profile} profile`);
+    logger.info({ task: id, source, profile: offer.profile, from: offer.agent_id }, `Transcoding task ${id}: ${basename(offer.source)} with the ${offer.profile} profile${offer.streamed ? ', fetched from the hub' : ''}`);
     try {
       const missing = await transcoder.checkInstalled();
       if (missing) throw new RipError(missing, undefined, 'tool_missing');

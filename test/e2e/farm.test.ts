@@ -3,14 +3,18 @@
 // folder that each mounts at a path of its own (a symlink). The station takes its next disc while a worker transcodes
 // the last one; a worker SIGKILLed mid-transcode loses its lease and another redoes the task, the hub SIGKILLed
 // meanwhile included, and the result appears once, never a partial file under its name. The page (Chromium) shows
-// the queue: which station transcodes what, and its progress.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+// the queue: which station transcodes what, and its progress. Without a library, a worker gets the rip through the
+// hub and sends the result back: a worker whose disk is full fails the task with that reason, and an upload cut
+// mid-way goes on from where the hub got to.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FINISHED_JOB_STATES, type JobDetail, type JobUpdate, type TranscodeTaskRecord } from '../../shared/index.js';
 import { ARTIFACTS, DiscbridgeProcess, Station, VirtualDrive, loopDevicesUnavailable, makeDisc, probeDuration, toolsUnavailable, waitFor } from './harness.js';
 import { browserUnavailable, launchBrowser } from './browser.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 const skipReason = loopDevicesUnavailable() ?? toolsUnavailable('HandBrakeCLI', 'ffmpeg', 'ffprobe') ?? browserUnavailable();
 if (skipReason) console.warn(`Skipping transcode farm end-to-end tests: ${skipReason}`);
@@ -157,5 +161,53 @@ describe.skipIf(skipReason !== undefined)('the transcode farm on real processes'
     const log = await s.get<{ lines: { text: string }[] }>(`/api/jobs/${jobs.jobs[0]?.job_id}/log`);
     expect(log.lines.filter((line) => /transcoded by/.test(line.text))).toHaveLength(1);
     expect(b.process).toBeInstanceOf(DiscbridgeProcess);
+  }, 600_000);
+
+  it('streams through the hub without a library: a full disk fails the task there, an upload cut mid-way resumes, the result lands once', async () => {
+    station = new Station(VirtualDrive.reserve(), {
+      name: 'farm-stream', agentEnv: { DISCBRIDGE_TRANSCODE: 'h264', DISCBRIDGE_KEEP_RIP: 'false', DISCBRIDGE_TRANSCODE_SLOTS: '0' },
+    });
+    const s = station;
+    await s.start();
+    // Worker B's disk (its spool, where a streamed rip goes) has 64 KB.
+    const b = await s.startExtraAgent({ name: 'b', drives: [], command: 'worker', agentEnv: { DISCBRIDGE_TRANSCODE_SLOTS: '1' } });
+    const bSpool = join(b.dir, 'agent', 'agent', 'spool');
+    mkdirSync(bSpool, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', bSpool]);
+    const proxy = new TcpProxy(s.port);
+    await proxy.start();
+    try {
+      s.drive.insert(makeDisc('e2e-farm-stream', ['--label', 'FARM_STREAM', '--title', '60:1', '--size', '352x240']));
+      await waitFor(async () => (await tasks(s)).some((task) => task.attempts === 1), 180_000, 'the attempt on the full disk to fail');
+      const [failed] = await tasks(s);
+      expect(failed?.last_error).toMatch(new RegExp(`^${b.agentId}: The disk this station writes the transcode to is full \\(0 MB free\\)$`));
+      // Worker C reaches the hub through a proxy that cuts every connection 256 KB into what C sends (its result).
+      const c = await s.startExtraAgent({
+        name: 'c', drives: [], command: 'worker', agentEnv: { DISCBRIDGE_TRANSCODE_SLOTS: '1', DISCBRIDGE_HUB_URL: `ws://127.0.0.1:${proxy.port}` },
+      });
+      await waitFor(async () => (await tasks(s)).some((task) => task.leased_to === c.agentId && (task.progress_percent ?? 0) > 0), 120_000, 'C transcoding');
+      const before = proxy.upstreamBytes;
+      proxy.cutAfterUpstream(256 * 1024);
+      await waitFor(async () => (await s.get<{ jobs: { state: string }[] }>('/api/jobs')).jobs[0]?.state === 'completed', 240_000, 'the job completed');
+      const folder = join(s.outputDir, 'FARM_STREAM');
+      expect(readdirSync(folder)).toEqual(['FARM_STREAM_t01.h264.mkv']);
+      const result = join(folder, 'FARM_STREAM_t01.h264.mkv');
+      expect(Math.abs(probeDuration(result) - 60)).toBeLessThan(1);
+      // The cut came mid-upload, and the upload went on from where the hub had got to: C sent the result about once.
+      expect(proxy.upstreamCuts).toBe(1);
+      const sent = proxy.upstreamBytes - before;
+      expect(sent).toBeGreaterThan(256 * 1024);
+      expect(sent).toBeLessThan(statSync(result).size + 128 * 1024);
+      const [task] = await tasks(s);
+      expect(task).toMatchObject({ state: 'done', transcoded_by: c.agentId, streamed: true });
+      expect(c.process?.log()).toMatch(/The connection to the hub failed while sending/);
+      // Nothing is left in any spool: the hub's, and the workers'.
+      await waitFor(() => readdirSync(join(s.dir, 'hub', 'spool')).length === 0, 10_000, 'the hub\'s spool emptied');
+      expect(readdirSync(bSpool)).toEqual([]);
+      expect(readdirSync(join(c.dir, 'agent', 'agent', 'spool'))).toEqual([]);
+    } finally {
+      execFileSync('umount', ['-l', bSpool]);
+      await proxy.stop();
+    }
   }, 600_000);
 });

@@ -20,6 +20,7 @@ function taskRow(ctx: ViewContext, taskId: number, act: (task: number, action: T
   const title = h('span', 'h-sub');
   const state = h('span', 'task-state');
   const station = h('span', 'task-station');
+  const via = h('span', 'h-sub');
   const bar = progressBar('task-bar', `Task ${taskId} progress`);
   const percent = h('span', 'h-sub num');
   const attempts = h('span', 'num');
@@ -30,7 +31,7 @@ function taskRow(ctx: ViewContext, taskId: number, act: (task: number, action: T
   const el = h('tr', { class: 'task-row', attrs: { 'data-task': String(taskId) } },
     h('td', { attrs: { 'data-label': 'Disc' } }, disc, title),
     h('td', { attrs: { 'data-label': 'State' } }, state),
-    h('td', { attrs: { 'data-label': 'Station' } }, station),
+    h('td', { attrs: { 'data-label': 'Station' } }, station, via),
     h('td', { attrs: { 'data-label': 'Progress' } }, bar.el, percent),
     h('td', { attrs: { 'data-label': 'Attempts' } }, attempts),
     h('td', { attrs: { 'data-label': 'Error' } }, error),
@@ -45,6 +46,8 @@ function taskRow(ctx: ViewContext, taskId: number, act: (task: number, action: T
       setText(state, STATE_NAMES[task.state]);
       setAttr(el, 'data-state', task.state);
       setText(station, task.state === 'transcoding' ? task.leased_to ?? '' : task.transcoded_by ?? '');
+      // A station without the files gets them through the hub: slower to start, and worth knowing when one is slow.
+      setText(via, task.streamed ? 'files sent through the hub' : '');
       const progress = task.state === 'done' ? 100 : task.progress_percent;
       bar.set(task.state === 'transcoding' || task.state === 'done' ? progress ?? 0 : 0);
       setText(percent, progress === undefined || task.state === 'queued' ? '' : `${Math.floor(progress)} %`);
