@@ -5,13 +5,16 @@
 // overhead: one title's transcode through the farm (hand-off to delivered, the station leasing its own rip back)
 // against the same ffmpeg transcode and checks run straight on the same rip, on the same core.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { FINISHED_JOB_STATES, type JobUpdate, type TranscodeTaskRecord } from '../shared/index.js';
 import { openDatabase } from '../hub/store/database.js';
 import { TranscodeQueue } from '../hub/transcodes/transcode-queue.js';
+import { HubFiles } from '../agent/farm/hub-files.js';
+import { TASK_FILES_PATH } from '../shared/index.js';
+import { TOKEN, silentLogger, startHub } from '../test/hub/helpers.js';
 import { ROOT, Station, VirtualDrive, loopDevicesUnavailable, makeDisc, toolsUnavailable, waitFor } from '../test/e2e/harness.js';
 import { report } from './report.js';
 
@@ -151,4 +154,45 @@ describe('transcode queue in SQLite', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('streamed task files through the hub', () => {
+  it('a 512 MB rip sent to the hub and fetched from it (checked at each end), against a plain copy on the same disk', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-stream-'));
+    const hub = await startHub(join(dir, 'hub'));
+    try {
+      const size = 512 * 1024 * 1024;
+      const rip = join(dir, 'rip.mkv');
+      const block = Buffer.alloc(8 * 1024 * 1024);
+      for (let i = 0; i < block.length; i++) block[i] = (i * 31 + 7) % 251;
+      writeFileSync(rip, Buffer.concat(Array.from({ length: size / block.length }, () => block)));
+      const farm = hub.hub.transcodes!;
+      farm.requested({
+        type: 'transcode_request', agent_id: 'rip-a', job_id: 1, profile: 'h264', keep_rip: true, root: 'output',
+        titles: [{ title_id: 1, source: 'D/D_t01.mkv', output: 'D/D_t01.h264.mkv', duration_seconds: 60 }],
+      });
+      const task = farm.tasks.tasksOfJob('rip-a', 1)[0]!;
+      const files = (agentId: string) => new HubFiles({ hubUrl: `ws://127.0.0.1:${hub.port}`, token: TOKEN, agentId, tls: {}, logger: silentLogger });
+      const signal = new AbortController().signal;
+      const timed = async (work: () => unknown): Promise<number> => {
+        const start = performance.now();
+        await work();
+        return (performance.now() - start) / 1000;
+      };
+      const copy = await timed(() => copyFileSync(rip, join(dir, 'copy.mkv')));
+      const upload = await timed(() => files('rip-a').upload(`${TASK_FILES_PATH}/${task.id}/source`, rip, signal));
+      const staged = farm.tasks.get(task.id)!.staged!;
+      const lease = farm.tasks.lease(task.id, 'worker-b', Date.now(), 600_000, true)!;
+      const download = await timed(() => files('worker-b').download(`${TASK_FILES_PATH}/${task.id}/source?lease=${lease}`, join(dir, 'fetched.part'), staged.sha256, staged.bytes, signal));
+      const mb = size / 1024 / 1024;
+      report('Streamed task files on loopback (512 MB, SHA-256 checked at both ends)', [
+        { measure: 'plain copy on the same disk', seconds: copy, 'MB/s': mb / copy, ratio: 1 },
+        { measure: 'station to hub (PUT, hashed before and at the hub)', seconds: upload, 'MB/s': mb / upload, ratio: upload / copy },
+        { measure: 'hub to worker (GET, hashed after)', seconds: download, 'MB/s': mb / download, ratio: download / copy },
+      ]);
+    } finally {
+      await hub.hub.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 });

@@ -50,6 +50,8 @@ export class HubFiles {
     await this.withRetries(`sending ${path}`, signal, async (progressed) => {
       let offset = await this.offsetAt(path, signal);
       for (;;) {
+        // All of it there: the hub has it whole and checked (its answer was lost with the connection).
+        if (offset === total) return;
         if (offset > total) offset = 0;
         let sent = offset;
         const counter = new Transform({
@@ -60,7 +62,7 @@ export class HubFiles {
             done(null, chunk);
           },
         });
-        const body = offset === total ? undefined : createReadStream(file, { start: offset }).pipe(counter);
+        const body = createReadStream(file, { start: offset }).pipe(counter);
         const response = await this.send(path, {
           method: 'PUT', signal,
           headers: {

@@ -68,11 +68,23 @@ export class TaskSpool {
       before.request.destroy();
       await before.done;
     }
+    const receiving = this.append(file, request, from, total, sha256);
+    // Until the bytes are flushed, hashed and the file named, what is here is not known: a HEAD meanwhile waits.
+    const entry = { request, done: receiving.then(() => undefined, () => undefined) };
+    this.writing.set(file, entry);
+    try {
+      return await receiving;
+    } finally {
+      if (this.writing.get(file) === entry) this.writing.delete(file);
+    }
+  }
+
+  private async append(file: string, request: IncomingMessage, from: number, total: number, sha256: string): Promise<Received> {
     const part = `${file}.part`;
     const offset = (await sizeOf(part)) ?? 0;
     if (from !== offset) throw new OffsetMismatch(offset);
     let written = offset;
-    const done = new Promise<void>((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       const out = createWriteStream(part, { flags: 'a' });
       let failed: Error | undefined;
       request.on('data', (chunk: Buffer) => {
@@ -92,12 +104,6 @@ export class TaskSpool {
       // However the request ends (whole, cut off, destroyed), what arrived is flushed before anyone reads the part.
       request.on('close', () => out.end(() => (failed ? reject(failed) : resolve())));
     });
-    this.writing.set(file, { request, done: done.catch(() => undefined) });
-    try {
-      await done;
-    } finally {
-      if (this.writing.get(file)?.request === request) this.writing.delete(file);
-    }
     const size = (await sizeOf(part)) ?? 0;
     if (size < total) return { kind: 'partial', offset: size };
     const actual = await sha256Of(part);

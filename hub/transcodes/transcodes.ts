@@ -269,6 +269,8 @@ export class Transcodes {
   retry(id: number): TranscodeTaskRecord {
     const task = this.tasks.retry(id, this.now());
     this.toldWaiting.delete(id);
+    // Its files at the hub are sent afresh: the retry may be because one of them was wrong.
+    this.dropFiles(id);
     // A job that ended with this task failed waits on the farm again.
     if (this.options.jobs.jobState(task.jobId) !== 'transcoding') this.jobChange(task, { type: 'job_update', state: 'transcoding', progress_percent: 0 });
     this.titleChange(task, { state: 'transcoding', match_progress: 0 });

@@ -1,14 +1,15 @@
 // The hub's HTTP endpoints for the files of streamed transcode tasks, on a real hub over loopback: who may send and
 // fetch a task's rip and result, resumable uploads (HEAD offset, 409 on a wrong offset, 422 on a bad hash) and ranged downloads.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OFFSET_HEADER, SHA256_HEADER, STATION_HEADER, TASK_FILES_PATH } from '../../../shared/index.js';
 import type { Transcodes } from '../../../hub/transcodes/transcodes.js';
 import type { TranscodeTask } from '../../../hub/transcodes/transcode-queue.js';
-import { TOKEN, startHub, type TestHub } from '../helpers.js';
+import { HubFiles } from '../../../agent/farm/hub-files.js';
+import { TOKEN, silentLogger, startHub, type TestHub } from '../helpers.js';
 
 let hub: TestHub | undefined;
 let dir: string | undefined;
@@ -246,5 +247,17 @@ describe('the files of streamed transcode tasks at the hub', () => {
 
     expect(farm.tasks.delivered(task.id, lease, 'rip-a', Date.now())).toBe(true);
     expect(await status(await fetch(url(base, task.id, 'result'), { headers: asStation('rip-a') }))).toBe(409);
+  });
+
+  it('lets a sender whose answer was lost with the connection see that the hub has the file whole, and sends nothing again', async () => {
+    const { base, farm } = await start();
+    const task = queueTitle(farm);
+    const rip = fileOf(64 * 1024);
+    await stage(base, farm, task, rip);
+    const file = join(dir as string, 'rip.mkv');
+    writeFileSync(file, rip);
+    const files = new HubFiles({ hubUrl: base, token: TOKEN, agentId: 'rip-a', tls: {}, logger: silentLogger });
+    await files.upload(`${TASK_FILES_PATH}/${task.id}/source`, file, new AbortController().signal);
+    expect(farm.tasks.get(task.id)?.staged).toEqual({ sha256: sha(rip), bytes: rip.length });
   });
 });
