@@ -129,7 +129,10 @@ export class Agent {
     const exchange = new RipExchange({ files, outputDir: config.outputDir, libraryDir: config.libraryDir, report: (message) => link.report(message), logger: farmLogger });
     this.exchange = exchange;
     link.on('taskOffer', (offer) => worker.offer(offer));
-    link.on('taskVerdict', (verdict) => void worker.verdict(verdict));
+    link.on('taskVerdict', (verdict) => {
+      void worker.verdict(verdict);
+      void exchange.verdict(verdict);
+    });
     link.on('sourceWanted', (message) => void exchange.sourceWanted(message));
     link.on('resultReady', (message) => void exchange.resultReady(message));
     link.on('connected', () => void worker.connected());

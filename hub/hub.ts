@@ -144,7 +144,10 @@ export class Hub {
     const context: HubContext = {
       bus, store, db, access, version: config.version, logger,
       commands,
-      stats: () => ({ stationsConnected: agents.onlineCount, dashboards: dashboards.stats() }),
+      stats: () => ({
+        stationsConnected: agents.onlineCount, dashboards: dashboards.stats(),
+        transcodes: { tasks: transcodes.tasks.countByState(), running: transcodes.tasks.runningByStation() },
+      }),
     };
     const consumers = (config.consumers ?? []).map((create) => create(context));
     dashboards.start();

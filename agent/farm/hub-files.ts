@@ -5,7 +5,6 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rm, stat, truncate } from 'node:fs/promises';
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { OFFSET_HEADER, SHA256_HEADER, STATION_HEADER } from '../../shared/index.js';
@@ -23,10 +22,18 @@ export interface HubFilesOptions {
   logger: Logger;
   /** A transfer that makes no headway for this long (the hub away, the network down) fails. */
   patienceMs?: number;
+  /** Bytes in one PUT (CHUNK_BYTES). */
+  chunkBytes?: number;
 }
 
 /** The hub refused the transfer for a reason retrying does not mend (the lease is gone, the hub's disk is full). */
 export class TransferRefused extends RipError {}
+
+/**
+ * Bytes in one PUT: each request ends well within the hub's request time limit (Node's 300 s) even on a slow link,
+ * and a refusal costs at most one chunk.
+ */
+const CHUNK_BYTES = 64 * 1024 * 1024;
 
 /** Files that did not match their SHA-256 this many times in a row are given up: something corrupts them. */
 const MAX_MISMATCHES = 3;
@@ -42,37 +49,31 @@ export class HubFiles {
     this.base = url;
   }
 
-  /** Sends `file` to the hub at `path`, going on from what the hub has; resolves once the hub has it whole and checked. */
-  async upload(path: string, file: string, signal: AbortSignal, onProgress?: (bytes: number, total: number) => void): Promise<void> {
+  /**
+   * Sends `file` to the hub at `path`, in chunks of at most CHUNK_BYTES, going on from what the hub has; resolves once
+   * the hub has it whole and checked.
+   */
+  async upload(path: string, file: string, signal: AbortSignal): Promise<void> {
     const total = (await stat(file)).size;
     const sha256 = await hashFile({ file, signal });
     let mismatches = 0;
     await this.withRetries(`sending ${path}`, signal, async (progressed) => {
       let offset = await this.offsetAt(path, signal);
       for (;;) {
-        // All of it there: the hub has it whole and checked (its answer was lost with the connection).
-        if (offset === total) return;
         if (offset > total) offset = 0;
-        let sent = offset;
-        const counter = new Transform({
-          transform(chunk: Buffer, _encoding, done) {
-            sent += chunk.length;
-            progressed();
-            onProgress?.(sent, total);
-            done(null, chunk);
-          },
-        });
-        const body = createReadStream(file, { start: offset }).pipe(counter);
+        // With every byte there, an empty PUT has the hub check and take the file (its answer was lost with a cut).
+        const last = Math.min(total, offset + (this.options.chunkBytes ?? CHUNK_BYTES)) - 1;
+        const body = offset === total ? undefined : createReadStream(file, { start: offset, end: last }).on('data', progressed);
         const response = await this.send(path, {
           method: 'PUT', signal,
           headers: {
-            'Content-Type': 'application/octet-stream', 'Content-Length': String(total - offset), 'Content-Range': `bytes ${offset}-${total - 1}/${total}`,
-            [SHA256_HEADER]: sha256,
+            'Content-Type': 'application/octet-stream', 'Content-Length': String(last + 1 - offset),
+            'Content-Range': offset === total ? `bytes */${total}` : `bytes ${offset}-${last}/${total}`, [SHA256_HEADER]: sha256,
           },
         }, body);
         const answer = await readAnswer(response);
         if (response.statusCode === 200 || response.statusCode === 201) return;
-        if (response.statusCode === 409 && response.headers[OFFSET_HEADER] !== undefined) {
+        if ((response.statusCode === 202 || response.statusCode === 409) && response.headers[OFFSET_HEADER] !== undefined) {
           offset = Number(response.headers[OFFSET_HEADER]);
           continue;
         }
@@ -89,7 +90,7 @@ export class HubFiles {
    * Fetches the hub's file at `path` into `file` (a part file: what it already holds is kept and gone on from), and
    * checks the whole against `sha256`; a file that does not match is fetched again from the start.
    */
-  async download(path: string, file: string, sha256: string, bytes: number, signal: AbortSignal, onProgress?: (bytes: number, total: number) => void): Promise<void> {
+  async download(path: string, file: string, sha256: string, bytes: number, signal: AbortSignal): Promise<void> {
     let mismatches = 0;
     await this.withRetries(`fetching ${path}`, signal, async (progressed) => {
       for (;;) {
@@ -99,25 +100,21 @@ export class HubFiles {
           have = 0;
         }
         if (have === bytes) {
-          if ((await hashFile({ file, signal })) === sha256) return;
+          if ((await hashFile({ file, signal, onProgress: progressed })) === sha256) return;
           await rm(file, { force: true });
           if (++mismatches >= MAX_MISMATCHES) throw new RipError(`${path} did not match its SHA-256 ${MAX_MISMATCHES} times`);
           continue;
         }
         const response = await this.send(path, { method: 'GET', signal, headers: { Range: `bytes=${have}-` } });
-        if (response.statusCode === 416) {
-          response.resume();
-          await rm(file, { force: true });
-          continue;
-        }
         if (response.statusCode !== 200 && response.statusCode !== 206) throw refusal(response, await readAnswer(response), `The hub refused ${path}`);
+        // The hub's copy must be the file the task names: one of another size is refused, not fetched for ever.
+        const size = response.statusCode === 206 ? Number(/\/(\d+)$/.exec(response.headers['content-range'] ?? '')?.[1]) : Number(response.headers['content-length']);
+        if (size !== bytes) {
+          response.destroy();
+          throw new RipError(`The hub's copy of ${path} has ${size} bytes, not the ${bytes} the task names`);
+        }
         if (response.statusCode === 200) await truncate(file, 0).catch(() => undefined);
-        let got = response.statusCode === 200 ? 0 : have;
-        response.on('data', (chunk: Buffer) => {
-          got += chunk.length;
-          progressed();
-          onProgress?.(got, bytes);
-        });
+        response.on('data', progressed);
         await pipeline(response, createWriteStream(file, { flags: 'a' }), { signal });
       }
     });
@@ -165,7 +162,11 @@ export class HubFiles {
     return new Promise<IncomingMessage>((resolve, reject) => {
       const request: ClientRequest = (https ? httpsRequest : httpRequest)(url, {
         ...options, headers, ...(https ? tlsClientOptions(this.options.tls) : {}), timeout: 30_000,
-      }, resolve);
+      }, (response) => {
+        // An answer before the body is all sent (a refusal) ends the sending: the rest is not wanted.
+        if (body && !request.writableFinished) response.once('end', () => request.destroy());
+        resolve(response);
+      });
       request.on('timeout', () => request.destroy(new Error('the hub did not answer for 30 s')));
       request.on('error', reject);
       if (!body) return void request.end();
@@ -198,6 +199,7 @@ function refusal(response: IncomingMessage, answer: string | undefined, fallback
     // not JSON: the fallback says enough
   }
   const status = response.statusCode ?? 0;
-  if (status >= 500 && status !== 507) return new Error(`${message} (HTTP ${status})`);
+  // The hub's own trouble, or its request time limit: worth another try.
+  if ((status >= 500 && status !== 507) || status === 408) return new Error(`${message} (HTTP ${status})`);
   return new TransferRefused(`${message} (HTTP ${status})`, undefined, status === 507 ? 'output_full' : undefined);
 }

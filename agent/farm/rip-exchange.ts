@@ -1,15 +1,16 @@
 // The ripping station's side of a streamed transcode task: when the hub asks, it sends a handed-off rip to the hub
 // for a station that cannot reach it; when the result is back at the hub, it fetches it into a part file beside the
-// rip, puts it in place once whole and checked, removes the rip unless it is kept, and says `delivered`. Nothing here
-// needs a journal: the hub asks again (at each reconnect, or after a while) until it has heard, a fetch cut short
-// goes on from its part file, and a result already in place is recognised by its SHA-256.
+// rip, puts it in place once whole and checked, says `delivered`, and on the hub's yes removes the rip unless it is
+// kept. Nothing here needs a journal: the hub asks again (at each reconnect, or after a while) until it has heard, a
+// fetch cut short goes on from its part file, and a result already in place is recognised by its SHA-256.
 import { rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
-import { TASK_FILES_PATH, type ResultReady, type SourceUnavailable, type SourceWanted, type TaskReport, type TaskRoot } from '../../shared/index.js';
+import { TASK_FILES_PATH, type ResultReady, type SourceUnavailable, type SourceWanted, type TaskReport, type TaskRoot, type TaskVerdict } from '../../shared/index.js';
 import { hashFile } from '../imagers/hash-file.js';
 import { pathInside } from '../jobs/naming.js';
-import { PARTIAL_SUFFIX, finishPartial } from '../tools/partial-file.js';
+import { PARTIAL_SUFFIX, finishPartial } from '../../shared/files/partial-file.js';
+import { RipError } from '../tools/rip-error.js';
 import type { HubFiles } from './hub-files.js';
 
 export interface RipExchangeOptions {
@@ -24,6 +25,8 @@ export interface RipExchangeOptions {
 export class RipExchange {
   /** Tasks whose rip is being sent or whose result is being fetched: the hub asking again does not start a second. */
   private readonly busy = new Set<string>();
+  /** Results put in place and said delivered, until the hub answers: its yes removes the rip, its no the result. */
+  private readonly delivering = new Map<number, { leaseId: string; rip: string; result: string; keepRip: boolean }>();
   private readonly abort = new AbortController();
 
   constructor(private readonly options: RipExchangeOptions) {}
@@ -62,13 +65,34 @@ export class RipExchange {
         && (await hashFile({ file: output, signal: this.abort.signal })) === message.sha256;
       if (!inPlace) {
         const partial = `${output}.${message.lease_id.slice(0, 8)}${PARTIAL_SUFFIX}`;
-        await this.options.files.download(`${TASK_FILES_PATH}/${message.task_id}/result`, partial, message.sha256, message.size_bytes, this.abort.signal);
+        try {
+          await this.options.files.download(`${TASK_FILES_PATH}/${message.task_id}/result`, partial, message.sha256, message.size_bytes, this.abort.signal);
+        } catch (error) {
+          // Refused or never matching: nothing to resume, and nothing of it may stay in the output folder.
+          if (error instanceof RipError) await rm(partial, { force: true });
+          throw error;
+        }
         await finishPartial(partial, output);
       }
-      if (!message.keep_rip) await rm(this.pathOf(message.root, message.source), { force: true });
-      logger.info({ task: message.task_id, file: output, keptRip: message.keep_rip }, `Transcode task ${message.task_id} delivered from the hub: ${basename(output)}`);
+      this.delivering.set(message.task_id, { leaseId: message.lease_id, rip: this.pathOf(message.root, message.source), result: output, keepRip: message.keep_rip });
+      logger.info({ task: message.task_id, file: output }, `The result of transcode task ${message.task_id} is in place from the hub: ${basename(output)}; telling the hub`);
       this.options.report({ kind: 'task_report', task_id: message.task_id, lease_id: message.lease_id, status: 'delivered', size_bytes: message.size_bytes });
     });
+  }
+
+  /** The hub's answer to a `delivered`: yes removes the rip (unless kept); no (the task was retried or cancelled meanwhile) the result. */
+  async verdict(verdict: TaskVerdict): Promise<void> {
+    const delivered = this.delivering.get(verdict.task_id);
+    if (!delivered || delivered.leaseId !== verdict.lease_id) return;
+    this.delivering.delete(verdict.task_id);
+    const { logger } = this.options;
+    if (verdict.accepted) {
+      if (!delivered.keepRip) await rm(delivered.rip, { force: true });
+      logger.info({ task: verdict.task_id, file: delivered.result, keptRip: delivered.keepRip }, `Transcode task ${verdict.task_id} delivered: ${basename(delivered.result)}`);
+      return;
+    }
+    await rm(delivered.result, { force: true });
+    logger.warn({ task: verdict.task_id }, `The hub took back transcode task ${verdict.task_id} (${verdict.reason ?? 'no reason given'}): its result is removed and the rip kept`);
   }
 
   private pathOf(root: TaskRoot, relative: string): string {

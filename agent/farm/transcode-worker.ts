@@ -5,16 +5,16 @@
 // it, and a result the hub refuses (its lease was given away) is discarded, never put in place.
 // A streamed task (a rip this station cannot reach) is fetched from the hub into the station's spool, and its result
 // sent back there; the ripping station puts it in place.
-import { mkdir, readdir, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { TASK_FILES_PATH, type ErrorCode, type TaskOffer, type TaskReport, type TaskVerdict } from '../../shared/index.js';
-import { FULL_DISK_BYTES } from '../jobs/job-context.js';
 import { pathInside } from '../jobs/naming.js';
 import { watched } from '../jobs/watchdog.js';
 import { round2 } from '../measure/progress-math.js';
 import type { AgentStore, HeldTask } from '../store/agent-store.js';
-import { PARTIAL_SUFFIX, finishPartial } from '../tools/partial-file.js';
+import { fullDiskMegabytes } from '../tools/disk-space.js';
+import { PARTIAL_SUFFIX, finishPartial } from '../../shared/files/partial-file.js';
 import { RipError } from '../tools/rip-error.js';
 import { BUILTIN_PROFILES, type Transcoder } from '../transcoders/transcoder.js';
 import type { HubFiles } from './hub-files.js';
@@ -42,7 +42,7 @@ export interface TranscodeWorkerOptions {
   reportIntervalMs?: number;
 }
 
-/** Least time between two reports while a streamed task's files move: each keeps the lease alive. */
+/** How often a station says a streamed task is running while its files move: each report keeps the lease alive. */
 const TRANSFER_REPORT_MS = 2000;
 
 interface Running {
@@ -238,29 +238,34 @@ export class TranscodeWorker {
     }
   }
 
-  /** Fetches a streamed task's rip from the hub into the spool, reporting as it goes so that the lease lives. */
+  /** Fetches a streamed task's rip from the hub into the spool. */
   private async fetchSource(offer: TaskOffer, streamed: NonNullable<TaskOffer['streamed']>, source: string, signal: AbortSignal): Promise<void> {
     await mkdir(this.options.spoolDir, { recursive: true });
     const started = Date.now();
-    await this.options.files.download(`${TASK_FILES_PATH}/${offer.task_id}/source?lease=${encodeURIComponent(offer.lease_id)}`, source, streamed.source_sha256,
-      streamed.source_bytes, signal, this.transferReporter(offer, 0));
+    await this.keepingLease(offer, 0, () => this.options.files.download(
+      `${TASK_FILES_PATH}/${offer.task_id}/source?lease=${encodeURIComponent(offer.lease_id)}`, source, streamed.source_sha256, streamed.source_bytes, signal,
+    ));
     this.options.logger.info({ task: offer.task_id, bytes: streamed.source_bytes, seconds: Math.round((Date.now() - started) / 1000) },
       `Fetched the rip of transcode task ${offer.task_id} from the hub (${Math.round(streamed.source_bytes / 1024 / 1024)} MB, checked)`);
   }
 
   /** Sends a streamed task's checked result to the hub, where the ripping station fetches it. */
   private async sendResult(offer: TaskOffer, result: string, signal: AbortSignal): Promise<void> {
-    await this.options.files.upload(`${TASK_FILES_PATH}/${offer.task_id}/result?lease=${encodeURIComponent(offer.lease_id)}`, result, signal, this.transferReporter(offer, 100));
+    await this.keepingLease(offer, 100, () => this.options.files.upload(`${TASK_FILES_PATH}/${offer.task_id}/result?lease=${encodeURIComponent(offer.lease_id)}`, result, signal));
   }
 
-  /** Reports a streamed task's files moving, at most every TRANSFER_REPORT_MS: the hub hears the station is at work. */
-  private transferReporter(offer: TaskOffer, percent: number): () => void {
-    let last = 0;
-    return () => {
-      if (Date.now() - last < TRANSFER_REPORT_MS) return;
-      last = Date.now();
-      this.say({ kind: 'task_report', task_id: offer.task_id, lease_id: offer.lease_id, status: 'running', progress_percent: percent });
-    };
+  /**
+   * Runs a transfer of a streamed task's files, reporting the task running every TRANSFER_REPORT_MS meanwhile: moving
+   * and hashing many gigabytes takes longer than a lease, and the hub must hear that the station is at it.
+   */
+  private async keepingLease<T>(offer: TaskOffer, percent: number, transfer: () => Promise<T>): Promise<T> {
+    const report = () => this.say({ kind: 'task_report', task_id: offer.task_id, lease_id: offer.lease_id, status: 'running', progress_percent: percent });
+    const timer = setInterval(report, TRANSFER_REPORT_MS);
+    try {
+      return await transfer();
+    } finally {
+      clearInterval(timer);
+    }
   }
 
   /** Removes spool files no held task owns: what a crash left behind. */
@@ -336,8 +341,8 @@ export class TranscodeWorker {
   }
 
   private async describeFailure(error: unknown, output: string): Promise<{ message: string; code?: ErrorCode }> {
-    const free = await statfs(dirname(output)).then((s) => s.bavail * s.bsize, () => undefined);
-    if (free !== undefined && free < FULL_DISK_BYTES) return { message: `The disk this station writes the transcode to is full (${Math.round(free / 1024 / 1024)} MB free)`, code: 'output_full' };
+    const freeMb = await fullDiskMegabytes(dirname(output));
+    if (freeMb !== undefined) return { message: `The disk this station writes the transcode to is full (${freeMb} MB free)`, code: 'output_full' };
     if (error instanceof RipError) return { message: error.message, ...(error.code ? { code: error.code } : {}) };
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
     return { message: code === 'ENOENT' ? 'The rip to transcode is not there' : `The transcode failed: ${code ?? (error as Error).message}` };

@@ -3,7 +3,7 @@
 // from there (copy what reads, then retry the bad areas), and its map file lets a later try continue.
 import { createHash, type Hash } from 'node:crypto';
 import { access, rename, rm } from 'node:fs/promises';
-import { PARTIAL_SUFFIX, finishPartial, syncFile } from '../tools/partial-file.js';
+import { PARTIAL_SUFFIX, finishPartial, syncFile } from '../../shared/files/partial-file.js';
 import { RipError } from '../tools/rip-error.js';
 import { DiscReadError, copyBlocks } from './block-copy.js';
 import type { Ddrescue } from './ddrescue/ddrescue.js';

@@ -1,12 +1,13 @@
 // What the phases of one job share: the disc it is for, its state and titles, its folder and files, and the ways to
 // tell people about it (job and title updates, the job's log) and to watch its tools. The runner owns its life.
-import { mkdir, readdir, rmdir, statfs } from 'node:fs/promises';
+import { mkdir, readdir, rmdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import {
   FINISHED_JOB_STATES, type DiscType, type ErrorCode, type JobState, type JobUpdate, type LinkEvent, type TitleUpdate,
 } from '../../shared/index.js';
 import type { DiscTitle } from '../rippers/ripper.js';
-import { syncFolder } from '../tools/partial-file.js';
+import { fullDiskMegabytes } from '../tools/disk-space.js';
+import { syncFolder } from '../../shared/files/partial-file.js';
 import { RipError } from '../tools/rip-error.js';
 import { JobLog } from './job-log.js';
 import type { TitleFailure } from './phase.js';
@@ -53,9 +54,6 @@ export interface StopReason {
 
 type JobFieldsUpdate = Omit<JobUpdate, 'type' | 'agent_id' | 'job_id' | 'state'>;
 type TitleFieldsUpdate = Omit<TitleUpdate, 'type' | 'agent_id' | 'job_id' | 'title_id'>;
-
-/** Under this much free space a failed write is taken for a full disk. */
-export const FULL_DISK_BYTES = 64 * 1024 * 1024;
 
 export class JobContext {
   state: JobState = 'identifying';
@@ -167,12 +165,12 @@ export class JobContext {
       this.updateTitle(title, { state: 'cancelled', error: this.stopped.message, ...(this.stopped.code ? { error_code: this.stopped.code } : {}) });
       return { error: this.stopped.message, code: this.stopped.code };
     }
-    const free = this.folder ? await statfs(this.folder).then((s) => s.bavail * s.bsize, () => undefined) : undefined;
-    const full = free !== undefined && free < FULL_DISK_BYTES;
+    const freeMb = await fullDiskMegabytes(this.folder);
+    const full = freeMb !== undefined;
     const message = full
-      ? `The output disk is full (${Math.round((free as number) / 1024 / 1024)} MB free)`
+      ? `The output disk is full (${freeMb} MB free)`
       : error instanceof RipError ? error.message : `Could not finish title ${title.titleId}: ${describeFsError(error)}`;
-    this.log[full ? 'error' : 'warn']({ title: title.titleId, free, err: error instanceof RipError ? error.detail : error }, message);
+    this.log[full ? 'error' : 'warn']({ title: title.titleId, freeMb, err: error instanceof RipError ? error.detail : error }, message);
     const code = full ? 'output_full' : error instanceof RipError ? error.code : undefined;
     this.jobLog.write('error', `Title ${title.titleId}: ${message}`);
     this.updateTitle(title, { state: 'failed', error: message, ...(code ? { error_code: code } : {}) });

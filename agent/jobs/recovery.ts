@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import type { StationEvent } from '../../shared/index.js';
 import type { AgentStore } from '../store/agent-store.js';
-import { PARTIAL_SUFFIX } from '../tools/partial-file.js';
+import { PARTIAL_SUFFIX } from '../../shared/files/partial-file.js';
 import { pathInside } from './naming.js';
 
 /** Set in the agent's environment, so every tool it starts inherits it and can be found after a crash. */

@@ -2,6 +2,7 @@
 // MQTT), built from the hub's context and started and stopped with the hub, touching nothing else.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { TranscodeTaskState } from '../../shared/index.js';
 import type { AccessControl } from '../auth/access.js';
 import type { Db } from '../store/database.js';
 import type { StationStore } from '../store/station-store.js';
@@ -13,6 +14,8 @@ export type CommandAnswer = { ok: true } | { ok: false; status: number; error: s
 export interface HubStats {
   stationsConnected: number;
   dashboards: { clients: number; slow: number; dropped: number };
+  /** The transcode queue: its tasks in each state, and the tasks each station runs now. */
+  transcodes: { tasks: Record<TranscodeTaskState, number>; running: Map<string, number> };
 }
 
 export interface HubContext {

@@ -7,11 +7,11 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
-import { OFFSET_HEADER, SHA256_HEADER, STATION_HEADER, Sha256, TASK_FILES_PATH } from '../../shared/index.js';
+import { AgentId, OFFSET_HEADER, SHA256_HEADER, STATION_HEADER, Sha256, TASK_FILES_PATH } from '../../shared/index.js';
 import type { StationRegistry } from '../auth/station-registry.js';
 import { bearerToken } from '../http/auth.js';
 import type { TranscodeTask } from './transcode-queue.js';
-import { OffsetMismatch, type TaskSpool } from './task-spool.js';
+import { OffsetMismatch, SpoolFull, type TaskSpool } from './task-spool.js';
 
 /** What the farm offers this handler: the task as it is now, and what to do once a file is whole. */
 export interface TaskFilesFarm {
@@ -66,18 +66,23 @@ export class TaskFilesHttp {
           throw new Refusal(405, 'Use HEAD, GET or PUT');
       }
     } catch (error) {
+      const refusal = error instanceof Refusal ? error : new Refusal(500, 'The hub could not handle the file');
       if (!(error instanceof Refusal)) {
         this.options.logger.error({ err: error, path: url.pathname }, `A transcode file transfer failed at the hub: ${(error as Error).message}`);
+      } else if (refusal.status !== 409 || !refusal.headers[OFFSET_HEADER]) {
+        // A 409 with an offset is the usual "go on from here" of a resumed upload; any other refusal is worth a line.
+        this.options.logger.warn({ path: url.pathname, status: refusal.status, peer: request.socket.remoteAddress }, `Refused ${request.method} ${url.pathname}: ${refusal.message}`);
       }
-      const refusal = error instanceof Refusal ? error : new Refusal(500, 'The hub could not handle the file');
       if (!response.headersSent) {
-        response.writeHead(refusal.status, { 'Content-Type': 'application/json', ...refusal.headers });
-        response.end(request.method === 'HEAD' ? undefined : JSON.stringify({ error: refusal.message }));
+        // What the sender still has on the way is not read: the connection closes with the answer.
+        const unread = !request.complete;
+        response.writeHead(refusal.status, { 'Content-Type': 'application/json', ...refusal.headers, ...(unread ? { Connection: 'close' } : {}) });
+        response.end(request.method === 'HEAD' ? undefined : JSON.stringify({ error: refusal.message }), () => {
+          if (unread) request.socket.destroy();
+        });
       } else {
         response.destroy();
       }
-      // What the sender still had on the way is not read: the connection closes with the answer.
-      if (!request.complete) request.resume();
     }
     return true;
   }
@@ -86,9 +91,11 @@ export class TaskFilesHttp {
     const identity = this.options.registry.verify(bearerToken(request));
     if (!identity) throw new Refusal(401, 'A station token is needed for the files of transcode tasks');
     if (!identity.shared) return identity.agentId;
-    const named = request.headers[STATION_HEADER];
-    if (typeof named !== 'string' || named === '') throw new Refusal(400, `With the shared token, name the station in ${STATION_HEADER}`);
-    return named;
+    const named = AgentId.safeParse(request.headers[STATION_HEADER]);
+    if (!named.success) throw new Refusal(400, `With the shared token, name the station in ${STATION_HEADER}`);
+    // As on the link: a station with a token of its own speaks only with it.
+    if (this.options.registry.isRegistered(named.data)) throw new Refusal(403, `${named.data} has a token of its own: the shared token cannot speak for it`);
+    return named.data;
   }
 
   /**
@@ -98,7 +105,8 @@ export class TaskFilesHttp {
   private fileFor(task: TranscodeTask, which: 'source' | 'result', method: string, station: string, lease: string | undefined): string {
     const { spool } = this.options;
     const sending = method === 'PUT' || method === 'HEAD';
-    const holdsLease = task.state === 'transcoding' && task.streamed && task.leasedTo === station && lease !== undefined && task.leaseId === lease;
+    // The task's newest lease, running or run out while nobody took the task: its worker may still deliver under it.
+    const holdsLease = (task.state === 'transcoding' || task.state === 'queued') && task.streamed && task.leasedTo === station && lease !== undefined && task.leaseId === lease;
     if (which === 'source') {
       if (sending) {
         if (station !== task.agentId) throw new Refusal(403, `Only ${task.agentId}, which ripped it, sends the rip of task ${task.id}`);
@@ -138,25 +146,32 @@ export class TaskFilesHttp {
     task: TranscodeTask, which: 'source' | 'result', file: string, station: string, lease: string, request: IncomingMessage, response: ServerResponse,
   ): Promise<void> {
     const { spool, farm, logger } = this.options;
-    const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(request.headers['content-range'] ?? '');
+    // `bytes <from>-<last>/<total>`, or `bytes */<total>` to finish a file whose bytes are all here.
+    const range = /^bytes (?:(\d+)-(\d+)|\*)\/(\d+)$/.exec(request.headers['content-range'] ?? '');
     const sha256 = Sha256.safeParse(request.headers[SHA256_HEADER]);
     if (!range || !sha256.success) throw new Refusal(400, `An upload needs Content-Range: bytes <from>-<last>/<total> and the file's SHA-256 in ${SHA256_HEADER}`);
-    const [from, last, total] = [Number(range[1]), Number(range[2]), Number(range[3])];
-    if (total === 0 || last >= total || last < from) throw new Refusal(400, 'The Content-Range does not fit the file');
-    if (which === 'source' && task.staged) {
-      response.writeHead(200, { [OFFSET_HEADER]: String(task.staged.bytes) }).end();
+    const total = Number(range[3]);
+    const [from, last] = range[1] === undefined ? [total, total - 1] : [Number(range[1]), Number(range[2])];
+    if (total === 0 || last >= total || (range[1] !== undefined && last < from)) throw new Refusal(400, 'The Content-Range does not fit the file');
+    const recorded = which === 'source' ? task.staged : task.result;
+    if (recorded) {
+      response.writeHead(200, { [OFFSET_HEADER]: String(recorded.bytes) }).end();
       return;
     }
     let received;
     try {
-      received = await spool.receive(file, request, from, total, sha256.data);
+      received = await spool.receive(file, request, { from, last, total }, sha256.data);
     } catch (error) {
       if (error instanceof OffsetMismatch) throw new Refusal(409, error.message, { [OFFSET_HEADER]: String(error.offset) });
-      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') throw new Refusal(507, 'The hub\'s disk is full: its spool of transcode files cannot take this file');
+      if (error instanceof SpoolFull || (error as NodeJS.ErrnoException).code === 'ENOSPC') {
+        throw new Refusal(507, `The hub's disk is full: its spool of transcode files cannot take this file${error instanceof SpoolFull ? ` (${error.message})` : ''}`);
+      }
       throw error;
     }
     switch (received.kind) {
       case 'partial':
+        // A chunk that arrived whole is taken (202); one cut short says where to go on from (409).
+        if (received.complete) return void response.writeHead(202, { [OFFSET_HEADER]: String(received.offset) }).end();
         throw new Refusal(409, `The upload stopped at byte ${received.offset} of ${total}`, { [OFFSET_HEADER]: String(received.offset) });
       case 'mismatch':
         logger.warn({ task: task.id, station, which }, `The ${which} of transcode task ${task.id} from ${station} did not match its SHA-256 (${received.sha256}); it is sent again`);

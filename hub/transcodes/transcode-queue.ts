@@ -128,6 +128,13 @@ export class TranscodeQueue {
     return (this.db.prepare("SELECT * FROM transcode_tasks WHERE state = 'transcoding' AND leased_to = ? ORDER BY id").all(agentId) as TaskRow[]).map(taskOf);
   }
 
+  /** How many tasks are in each state. */
+  countByState(): Record<TranscodeTaskState, number> {
+    const counts: Record<TranscodeTaskState, number> = { queued: 0, transcoding: 0, done: 0, failed: 0, cancelled: 0 };
+    for (const row of this.db.prepare('SELECT state, COUNT(*) AS n FROM transcode_tasks GROUP BY state').all() as { state: TranscodeTaskState; n: number }[]) counts[row.state] = row.n;
+    return counts;
+  }
+
   /** Running tasks per station, for counting their used slots. */
   runningByStation(): Map<string, number> {
     const rows = this.db.prepare("SELECT leased_to, COUNT(*) AS n FROM transcode_tasks WHERE state = 'transcoding' GROUP BY leased_to").all() as { leased_to: string; n: number }[];

@@ -365,7 +365,7 @@ export class Transcodes {
       return false;
     }
     this.live.delete(task.id);
-    if (streamed) void this.options.spool.remove(task.id, true);
+    if (streamed) this.options.spool.remove(task.id, true).catch((error: unknown) => this.options.logger.warn({ task: task.id, err: error }, `Could not remove an earlier result of transcode task ${task.id} from the spool: ${(error as Error).message}`));
     const leased = this.tasks.get(task.id) as TranscodeTask;
     this.options.logger.info({ task: task.id, job: task.jobId, title: task.titleId, station: station.agentId, attempt: task.attempts + 1, streamed },
       `Transcode task ${task.id} leased to ${station.agentId}${streamed ? ', its files streamed through the hub' : ''}`);
@@ -450,9 +450,12 @@ export class Transcodes {
    * The done task's result is in place (said by its worker, or for a streamed task by the ripping station): now its
    * title is completed (its file is there), and maybe its job.
    */
-  private delivered(agentId: string, task: TranscodeTask, report: TaskReport, verdict: (accepted: boolean) => void): void {
+  private delivered(agentId: string, task: TranscodeTask, report: TaskReport, verdict: (accepted: boolean, reason?: string) => void): void {
     const first = this.tasks.delivered(task.id, report.lease_id, agentId, this.now());
-    verdict(true);
+    // Yes to the first word and to its repeats; no when the task moved on meanwhile (retried, cancelled): the
+    // station then keeps its rip.
+    const again = !first && task.deliveredAt !== undefined && task.leaseId === report.lease_id;
+    verdict(first || again, first || again ? undefined : this.lostLease(task, report.lease_id));
     if (!first) return;
     const delivered = this.tasks.get(task.id) as TranscodeTask;
     const by = delivered.transcodedBy ?? agentId;
@@ -461,7 +464,8 @@ export class Transcodes {
       ...(report.size_bytes !== undefined ? { actual_size_bytes: report.size_bytes } : {}),
     });
     this.jobLog(delivered, 'info', `Title ${task.titleId} transcoded by ${by}: ${basename(task.output)}${delivered.streamed ? ' (sent through the hub)' : ''}`);
-    if (delivered.streamed) this.dropFiles(task.id);
+    // A rip sent to the hub for a streaming station that the ripping station then took itself is no longer wanted either.
+    this.dropFiles(task.id);
     this.publish(delivered);
     this.settleJob(task.agentId, task.jobId);
   }

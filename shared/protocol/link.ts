@@ -218,8 +218,8 @@ export const TaskOffer = z.object({
   lease_seconds: z.number().int().positive(),
   /**
    * The worker cannot reach the files (a rip in another station's output folder, or a library it does not mount): it
-   * fetches the rip from the hub
-   * (`GET /api/farm/tasks/:id/source`), checks it against these, and uploads the result there in turn.
+   * fetches the rip from the hub (`GET /api/farm/tasks/:id/source`), checks it against these, and uploads the result
+   * there in turn.
    */
   streamed: z.object({ source_sha256: Sha256, source_bytes: Bytes }).optional(),
 });

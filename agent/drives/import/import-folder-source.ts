@@ -8,7 +8,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import type { DiscIdentity, DriveSource, DriveSourceEvents, DriveStatus, JobOutcome } from '../drive-source.js';
-import { PARTIAL_SUFFIX } from '../../tools/partial-file.js';
+import { PARTIAL_SUFFIX } from '../../../shared/files/partial-file.js';
 import { checkImage, identifyImage, isImageFile, sheetFiles } from './image-files.js';
 
 export const IMPORT_DRIVE_ID = 'import';

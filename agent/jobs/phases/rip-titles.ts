@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { clock, humanBytes } from '../../measure/human-units.js';
 import { round2 } from '../../measure/progress-math.js';
 import type { DiscTitle, Ripper } from '../../rippers/ripper.js';
-import { PARTIAL_SUFFIX, finishPartial } from '../../tools/partial-file.js';
+import { PARTIAL_SUFFIX, finishPartial } from '../../../shared/files/partial-file.js';
 import { RipError } from '../../tools/rip-error.js';
 import type { JobContext } from '../job-context.js';
 import { pathInside, titleFileName } from '../naming.js';

@@ -9,7 +9,7 @@ import { SECTORS_PER_SECOND, type CdTrack } from '../../cd-audio/toc.js';
 import { clock, humanBytes } from '../../measure/human-units.js';
 import { round2 } from '../../measure/progress-math.js';
 import type { DiscTitle } from '../../rippers/ripper.js';
-import { PARTIAL_SUFFIX, finishPartial } from '../../tools/partial-file.js';
+import { PARTIAL_SUFFIX, finishPartial } from '../../../shared/files/partial-file.js';
 import type { JobContext } from '../job-context.js';
 import { pathInside, safeName } from '../naming.js';
 import { eachSelectedTitle } from '../each-selected-title.js';

@@ -29,6 +29,9 @@ import { DriveStates } from './drive-states.js';
  * discbridge_dashboards_dropped_total                 counter    dashboards dropped for not keeping up, since the hub started
  * discbridge_station_info{station,version}            gauge      1 per connected station, with the version it runs
  * discbridge_station_outbox_events{station}           gauge      events the station had not yet had acknowledged when it connected
+ * discbridge_transcode_tasks{state}                   gauge      tasks of the transcode queue in each state (queued, transcoding, done, failed, cancelled)
+ * discbridge_transcode_slots{station}                 gauge      transcodes a connected station runs at once (DISCBRIDGE_TRANSCODE_SLOTS)
+ * discbridge_transcodes_running{station}              gauge      transcode tasks leased to the station now
  */
 
 export interface MetricsOptions {
@@ -113,6 +116,28 @@ class MetricsConsumer implements HubConsumer {
           const outbox = context.store.latestHello(station)?.outbox_events;
           if (outbox !== undefined) this.set({ station }, outbox);
         }
+      },
+    });
+    new Gauge({
+      name: 'discbridge_transcode_tasks', help: 'Tasks of the transcode queue in each state', labelNames: ['state'], registers,
+      collect() {
+        for (const [state, count] of Object.entries(context.stats().transcodes.tasks)) this.set({ state }, count);
+      },
+    });
+    new Gauge({
+      name: 'discbridge_transcode_slots', help: 'Transcodes a connected station runs at once', labelNames: ['station'], registers,
+      collect() {
+        this.reset();
+        for (const station of stations.keys()) this.set({ station }, context.store.latestHello(station)?.transcode_slots ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'discbridge_transcodes_running', help: 'Transcode tasks leased to the station now', labelNames: ['station'], registers,
+      collect() {
+        this.reset();
+        // Connected stations at 0 too, so a graph of a farm shows its idle workers.
+        for (const station of stations.keys()) this.set({ station }, 0);
+        for (const [station, running] of context.stats().transcodes.running) this.set({ station }, running);
       },
     });
   }

@@ -1,7 +1,7 @@
 // The hub's HTTP endpoints for the files of streamed transcode tasks, on a real hub over loopback: who may send and
 // fetch a task's rip and result, resumable uploads (HEAD offset, 409 on a wrong offset, 422 on a bad hash) and ranged downloads.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +9,8 @@ import { OFFSET_HEADER, SHA256_HEADER, STATION_HEADER, TASK_FILES_PATH } from '.
 import type { Transcodes } from '../../../hub/transcodes/transcodes.js';
 import type { TranscodeTask } from '../../../hub/transcodes/transcode-queue.js';
 import { HubFiles } from '../../../agent/farm/hub-files.js';
+import { StationRegistry } from '../../../hub/auth/station-registry.js';
+import { openDatabase } from '../../../hub/store/database.js';
 import { TOKEN, silentLogger, startHub, type TestHub } from '../helpers.js';
 
 let hub: TestHub | undefined;
@@ -114,8 +116,9 @@ describe('the files of streamed transcode tasks at the hub', () => {
     expect((await fetch(target, { method: 'HEAD', headers: asStation('rip-a') })).headers.get(OFFSET_HEADER)).toBe('0');
 
     // A part that ends short of the whole is taken, and answered with where the upload goes on from.
+    // A chunk that arrived whole is taken (202), and says where the file goes on.
     const first = await put(target, asStation('rip-a'), rip.subarray(0, half), 0, rip.length, sha(rip));
-    expect(first.status).toBe(409);
+    expect(first.status).toBe(202);
     expect(first.headers.get(OFFSET_HEADER)).toBe(String(half));
     await first.arrayBuffer();
     const head = await fetch(target, { method: 'HEAD', headers: asStation('rip-a') });
@@ -148,7 +151,7 @@ describe('the files of streamed transcode tasks at the hub', () => {
     const half = rip.length / 2;
     const target = url(base, task.id, 'source');
     const claimed = sha(fileOf(8001));
-    expect(await status(await put(target, asStation('rip-a'), rip.subarray(0, half), 0, rip.length, claimed))).toBe(409);
+    expect(await status(await put(target, asStation('rip-a'), rip.subarray(0, half), 0, rip.length, claimed))).toBe(202);
     const last = await put(target, asStation('rip-a'), rip.subarray(half), half, rip.length, claimed);
     expect(last.status).toBe(422);
     expect(last.headers.get(OFFSET_HEADER)).toBe('0');
@@ -259,5 +262,54 @@ describe('the files of streamed transcode tasks at the hub', () => {
     const files = new HubFiles({ hubUrl: base, token: TOKEN, agentId: 'rip-a', tls: {}, logger: silentLogger });
     await files.upload(`${TASK_FILES_PATH}/${task.id}/source`, file, new AbortController().signal);
     expect(farm.tasks.get(task.id)?.staged).toEqual({ sha256: sha(rip), bytes: rip.length });
+  });
+
+  it('sends a file in chunks, each taken (202) before the next, and the file whole after the last', async () => {
+    const { base, farm, spoolDir } = await start();
+    const task = queueTitle(farm);
+    const rip = fileOf(4500);
+    const file = join(dir as string, 'rip.mkv');
+    writeFileSync(file, rip);
+    await new HubFiles({ hubUrl: base, token: TOKEN, agentId: 'rip-a', tls: {}, logger: silentLogger, chunkBytes: 1000 })
+      .upload(`${TASK_FILES_PATH}/${task.id}/source`, file, new AbortController().signal);
+    expect(farm.tasks.get(task.id)?.staged).toEqual({ sha256: sha(rip), bytes: rip.length });
+    expect(readFileSync(join(spoolDir, `task-${task.id}.source`))).toEqual(rip);
+  });
+
+  it('checks and takes a file whose bytes all arrived but whose answer was lost (a restart between), with an empty PUT', async () => {
+    const { base, farm, spoolDir } = await start();
+    const rip = fileOf(3000);
+    const file = join(dir as string, 'rip.mkv');
+    writeFileSync(file, rip);
+    const files = new HubFiles({ hubUrl: base, token: TOKEN, agentId: 'rip-a', tls: {}, logger: silentLogger });
+    // The part complete but never hashed, and the file renamed but never recorded: both are checked and taken.
+    for (const [index, name] of [`.source.part`, `.source`].entries()) {
+      farm.requested({
+        type: 'transcode_request', agent_id: 'rip-a', job_id: 20 + index, profile: 'h264', keep_rip: true, root: 'output',
+        titles: [{ title_id: 1, source: 'M/M_t01.mkv', output: 'M/M_t01.h264.mkv', duration_seconds: 60 }],
+      });
+      const task = farm.tasks.tasksOfJob('rip-a', 20 + index)[0] as TranscodeTask;
+      mkdirSync(spoolDir, { recursive: true });
+      writeFileSync(join(spoolDir, `task-${task.id}${name}`), rip);
+      const head = await fetch(url(base, task.id, 'source'), { method: 'HEAD', headers: asStation('rip-a') });
+      expect(head.headers.get(OFFSET_HEADER)).toBe(String(rip.length));
+      await files.upload(`${TASK_FILES_PATH}/${task.id}/source`, file, new AbortController().signal);
+      expect(farm.tasks.get(task.id)?.staged).toEqual({ sha256: sha(rip), bytes: rip.length });
+      expect(readdirSync(spoolDir).filter((n) => n.startsWith(`task-${task.id}.`))).toEqual([`task-${task.id}.source`]);
+    }
+  });
+
+  it('lets the shared token speak only for stations without a token of their own (403), as the link does', async () => {
+    const { base, farm } = await start();
+    const task = queueTitle(farm);
+    const db = openDatabase(join(dir as string, 'hub.sqlite'));
+    const own = new StationRegistry(db).add('rip-a', 'rip-a');
+    db.close();
+    const rip = fileOf(2000);
+    const shared = await put(url(base, task.id, 'source'), asStation('rip-a'), rip, 0, rip.length, sha(rip));
+    expect(shared.status).toBe(403);
+    expect(await errorOf(shared)).toBe('rip-a has a token of its own: the shared token cannot speak for it');
+    expect(farm.tasks.get(task.id)?.staged).toBeUndefined();
+    expect(await status(await put(url(base, task.id, 'source'), { Authorization: `Bearer ${own}` }, rip, 0, rip.length, sha(rip)))).toBe(201);
   });
 });

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DiscType, FINISHED_JOB_STATES } from '../../../../shared/index.js';
+import { DiscType, FINISHED_JOB_STATES, TranscodeTaskState } from '../../../../shared/index.js';
 import { AccessControl } from '../../../../hub/auth/access.js';
 import { metricsConsumer } from '../../../../hub/consumers/metrics/metrics.js';
 import { DRIVE_STATES } from '../../../../hub/consumers/metrics/drive-states.js';
@@ -68,6 +68,21 @@ describe('after a scripted rip', () => {
     expect(valueOf(after, 'discbridge_station_outbox_events', station)).toBe(13);
   });
 
+  it('shows the transcode queue: its tasks in each state, each station\'s slots, and what it runs now', async () => {
+    await fx.start(undefined, { consumers: [metricsConsumer({})] });
+    fx.track(await connectAgent(fx.hub.port, hello('worker-b', [], { transcode_slots: 2 })));
+    fx.hub.hub.transcodes?.requested({
+      type: 'transcode_request', agent_id: 'worker-b', job_id: 4, profile: 'h264', keep_rip: true, root: 'output',
+      titles: [1, 2, 3].map((title_id) => ({ title_id, source: `D/D_t0${title_id}.mkv`, output: `D/D_t0${title_id}.h264.mkv`, duration_seconds: 60 })),
+    });
+    const after = await samples();
+    // Two of the three leased to the station (its two slots, its own rips), one waiting; the other states at 0.
+    expect(Object.fromEntries(after.filter((s) => s.name === 'discbridge_transcode_tasks').map((s) => [s.labels.state, s.value])))
+      .toEqual({ queued: 1, transcoding: 2, done: 0, failed: 0, cancelled: 0 });
+    expect(valueOf(after, 'discbridge_transcode_slots', { station: 'worker-b' })).toBe(2);
+    expect(valueOf(after, 'discbridge_transcodes_running', { station: 'worker-b' })).toBe(2);
+  });
+
   it('does not count a replayed event twice, and forgets a station\'s live series when it goes offline', async () => {
     const before = await rippedHub();
     // The station reconnects and replays all it sent (as after a lost acknowledgement); the store already has them.
@@ -101,9 +116,12 @@ describe('after a scripted rip', () => {
       discbridge_job_progress_ratio: ['station', 'drive'],
       discbridge_station_info: ['station', 'version'],
       discbridge_station_outbox_events: ['station'],
+      discbridge_transcode_tasks: ['state'],
+      discbridge_transcode_slots: ['station'],
+      discbridge_transcodes_running: ['station'],
     };
     const vocabularies: Record<string, readonly string[]> = {
-      station: [STATION], drive: drives.map((d) => d.drive_id), state: DRIVE_STATES, outcome: [...FINISHED_JOB_STATES], disc_type: DiscType.options, version: ['1.2.3'],
+      station: [STATION], drive: drives.map((d) => d.drive_id), state: [...DRIVE_STATES, ...TranscodeTaskState.options], outcome: [...FINISHED_JOB_STATES], disc_type: DiscType.options, version: ['1.2.3'],
     };
     for (const sample of after) {
       const base = sample.name.replace(/_(bucket|sum|count)$/, '');
