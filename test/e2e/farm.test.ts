@@ -198,6 +198,7 @@ describe.skipIf(skipReason !== undefined)('the transcode farm on real processes'
       const sent = proxy.upstreamBytes - before;
       expect(sent).toBeGreaterThan(256 * 1024);
       expect(sent).toBeLessThan(statSync(result).size + 128 * 1024);
+      console.log(`streamed result: ${statSync(result).size} bytes; C sent ${sent} bytes from the moment the cut was armed (256 KB in)`);
       const [task] = await tasks(s);
       expect(task).toMatchObject({ state: 'done', transcoded_by: c.agentId, streamed: true });
       expect(c.process?.log()).toMatch(/The connection to the hub failed while sending/);
