@@ -1,6 +1,7 @@
 // Files of streamed transcode tasks to and from the hub, over HTTP (TASK_FILES_PATH in the protocol): resumable both
 // ways and checked against their SHA-256. A cut connection is retried from where the other end has got to (the hub's
 // Upload-Offset, or the local part's size with a Range), so a network cut costs the bytes in flight, not the file.
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm, stat, truncate } from 'node:fs/promises';
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
@@ -92,6 +93,8 @@ export class HubFiles {
    */
   async download(path: string, file: string, sha256: string, bytes: number, signal: AbortSignal): Promise<void> {
     let mismatches = 0;
+    // The hash of what the part holds, kept up as bytes arrive: the file is read once, not again to check it.
+    let hashed: { hash: Hash; bytes: number } | undefined;
     await this.withRetries(`fetching ${path}`, signal, async (progressed) => {
       for (;;) {
         let have = await stat(file).then((s) => s.size, () => 0);
@@ -99,8 +102,10 @@ export class HubFiles {
           await truncate(file, 0);
           have = 0;
         }
+        if (hashed?.bytes !== have) hashed = { hash: await hashOfPrefix(file, have, progressed), bytes: have };
         if (have === bytes) {
-          if ((await hashFile({ file, signal, onProgress: progressed })) === sha256) return;
+          if (hashed.hash.digest('hex') === sha256) return;
+          hashed = undefined;
           await rm(file, { force: true });
           if (++mismatches >= MAX_MISMATCHES) throw new RipError(`${path} did not match its SHA-256 ${MAX_MISMATCHES} times`);
           continue;
@@ -113,9 +118,22 @@ export class HubFiles {
           response.destroy();
           throw new RipError(`The hub's copy of ${path} has ${size} bytes, not the ${bytes} the task names`);
         }
-        if (response.statusCode === 200) await truncate(file, 0).catch(() => undefined);
-        response.on('data', progressed);
-        await pipeline(response, createWriteStream(file, { flags: 'a' }), { signal });
+        if (response.statusCode === 200) {
+          await truncate(file, 0).catch(() => undefined);
+          hashed = { hash: createHash('sha256'), bytes: 0 };
+        }
+        const growing = hashed;
+        response.on('data', (chunk: Buffer) => {
+          growing.hash.update(chunk);
+          growing.bytes += chunk.length;
+          progressed();
+        });
+        try {
+          await pipeline(response, createWriteStream(file, { flags: 'a' }), { signal });
+        } finally {
+          // What reached the disk may differ from what was hashed after a failed write: read it again next time.
+          if (growing.bytes !== (await stat(file).then((s) => s.size, () => -1))) hashed = undefined;
+        }
       }
     });
   }
@@ -174,6 +192,17 @@ export class HubFiles {
       body.pipe(request);
     });
   }
+}
+
+/** The SHA-256 state of a file's first `bytes` bytes, to go on hashing what comes after. */
+async function hashOfPrefix(file: string, bytes: number, progressed: () => void): Promise<Hash> {
+  const hash = createHash('sha256');
+  if (bytes === 0) return hash;
+  for await (const chunk of createReadStream(file, { end: bytes - 1 })) {
+    hash.update(chunk as Buffer);
+    progressed();
+  }
+  return hash;
 }
 
 /** Errors of the connection, which a later try may not meet; not those of this station's own disk (ENOSPC, EACCES…). */

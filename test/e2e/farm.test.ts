@@ -4,8 +4,8 @@
 // the last one; a worker SIGKILLed mid-transcode loses its lease and another redoes the task, the hub SIGKILLed
 // meanwhile included, and the result appears once, never a partial file under its name. The page (Chromium) shows
 // the queue: which station transcodes what, and its progress. Without a library, a worker gets the rip through the
-// hub and sends the result back: a worker whose disk is full fails the task with that reason, and an upload cut
-// mid-way goes on from where the hub got to.
+// hub and sends the result back: a worker whose disk is full fails the task with that reason, an upload cut
+// mid-way goes on from where the hub got to, and the page says the task's files went through the hub.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -190,7 +190,8 @@ describe.skipIf(skipReason !== undefined)('the transcode farm on real processes'
       proxy.cutAfterUpstream(256 * 1024);
       await waitFor(async () => (await s.get<{ jobs: { state: string }[] }>('/api/jobs')).jobs[0]?.state === 'completed', 240_000, 'the job completed');
       const folder = join(s.outputDir, 'FARM_STREAM');
-      expect(readdirSync(folder)).toEqual(['FARM_STREAM_t01.h264.mkv']);
+      // The rip goes once the hub has said yes to `delivered`, a moment after the job completed.
+      await waitFor(() => readdirSync(folder).join() === 'FARM_STREAM_t01.h264.mkv', 10_000, 'only the result in the folder, the rip gone');
       const result = join(folder, 'FARM_STREAM_t01.h264.mkv');
       expect(Math.abs(probeDuration(result) - 60)).toBeLessThan(1);
       // The cut came mid-upload, and the upload went on from where the hub had got to: C sent the result about once.
@@ -201,6 +202,19 @@ describe.skipIf(skipReason !== undefined)('the transcode farm on real processes'
       console.log(`streamed result: ${statSync(result).size} bytes; C sent ${sent} bytes from the moment the cut was armed (256 KB in)`);
       const [task] = await tasks(s);
       expect(task).toMatchObject({ state: 'done', transcoded_by: c.agentId, streamed: true });
+      // The page says who transcoded it, and that its files went through the hub.
+      const browser = await launchBrowser();
+      try {
+        await browser.page.goto(`${s.baseUrl}/`);
+        await browser.page.waitForSelector('body[data-ready]', { timeout: 15_000 });
+        const station = browser.page.locator('.task-row[data-state="done"] td[data-label="Station"]');
+        await station.waitFor({ timeout: 15_000 });
+        expect(await station.textContent()).toBe(`${c.agentId}files sent through the hub`);
+        await browser.page.screenshot({ path: join(ARTIFACTS, 'e2e', 'farm', 'queue-streamed.png'), fullPage: true });
+        expect(browser.errors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
       expect(c.process?.log()).toMatch(/The connection to the hub failed while sending/);
       // Nothing is left in any spool: the hub's, and the workers'.
       await waitFor(() => readdirSync(join(s.dir, 'hub', 'spool')).length === 0, 10_000, 'the hub\'s spool emptied');

@@ -1,12 +1,15 @@
 // The hub's Home Assistant / MQTT consumer: each drive's state, retained, on `discbridge/<station>/<drive>/state`, HA
 // discovery so every drive is a device with sensors and an Eject button, the hub's availability as `discbridge/status`
-// (the MQTT last will), and eject presses sent through the same command path as REST when commands are on.
+// (the MQTT last will), eject presses sent through the same command path as REST when commands are on, and the
+// transcode queue's counts on `discbridge/transcodes/state` (a device of its own in HA: waiting, transcoding, failed).
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { FINISHED_JOB_STATES, type StationEvent } from '../../../shared/index.js';
 import type { ConsumerFactory, HubConsumer, HubContext } from '../../events/consumer.js';
 import type { HubEvent } from '../../events/event-bus.js';
-import { EJECT_FILTER, STATUS_TOPIC, discoveryMessages, driveTopics, type DriveStatePayload, type DriveTopics } from './topics.js';
+import {
+  EJECT_FILTER, QUEUE_TOPIC, STATUS_TOPIC, discoveryMessages, driveTopics, queueDiscoveryMessages, type DriveStatePayload, type DriveTopics,
+} from './topics.js';
 
 export interface MqttOptions {
   /** mqtt:// or mqtts://, user:password allowed. */
@@ -19,6 +22,7 @@ export interface MqttOptions {
 const OWNER = 'mqtt';
 /** Progress comes many times a second; HA needs a few updates a second per drive at most. */
 const PROGRESS_INTERVAL_MS = 250;
+const QUEUE_INTERVAL_MS = 1000;
 const RECONNECT_MS = 2000;
 
 interface Drive {
@@ -53,6 +57,8 @@ class MqttConsumer implements HubConsumer {
   private readonly origin: string;
   private readonly logger: Logger;
   private reachable = true;
+  /** The transcode queue's counts are published at most once a second: a busy farm changes them many times. */
+  private queueTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly context: HubContext, private readonly options: MqttOptions) {
     this.origin = originOf(options.url);
@@ -97,6 +103,7 @@ class MqttConsumer implements HubConsumer {
   async stop(): Promise<void> {
     this.context.bus.off(OWNER);
     for (const drive of this.drives.values()) clearTimeout(drive.timer);
+    clearTimeout(this.queueTimer);
     const client = this.client;
     this.client = undefined;
     if (!client) return;
@@ -157,6 +164,14 @@ class MqttConsumer implements HubConsumer {
       return;
     }
     if (hubEvent.type === 'station_event') this.onStationEvent(hubEvent.event, hubEvent.progressOnly);
+    if (hubEvent.type === 'task_update') this.queueTimer ??= setTimeout(() => this.publishQueue(), QUEUE_INTERVAL_MS);
+  }
+
+  /** The queue's counts now, for the HA sensors of the farm. */
+  private publishQueue(): void {
+    clearTimeout(this.queueTimer);
+    this.queueTimer = undefined;
+    this.publish(QUEUE_TOPIC, JSON.stringify(this.context.stats().transcodes.tasks), true);
   }
 
   private onStationEvent(event: StationEvent, progressOnly: boolean): void {
@@ -235,6 +250,8 @@ class MqttConsumer implements HubConsumer {
   /** What a new connection needs: the broker may have lost its retained messages, and HA may have restarted. */
   private publishAll(): void {
     this.publish(STATUS_TOPIC, 'online', true);
+    for (const message of queueDiscoveryMessages(this.context.version)) this.publish(message.topic, JSON.stringify(message.config), true);
+    this.publishQueue();
     for (const drive of this.drives.values()) {
       drive.discoveredAs = undefined;
       this.publishDiscovery(drive);

@@ -78,3 +78,28 @@ export function discoveryMessages(agentId: string, driveId: string, stationName:
     },
   ];
 }
+
+/** The transcode queue's state topic: how many tasks are in each state (retained). */
+export const QUEUE_TOPIC = `${ROOT}/transcodes/state`;
+const QUEUE_NODE = `${ROOT}_transcode_queue`;
+
+/** The HA discovery configs of the transcode queue: one device, a sensor per state that a farm is watched by. */
+export function queueDiscoveryMessages(version: string): DiscoveryMessage[] {
+  const common = {
+    availability_topic: STATUS_TOPIC,
+    device: { identifiers: [QUEUE_NODE], name: 'discbridge transcode queue', manufacturer: 'discbridge', model: 'Transcode queue', sw_version: version },
+    origin: { name: 'discbridge', sw_version: version },
+  };
+  const sensor = (state: string, name: string, icon: string): DiscoveryMessage => ({
+    topic: `${DISCOVERY_PREFIX}/sensor/${QUEUE_NODE}/${state}/config`,
+    config: {
+      name, unique_id: `${QUEUE_NODE}_${state}`, state_topic: QUEUE_TOPIC, value_template: `{{ value_json.${state} }}`, unit_of_measurement: 'tasks',
+      state_class: 'measurement', icon, ...common,
+    },
+  });
+  return [
+    sensor('queued', 'Waiting', 'mdi:tray-full'),
+    sensor('transcoding', 'Transcoding', 'mdi:cog-transfer'),
+    sensor('failed', 'Failed', 'mdi:alert-circle'),
+  ];
+}

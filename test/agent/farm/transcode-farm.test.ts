@@ -328,7 +328,8 @@ describe('the transcode farm, streaming through the hub (no shared library)', ()
     // The worker transcoded its own copy of each rip (fetched into its spool), and its results are in A's folder,
     // byte for byte; the rips are gone (keep_rip false).
     expect(b.transcoder.started.map((file) => file.startsWith(join(dir, 'data-worker-b', 'spool')))).toEqual([true, true]);
-    expect(results()).toEqual(['MOVIE_t01.h264.mkv', 'MOVIE_t02.h264.mkv']);
+    // The rips go once the hub has said yes to `delivered`, a moment after the job completed.
+    await until(() => results().join() === 'MOVIE_t01.h264.mkv,MOVIE_t02.h264.mkv', 'only the results in the folder, the rips gone');
     const first = readFileSync(join(dir, 'rips-rip-a', 'MOVIE', 'MOVIE_t01.h264.mkv'));
     expect(first.length).toBe(`transcoded ${b.transcoder.started[0]}\n`.length + 300_000);
     expect(first.subarray(0, 11).toString()).toBe('transcoded ');
@@ -377,6 +378,29 @@ describe('the transcode farm, streaming through the hub (no shared library)', ()
       await proxy.stop();
     }
   }, 30_000);
+
+  it('keeps a result that came back while the ripping station was away, and delivers it when the station returns', async () => {
+    await farm();
+    const a = await station('rip-a', { slots: 0, library: false, keepRip: false });
+    const b = await worker('worker-b', 1, undefined, false);
+    b.transcoder.hold = true;
+    a.drives.insert('/dev/sr0', DVD);
+    await until(() => b.transcoder.holding === 1, 'the worker to start on the fetched rip');
+    // The ripping station goes away; the worker finishes both titles meanwhile, and the results wait at the hub.
+    await a.agent.stop();
+    members.splice(members.indexOf(a), 1);
+    b.transcoder.hold = false;
+    b.transcoder.release();
+    await until(async () => (await tasks()).every((t) => t.state === 'done'), 'both tasks done while the station is away');
+    expect(results()).toEqual(['MOVIE_t01.mkv', 'MOVIE_t02.mkv']);
+    expect(spoolOf('hub').filter((name) => name.endsWith('.result'))).toHaveLength(2);
+    await station('rip-a', { slots: 0, library: false, keepRip: false });
+    const done = await jobDone();
+    expect(done.state).toBe('completed');
+    // The rips go once the hub has said yes to `delivered`, a moment after the job completed.
+    await until(() => results().join() === 'MOVIE_t01.h264.mkv,MOVIE_t02.h264.mkv', 'only the results in the folder, the rips gone');
+    await until(() => spoolOf('hub').length === 0, 'the hub\'s spool to be emptied');
+  });
 
   it('fails a task at once when its rip is gone from the ripping station, and streams the rest', async () => {
     await farm();

@@ -312,4 +312,21 @@ describe('the files of streamed transcode tasks at the hub', () => {
     expect(farm.tasks.get(task.id)?.staged).toBeUndefined();
     expect(await status(await put(url(base, task.id, 'source'), { Authorization: `Bearer ${own}` }, rip, 0, rip.length, sha(rip)))).toBe(201);
   });
+
+  it('fetches a rip into a part file, going on from what it holds, and again from the start when that was wrong', async () => {
+    const { base, farm } = await start();
+    const task = queueTitle(farm);
+    const rip = fileOf(20_000);
+    await stage(base, farm, task, rip);
+    const lease = farm.tasks.lease(task.id, 'worker-b', Date.now(), 60_000, true) as string;
+    const files = new HubFiles({ hubUrl: base, token: TOKEN, agentId: 'worker-b', tls: {}, logger: silentLogger });
+    const path = `${TASK_FILES_PATH}/${task.id}/source?lease=${lease}`;
+    const part = join(dir as string, 'fetched.part');
+    // A right first half (a fetch cut off) is gone on from; a wrong one is found out by the hash and fetched anew.
+    for (const held of [rip.subarray(0, 10_000), Buffer.alloc(10_000, 1)]) {
+      writeFileSync(part, held);
+      await files.download(path, part, sha(rip), rip.length, new AbortController().signal);
+      expect(readFileSync(part).equals(rip)).toBe(true);
+    }
+  });
 });

@@ -69,6 +69,23 @@ describe.skipIf(noMosquitto !== undefined)(`MQTT consumer${noMosquitto ? ` (skip
     for (const dir of dirs.splice(0)) removeDir(dir);
   });
 
+  it('publishes the transcode queue\'s counts, and its device for Home Assistant', async () => {
+    await startMqttHub(false);
+    await watcher.next((m) => m.topic === 'discbridge/transcodes/state');
+    const config = await watcher.next((m) => m.topic === 'homeassistant/sensor/discbridge_transcode_queue/queued/config');
+    expect(JSON.parse(config.payload)).toMatchObject({ state_topic: 'discbridge/transcodes/state', value_template: '{{ value_json.queued }}', device: { name: 'discbridge transcode queue' } });
+    const from = watcher.seen.length;
+    // Three titles handed to the queue, and no station to take them: three waiting, said once (not once per task).
+    hub!.hub.transcodes?.requested({
+      type: 'transcode_request', agent_id: 'station-1', job_id: 3, profile: 'h264', keep_rip: true, root: 'output',
+      titles: [1, 2, 3].map((title_id) => ({ title_id, source: `D/D_t0${title_id}.mkv`, output: `D/D_t0${title_id}.h264.mkv`, duration_seconds: 60 })),
+    });
+    const counts = await watcher.next((m) => m.topic === 'discbridge/transcodes/state', 5000, from);
+    expect(state(counts)).toEqual({ queued: 3, transcoding: 0, done: 0, failed: 0, cancelled: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(watcher.seen.slice(from).filter((m) => m.topic === 'discbridge/transcodes/state')).toHaveLength(1);
+  });
+
   it('publishes discovery for known and new drives, and the drive state through a rip', async () => {
     // A first hub, without MQTT, learns of drive D:; the MQTT hub then starts knowing it.
     const dataDir = tempDir();
