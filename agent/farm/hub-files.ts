@@ -9,7 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { OFFSET_HEADER, SHA256_HEADER, STATION_HEADER } from '../../shared/index.js';
-import { hashFile } from '../imagers/hash-file.js';
+import { hashFile, hashInto } from '../../shared/files/hash-file.js';
 import { Backoff } from '../link/backoff.js';
 import { tlsClientOptions, type LinkTls } from '../link/hub-link.js';
 import { RipError } from '../tools/rip-error.js';
@@ -102,7 +102,7 @@ export class HubFiles {
           await truncate(file, 0);
           have = 0;
         }
-        if (hashed?.bytes !== have) hashed = { hash: await hashOfPrefix(file, have, progressed), bytes: have };
+        if (hashed?.bytes !== have) hashed = { hash: await hashInto({ file, to: have, signal, onProgress: progressed }), bytes: have };
         if (have === bytes) {
           if (hashed.hash.digest('hex') === sha256) return;
           hashed = undefined;
@@ -192,17 +192,6 @@ export class HubFiles {
       body.pipe(request);
     });
   }
-}
-
-/** The SHA-256 state of a file's first `bytes` bytes, to go on hashing what comes after. */
-async function hashOfPrefix(file: string, bytes: number, progressed: () => void): Promise<Hash> {
-  const hash = createHash('sha256');
-  if (bytes === 0) return hash;
-  for await (const chunk of createReadStream(file, { end: bytes - 1 })) {
-    hash.update(chunk as Buffer);
-    progressed();
-  }
-  return hash;
 }
 
 /** Errors of the connection, which a later try may not meet; not those of this station's own disk (ENOSPC, EACCES…). */

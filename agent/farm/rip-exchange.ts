@@ -7,7 +7,7 @@ import { rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import { TASK_FILES_PATH, type ResultReady, type SourceUnavailable, type SourceWanted, type TaskReport, type TaskRoot, type TaskVerdict } from '../../shared/index.js';
-import { hashFile } from '../imagers/hash-file.js';
+import { hashFile } from '../../shared/files/hash-file.js';
 import { pathInside } from '../jobs/naming.js';
 import { PARTIAL_SUFFIX, finishPartial } from '../../shared/files/partial-file.js';
 import { RipError } from '../tools/rip-error.js';

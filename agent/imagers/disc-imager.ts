@@ -7,7 +7,7 @@ import { PARTIAL_SUFFIX, finishPartial, syncFile } from '../../shared/files/part
 import { RipError } from '../tools/rip-error.js';
 import { DiscReadError, copyBlocks } from './block-copy.js';
 import type { Ddrescue } from './ddrescue/ddrescue.js';
-import { hashFile } from './hash-file.js';
+import { hashFile } from '../../shared/files/hash-file.js';
 
 export interface ImageRequest {
   device: string;

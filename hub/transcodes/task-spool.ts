@@ -3,11 +3,12 @@
 // station to fetch. A file arrives as `<name>.part`, appended to chunk by chunk as bytes come (so an upload cut off
 // resumes where it stopped), hashed as it grows, and takes its name only once whole, matching the SHA-256 its sender
 // gave, and on disk (fsynced, then renamed).
-import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import type { Hash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, stat, statfs } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
+import { hashInto } from '../../shared/files/hash-file.js';
 import { PARTIAL_SUFFIX, finishPartial } from '../../shared/files/partial-file.js';
 
 /** What an upload's bytes came to. */
@@ -32,12 +33,6 @@ export class SpoolFull extends Error {}
 const RESERVE_BYTES = 256 * 1024 * 1024;
 
 const sizeOf = (file: string): Promise<number | undefined> => stat(file).then((s) => s.size, () => undefined);
-
-async function hashOf(file: string): Promise<Hash> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash;
-}
 
 export class TaskSpool {
   /** The upload now writing to each file: a newer request for the file (or a HEAD) ends it first. */
@@ -96,7 +91,7 @@ export class TaskSpool {
     if (whole !== undefined) {
       // Named already (a restart came between the rename and its record): only its hash is to be checked.
       if (whole !== total || from !== total) throw new OffsetMismatch(whole);
-      const actual = (await hashOf(file)).digest('hex');
+      const actual = (await hashInto({ file })).digest('hex');
       return actual === sha256 ? { kind: 'whole', sha256, bytes: whole } : this.mismatch(file, actual);
     }
     const offset = (await sizeOf(part)) ?? 0;
@@ -104,7 +99,7 @@ export class TaskSpool {
     const free = await statfs(this.dir).then((s) => s.bavail * s.bsize, () => Number.POSITIVE_INFINITY);
     if (free - (total - offset) < RESERVE_BYTES) throw new SpoolFull(`The hub's disk has ${Math.round(free / 1024 / 1024)} MB free`);
     let state = this.hashes.get(part);
-    if (state?.bytes !== offset) state = { hash: offset === 0 ? createHash('sha256') : await hashOf(part), bytes: offset };
+    if (state?.bytes !== offset) state = { hash: await hashInto({ file: part, to: offset }), bytes: offset };
     this.hashes.set(part, state);
     const hashing = state;
     // Destroyed while it waited for an earlier one (a newer request came): its bytes are not taken.
@@ -137,7 +132,7 @@ export class TaskSpool {
     // The hash must cover just what is on disk: after a failed write it is read again from the file next time.
     if (hashing.bytes !== size) this.hashes.delete(part);
     if (size < total) return { kind: 'partial', offset: size, complete: size === limit };
-    const hash = this.hashes.get(part) === hashing ? hashing.hash : await hashOf(part);
+    const hash = this.hashes.get(part) === hashing ? hashing.hash : await hashInto({ file: part });
     this.hashes.delete(part);
     const actual = hash.digest('hex');
     if (actual !== sha256) return this.mismatch(part, actual);

@@ -2,7 +2,7 @@
 // SHA-256 must be the one of what was read from the disc.
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { hashFile } from '../../imagers/hash-file.js';
+import { hashFile } from '../../../shared/files/hash-file.js';
 import type { JobContext } from '../job-context.js';
 import { JobFailure, type Phase } from '../phase.js';
 import { IMAGE_TITLE_ID } from './read-volume.js';
