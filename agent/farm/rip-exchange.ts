@@ -6,12 +6,12 @@
 import { rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
-import { TASK_FILES_PATH, type ResultReady, type SourceUnavailable, type SourceWanted, type TaskReport, type TaskRoot, type TaskVerdict } from '../../shared/index.js';
+import { TASK_FILES_PATH, type ResultReady, type SourceUnavailable, type SourceWanted, type TaskReport, type TaskVerdict } from '../../shared/index.js';
 import { hashFile } from '../../shared/files/hash-file.js';
-import { pathInside } from '../jobs/naming.js';
 import { PARTIAL_SUFFIX, finishPartial } from '../../shared/files/partial-file.js';
 import { RipError } from '../tools/rip-error.js';
 import type { HubFiles } from './hub-files.js';
+import { taskFile } from './library.js';
 
 export interface RipExchangeOptions {
   files: HubFiles;
@@ -42,7 +42,7 @@ export class RipExchange {
     await this.once(`source ${message.task_id}`, async () => {
       let source: string;
       try {
-        source = this.pathOf(message.root, message.source);
+        source = taskFile(this.options, message.root, message.source);
         await stat(source);
       } catch (error) {
         const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? `${basename(message.source)} is not in the output folder` : (error as Error).message;
@@ -60,7 +60,7 @@ export class RipExchange {
   async resultReady(message: ResultReady): Promise<void> {
     const { logger } = this.options;
     await this.once(`result ${message.task_id}`, async () => {
-      const output = this.pathOf(message.root, message.output);
+      const output = taskFile(this.options, message.root, message.output);
       const inPlace = await stat(output).then((s) => s.size === message.size_bytes, () => false)
         && (await hashFile({ file: output, signal: this.abort.signal })) === message.sha256;
       if (!inPlace) {
@@ -74,7 +74,7 @@ export class RipExchange {
         }
         await finishPartial(partial, output);
       }
-      this.delivering.set(message.task_id, { leaseId: message.lease_id, rip: this.pathOf(message.root, message.source), result: output, keepRip: message.keep_rip });
+      this.delivering.set(message.task_id, { leaseId: message.lease_id, rip: taskFile(this.options, message.root, message.source), result: output, keepRip: message.keep_rip });
       logger.info({ task: message.task_id, file: output }, `The result of transcode task ${message.task_id} is in place from the hub: ${basename(output)}; telling the hub`);
       this.options.report({ kind: 'task_report', task_id: message.task_id, lease_id: message.lease_id, status: 'delivered', size_bytes: message.size_bytes });
     });
@@ -93,12 +93,6 @@ export class RipExchange {
     }
     await rm(delivered.result, { force: true });
     logger.warn({ task: verdict.task_id }, `The hub took back transcode task ${verdict.task_id} (${verdict.reason ?? 'no reason given'}): its result is removed and the rip kept`);
-  }
-
-  private pathOf(root: TaskRoot, relative: string): string {
-    const folder = root === 'library' ? this.options.libraryDir : this.options.outputDir;
-    if (!folder) throw new Error('This station has no shared library (DISCBRIDGE_LIBRARY_DIR) any more');
-    return pathInside(folder, ...relative.split('/'));
   }
 
   private async once(key: string, work: () => Promise<void>): Promise<void> {

@@ -18,6 +18,7 @@ import { PARTIAL_SUFFIX, finishPartial } from '../../shared/files/partial-file.j
 import { RipError } from '../tools/rip-error.js';
 import { BUILTIN_PROFILES, type Transcoder } from '../transcoders/transcoder.js';
 import type { HubFiles } from './hub-files.js';
+import { taskFile } from './library.js';
 
 export interface TranscodeWorkerOptions {
   agentId: string;
@@ -354,9 +355,8 @@ export class TranscodeWorker {
       const base = join(this.options.spoolDir, streamBase(offer));
       return { source: `${base}.source`, output: `${base}.result.mkv`, partial: `${base}.result.mkv${PARTIAL_SUFFIX}` };
     }
-    const root = offer.root === 'library' ? (this.options.libraryDir as string) : this.options.outputDir;
-    const source = pathInside(root, ...offer.source.split('/'));
-    const output = pathInside(root, ...offer.output.split('/'));
+    const source = taskFile(this.options, offer.root, offer.source);
+    const output = taskFile(this.options, offer.root, offer.output);
     return { source, output, partial: `${output}.${offer.lease_id.slice(0, 8)}${PARTIAL_SUFFIX}` };
   }
 
