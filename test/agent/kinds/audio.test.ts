@@ -92,10 +92,12 @@ describe.skipIf(skip !== undefined)('an audio CD job', () => {
   });
 
   it('cancelled once a track is read, as its encode begins: no WAV, no partial FLAC, the finished tracks stay', async () => {
-    const long = await makeTestCd(join(dir, 'long'), ['--track', '3:Short', '--track', '600:Long']);
+    // 1,200 s: its encode takes over two seconds, so a stop that a loaded machine (CI, beside the end-to-end tests)
+    // carries out late still comes while it runs; with 600 s it once came after the encode had finished.
+    const long = await makeTestCd(join(dir, 'long'), ['--track', '3:Short', '--track', '1200:Long']);
     const out = mkdtempSync(join(dir, 'out-'));
     let stopping = false;
-    // Stopped from the event itself, not a poll that a busy machine may run late: the encode of 600 s takes over a second.
+    // Stopped from the event itself, not a poll that a busy machine may run late.
     const { runner, done } = start(long.cue, out, (event) => {
       if (stopping || event.type !== 'title_update' || event.title_id !== 2 || (event.match_progress ?? 0) < 95) return;
       stopping = true;
